@@ -1,0 +1,106 @@
+"""Losses and compositions built from ops (no backward code here).
+
+>>> import numpy as np, tinygrad_rnn as tg
+>>> logits = tg.Tensor([[2.0, 0.0, -1.0]], requires_grad=True)
+>>> loss = tg.functional.cross_entropy(logits, np.array([0]))
+>>> loss.backward()
+>>> np.round(logits.grad, 3)          # softmax − one-hot
+array([[-0.156,  0.114,  0.042]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.mean()
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """Numerically stable softmax along ``axis``."""
+    return ops.softmax(x, axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """Numerically stable log-softmax along ``axis``."""
+    return ops.log_softmax(x, axis)
+
+
+def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of ``(..., C)`` logits against integer class targets ``(...)``.
+
+    Computed as −log_softmax(logits)[target], so the gradient with respect to the
+    logits is (softmax − one_hot) / N for ``reduction="mean"`` over N predictions,
+    with no cancellation between large logits. ``reduction``: "mean" | "sum" | "none"
+    (per-prediction losses with the targets' shape).
+    """
+    op = "cross_entropy"
+    _check_reduction(op, reduction)
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"{op}: logits must be a Tensor, got {type(logits).__name__}")
+    if logits.ndim == 0 or logits.dtype.kind != "f":
+        raise ValueError(
+            f"{op}: logits must be a floating-point tensor of shape (..., C), got shape "
+            f"{logits.shape} and dtype {logits.dtype}"
+        )
+    target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if target_array.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: targets must be integer class indices, got dtype {target_array.dtype} "
+            f"(logits shape {logits.shape})"
+        )
+    if target_array.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"{op}: targets of shape {target_array.shape} do not match logits of shape "
+            f"{logits.shape}; expected targets of shape {logits.shape[:-1]}"
+        )
+    classes = logits.shape[-1]
+    if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
+        bad = target_array[(target_array < 0) | (target_array >= classes)]
+        raise ValueError(
+            f"{op}: targets must lie in [0, {classes}) for logits of shape {logits.shape}, "
+            f"got {bad[:5].tolist()}"
+        )
+    log_probs = ops.log_softmax(logits, -1).reshape(-1, classes)
+    flat = target_array.reshape(-1)
+    picked = ops.getitem(log_probs, (np.arange(flat.size), flat))
+    losses = ops.neg(picked).reshape(target_array.shape)
+    return _reduce(losses, reduction)
+
+
+def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error, (prediction − target)², reduced by "mean" | "sum" | "none".
+
+    The shapes must be equal (a broadcast here is almost always a bug, so it is refused).
+    """
+    op = "mse_loss"
+    _check_reduction(op, reduction)
+    if not isinstance(prediction, Tensor):
+        raise TypeError(f"{op}: prediction must be a Tensor, got {type(prediction).__name__}")
+    target_shape = target.shape if isinstance(target, (Tensor, np.ndarray)) else np.shape(target)
+    if tuple(target_shape) != prediction.shape:
+        raise ValueError(
+            f"{op}: prediction of shape {prediction.shape} and target of shape "
+            f"{tuple(target_shape)} must have the same shape"
+        )
+    if prediction.size == 0 and reduction == "mean":
+        raise ValueError(f"{op}: the mean of an empty prediction {prediction.shape} is undefined")
+    if not isinstance(target, Tensor):
+        target = np.asarray(target, dtype=prediction.dtype)
+    difference = ops.sub(prediction, target)
+    return _reduce(ops.mul(difference, difference), reduction)

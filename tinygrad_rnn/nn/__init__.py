@@ -1,0 +1,1 @@
+"""Neural-network modules built only from the engine's ops (no backward code here)."""

@@ -1,0 +1,496 @@
+"""Every differentiable op: forward and backward side by side, one function each.
+
+An op computes its output from the parents' ``.data`` and defines ``backward(grad)``,
+which returns one gradient per parent (``None`` for a parent that needs none). The
+engine (``tensor.py``) sums gradients back over broadcast axes, casts them to the
+parent's dtype and accumulates them, so the math here is the whole story. The ops are
+attached to :class:`Tensor` at the bottom of this file (``x + y``, ``x.tanh()``, ...).
+
+Bad input is refused here, at the op, with the op's name and the shapes involved.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from .tensor import Scatter, Tensor, _as_dtype, _leaf, result
+
+_Operand = Tensor | np.ndarray | float | int
+
+
+def _operand(value, like: Tensor, op: str) -> Tensor:
+    """``value`` as a Tensor; Python numbers take ``like``'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
+        dtype = like.data.dtype if like.data.dtype.kind == "f" else np.float32
+        return _leaf(np.asarray(value, dtype=dtype))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return _leaf(value)
+    raise TypeError(
+        f"{op}: unsupported operand of type {type(value).__name__} with a Tensor of shape "
+        f"{like.shape} and dtype {like.dtype}; use a Tensor, a NumPy array or a Python number"
+    )
+
+
+def _broadcast(function, a: Tensor, b: Tensor, op: str) -> np.ndarray:
+    try:
+        return function(a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together"
+        ) from None
+
+
+# -- elementwise arithmetic (broadcasting) --------------------------------------------
+def add(a: Tensor, b: _Operand) -> Tensor:
+    b = _operand(b, a, "add")
+
+    def backward(grad):
+        return grad, grad
+
+    return result(_broadcast(np.add, a, b, "add"), (a, b), backward, "add")
+
+
+def sub(a: Tensor, b: _Operand) -> Tensor:
+    b = _operand(b, a, "sub")
+
+    def backward(grad):
+        return grad, (-grad if b.requires_grad else None)
+
+    return result(_broadcast(np.subtract, a, b, "sub"), (a, b), backward, "sub")
+
+
+def mul(a: Tensor, b: _Operand) -> Tensor:
+    b = _operand(b, a, "mul")
+
+    def backward(grad):
+        return (grad * b.data if a.requires_grad else None,
+                grad * a.data if b.requires_grad else None)
+
+    return result(_broadcast(np.multiply, a, b, "mul"), (a, b), backward, "mul")
+
+
+def div(a: Tensor, b: _Operand) -> Tensor:
+    b = _operand(b, a, "div")
+
+    def backward(grad):
+        grad_a = grad / b.data
+        return (grad_a if a.requires_grad else None,
+                -grad_a * out if b.requires_grad else None)
+
+    out = _broadcast(np.divide, a, b, "div")
+    return result(out, (a, b), backward, "div")
+
+
+def neg(a: Tensor) -> Tensor:
+    def backward(grad):
+        return (-grad,)
+
+    return result(-a.data, (a,), backward, "neg")
+
+
+def pow(a: Tensor, exponent: float) -> Tensor:
+    """``a ** exponent`` for a scalar exponent: d/da = exponent · a^(exponent−1)."""
+    if isinstance(exponent, Tensor) or not isinstance(exponent, (numbers.Real, np.generic)):
+        raise TypeError(
+            f"pow: the exponent must be a Python or NumPy scalar, got {type(exponent).__name__} "
+            f"(base of shape {a.shape})"
+        )
+    exponent = float(exponent)
+
+    def backward(grad):
+        return (grad * exponent * a.data ** (exponent - 1),)
+
+    return result(a.data ** exponent, (a,), backward, "pow")
+
+
+def rpow(a: Tensor, base: float) -> Tensor:
+    """``base ** a`` for a positive scalar base, as exp(a · ln base)."""
+    if not isinstance(base, (numbers.Real, np.generic)) or not base > 0:
+        raise TypeError(f"rpow: the base must be a positive scalar, got {base!r}")
+    return exp(mul(a, float(np.log(base))))
+
+
+# -- matrix product ----------------------------------------------------------------------
+def matmul(a: Tensor, b: _Operand) -> Tensor:
+    """``a @ b`` with NumPy ``matmul`` semantics (1-D, 2-D, batched with broadcast batch dims)."""
+    b = _operand(b, a, "matmul")
+    x, y = a.data, b.data
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
+    try:
+        out = np.matmul(x, y)
+    except ValueError:
+        inner_a, inner_b = x.shape[-1], y.shape[-2] if y.ndim > 1 else y.shape[0]
+        if inner_a != inner_b:
+            reason = f"inner dimensions differ: {inner_a} (last of left) != {inner_b} (" + (
+                "second-to-last of right)" if y.ndim > 1 else "only dim of right)")
+        else:
+            reason = "batch dimensions cannot be broadcast together"
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: {reason}") from None
+
+    def backward(grad):
+        grad_a = grad_b = None
+        if x.ndim == 1 and y.ndim == 1:  # inner product
+            grad_a = grad * y if a.requires_grad else None
+            grad_b = grad * x if b.requires_grad else None
+        elif x.ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
+            if a.requires_grad:
+                grad_a = np.matmul(y, grad[..., None])[..., 0]
+            if b.requires_grad:
+                grad_b = x[:, None] * grad[..., None, :]
+        elif y.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
+            if a.requires_grad:
+                grad_a = grad[..., None] * y
+            if b.requires_grad:
+                grad_b = np.matmul(np.swapaxes(x, -1, -2), grad[..., None])[..., 0]
+        else:
+            if a.requires_grad:
+                grad_a = np.matmul(grad, np.swapaxes(y, -1, -2))
+            if b.requires_grad:
+                grad_b = np.matmul(np.swapaxes(x, -1, -2), grad)
+        return grad_a, grad_b
+
+    return result(out, (a, b), backward, "matmul")
+
+
+def rmatmul(a: Tensor, b: _Operand) -> Tensor:
+    return matmul(_operand(b, a, "matmul"), a)
+
+
+# -- reductions --------------------------------------------------------------------------
+def _axes(op: str, shape: tuple[int, ...], axis) -> tuple[int, ...]:
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes, validated."""
+    ndim = len(shape)
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= item < ndim:
+            raise ValueError(f"{op}: axis {item} is out of range for a tensor of shape {shape}")
+        axes.append(int(item) % ndim)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(axes))
+
+
+def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    return grad if keepdims else np.expand_dims(grad, axes)
+
+
+def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    axes = _axes("sum", a.shape, axis)
+    shape = a.shape
+
+    def backward(grad):
+        return (np.broadcast_to(_expand_reduced(grad, axes, keepdims), shape),)
+
+    return result(a.data.sum(axis=axes, keepdims=keepdims), (a,), backward, "sum")
+
+
+def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    axes = _axes("mean", a.shape, axis)
+    shape = a.shape
+    count = int(np.prod([shape[i] for i in axes]))
+    if count == 0:
+        raise ValueError(f"mean: reducing axes {axes} of shape {shape} averages over no elements")
+
+    def backward(grad):
+        return (np.broadcast_to(_expand_reduced(grad, axes, keepdims) / count, shape),)
+
+    out = a.data.sum(axis=axes, keepdims=keepdims) / np.asarray(count, dtype=a.data.dtype)
+    return result(out, (a,), backward, "mean")
+
+
+def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """The maximum over ``axis``; ties share the gradient equally."""
+    axes = _axes("max", a.shape, axis)
+    if any(a.shape[i] == 0 for i in axes) or (a.size == 0 and not axes):
+        raise ValueError(f"max: cannot reduce an empty axis (shape {a.shape}, axes {axes})")
+    kept = a.data.max(axis=axes, keepdims=True)
+
+    def backward(grad):
+        mask = a.data == kept
+        return (mask * (_expand_reduced(grad, axes, keepdims) / mask.sum(axis=axes, keepdims=True)),)
+
+    out = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+    return result(out, (a,), backward, "max")
+
+
+# -- shape ops ---------------------------------------------------------------------------
+def reshape(a: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        out = a.data.reshape(shape)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}"
+        ) from None
+    original = a.shape
+
+    def backward(grad):
+        return (grad.reshape(original),)
+
+    return result(out, (a,), backward, "reshape")
+
+
+def transpose(a: Tensor, *axes) -> Tensor:
+    """Permute axes (reverse them when none are given), like ``np.transpose``."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    if not axes:
+        axes = tuple(reversed(range(a.ndim)))
+    if len(axes) != a.ndim or sorted(int(i) % a.ndim for i in axes) != list(range(a.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation for a tensor of shape {a.shape}")
+    inverse = tuple(np.argsort([i % a.ndim for i in axes]))
+
+    def backward(grad):
+        return (grad.transpose(inverse),)
+
+    return result(a.data.transpose(axes), (a,), backward, "transpose")
+
+
+def _normalize_index(op: str, a: Tensor, index):
+    """Convert Tensors and lists in an index to arrays; say whether it is basic slicing."""
+    items = index if isinstance(index, tuple) else (index,)
+    converted, basic = [], True
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.data
+        elif isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.ndarray):
+            if item.dtype.kind not in "biu":
+                raise TypeError(
+                    f"{op}: index arrays must be integer or boolean, got dtype {item.dtype} "
+                    f"(indexing a tensor of shape {a.shape})"
+                )
+            basic = False
+        elif not (item is None or item is Ellipsis or isinstance(item, (slice, int, np.integer))):
+            raise TypeError(f"{op}: unsupported index {item!r} for a tensor of shape {a.shape}")
+        converted.append(item)
+    return (tuple(converted) if isinstance(index, tuple) else converted[0]), basic
+
+
+def getitem(a: Tensor, index) -> Tensor:
+    """``a[index]``: slicing and integer-array gather; backward scatter-adds (repeats add up)."""
+    index, basic = _normalize_index("getitem", a, index)
+    try:
+        out = a.data[index]
+    except IndexError as error:
+        raise IndexError(f"getitem: {error} (tensor of shape {a.shape})") from None
+
+    def backward(grad):
+        return (Scatter(index, grad, basic),)
+
+    return result(out, (a,), backward, "getitem")
+
+
+def _as_tensors(op: str, tensors) -> list[Tensor]:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence) or len(tensors) == 0:
+        raise TypeError(f"{op}: expected a non-empty list or tuple of tensors, got {type(tensors).__name__}")
+    out = []
+    for t in tensors:
+        if isinstance(t, np.ndarray):
+            t = _leaf(t)
+        elif not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected tensors or arrays, got {type(t).__name__}")
+        out.append(t)
+    return out
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis, like ``np.concatenate``."""
+    tensors = _as_tensors("concatenate", tensors)
+    shapes = [t.shape for t in tensors]
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError):
+        raise ValueError(
+            f"concatenate: shapes {shapes} must match except along axis {axis}"
+        ) from None
+    axis = axis % out.ndim
+    bounds = np.cumsum([s[axis] for s in shapes])[:-1]
+
+    def backward(grad):
+        return tuple(np.split(grad, bounds, axis=axis))
+
+    return result(out, tuple(tensors), backward, "concatenate")
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis, like ``np.stack``."""
+    tensors = _as_tensors("stack", tensors)
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
+    try:
+        out = np.stack([t.data for t in tensors], axis=axis)
+    except np.exceptions.AxisError:
+        raise ValueError(f"stack: axis {axis} is out of range for shape {tensors[0].shape}") from None
+    axis = axis % out.ndim
+
+    def backward(grad):
+        return tuple(np.moveaxis(grad, axis, 0))
+
+    return result(out, tuple(tensors), backward, "stack")
+
+
+def split(a: Tensor, indices_or_sections, axis: int = 0) -> list[Tensor]:
+    """Split along ``axis`` like ``np.split``: a number of equal sections, or split indices."""
+    if a.ndim == 0:
+        raise ValueError("split: cannot split a 0-d tensor")
+    if not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"split: axis {axis} is out of range for a tensor of shape {a.shape}")
+    axis %= a.ndim
+    length = a.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections <= 0 or length % sections:
+            raise ValueError(
+                f"split: axis {axis} of length {length} cannot be split into {sections} equal sections"
+            )
+        step = length // sections
+        bounds = [(i * step, (i + 1) * step) for i in range(sections)]
+    else:
+        cuts = [0, *(int(i) for i in indices_or_sections), length]
+        bounds = list(zip(cuts[:-1], cuts[1:]))
+    lead = (slice(None),) * axis
+    return [getitem(a, (*lead, slice(start, stop))) for start, stop in bounds]
+
+
+def astype(a: Tensor, dtype) -> Tensor:
+    """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
+    dtype = _as_dtype(dtype, "astype")
+    if a.requires_grad and not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"astype: cannot cast a tensor that requires grad to {dtype}")
+    source = a.data.dtype
+
+    def backward(grad):
+        return (grad.astype(source),)
+
+    return result(a.data.astype(dtype), (a,), backward, "astype")
+
+
+# -- elementwise functions ---------------------------------------------------------------
+def exp(a: Tensor) -> Tensor:
+    out = np.exp(a.data)
+
+    def backward(grad):
+        return (grad * out,)
+
+    return result(out, (a,), backward, "exp")
+
+
+def log(a: Tensor) -> Tensor:
+    def backward(grad):
+        return (grad / a.data,)
+
+    return result(np.log(a.data), (a,), backward, "log")
+
+
+def tanh(a: Tensor) -> Tensor:
+    out = np.tanh(a.data)
+
+    def backward(grad):
+        return (grad * (1 - out * out),)
+
+    return result(out, (a,), backward, "tanh")
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    """σ(x) = 1 / (1 + e^−x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+    out = np.tanh(a.data * 0.5)
+    out *= 0.5
+    out += 0.5
+
+    def backward(grad):
+        return (grad * out * (1 - out),)
+
+    return result(out, (a,), backward, "sigmoid")
+
+
+def relu(a: Tensor) -> Tensor:
+    def backward(grad):
+        return (grad * (a.data > 0),)
+
+    return result(np.maximum(a.data, 0), (a,), backward, "relu")
+
+
+def _softmax_axis(op: str, a: Tensor, axis: int) -> int:
+    if a.ndim == 0:
+        raise ValueError(f"{op}: needs at least one axis, got a 0-d tensor")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor of shape {a.shape}")
+    return int(axis)
+
+
+def softmax(a: Tensor, axis: int = -1) -> Tensor:
+    """exp(x − max) / Σ exp(x − max): finite for any finite logits."""
+    axis = _softmax_axis("softmax", a, axis)
+    shifted = np.exp(a.data - a.data.max(axis=axis, keepdims=True))
+    out = shifted / shifted.sum(axis=axis, keepdims=True)
+
+    def backward(grad):
+        return (out * (grad - (grad * out).sum(axis=axis, keepdims=True)),)
+
+    return result(out, (a,), backward, "softmax")
+
+
+def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
+    """x − max − log Σ exp(x − max); the gradient is grad − softmax · Σ grad."""
+    axis = _softmax_axis("log_softmax", a, axis)
+    shifted = a.data - a.data.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(grad):
+        return (grad - np.exp(out) * grad.sum(axis=axis, keepdims=True),)
+
+    return result(out, (a,), backward, "log_softmax")
+
+
+# -- attach to Tensor --------------------------------------------------------------------
+def _reflected(op):
+    def reflected(a, b):
+        return op(_operand(b, a, op.__name__), a)
+
+    return reflected
+
+
+Tensor.__add__ = add
+Tensor.__radd__ = add
+Tensor.__sub__ = sub
+Tensor.__rsub__ = _reflected(sub)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = mul
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = _reflected(div)
+Tensor.__neg__ = neg
+Tensor.__pow__ = pow
+Tensor.__rpow__ = rpow
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = rmatmul
+Tensor.__getitem__ = getitem
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.max = max
+Tensor.reshape = reshape
+Tensor.transpose = transpose
+Tensor.T = property(transpose)
+Tensor.split = split
+Tensor.astype = astype
+Tensor.exp = exp
+Tensor.log = log
+Tensor.tanh = tanh
+Tensor.sigmoid = sigmoid
+Tensor.relu = relu
+Tensor.softmax = softmax
+Tensor.log_softmax = log_softmax

@@ -1,0 +1,416 @@
+"""The Tensor and the backward sweep: the engine, nothing else.
+
+A :class:`Tensor` wraps a NumPy array (``.data``). Every op (in ``ops.py``) builds its
+output with :func:`result`, handing over its parents and a ``backward(grad)`` closure
+that returns one gradient per parent (``None`` where a parent needs none). The engine
+does the shared chores, so an op states only its math:
+
+* it records the graph only when grad mode is on and some parent requires grad;
+* it sums a gradient back to its parent's shape when the op broadcast (``unbroadcast``);
+* it accumulates with ``+=`` into buffers it owns, never overwriting and never
+  aliasing a gradient into another tensor's ``.grad``;
+* it releases each node's saved buffers as soon as its backward has run.
+
+The sweep is iterative: nodes carry a creation counter, and a node always comes after
+its parents, so processing nodes in decreasing creation order (a heap) visits every
+node after all of its consumers. There is no recursion, so a graph unrolled over
+100,000 time steps is fine.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import rng as _rng
+
+_grad_enabled = True
+_creation_order = itertools.count(1)
+
+Backward = Callable[[np.ndarray], Sequence["np.ndarray | Scatter | None"]]
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    array([2., 4., 6.], dtype=float32)
+
+    ``data`` is copied into a new NumPy array. Python numbers and lists become float32
+    unless ``dtype`` says otherwise; NumPy arrays keep their dtype. Only floating-point
+    tensors can require gradients.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_order",
+                 "_owns_grad", "__weakref__")
+    # Make `ndarray + Tensor` defer to Tensor.__radd__ instead of broadcasting over it.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        self.data = _to_array(data, dtype)
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require gradients, got dtype {self.data.dtype}"
+            )
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: Backward | None = None
+        self._op = ""
+        self._order = 0
+        self._owns_grad = False
+
+    # -- array-like facts -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user rather than by an op that records a graph."""
+        return self._backward is None
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor has shape {self.shape}, only one-element tensors convert")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied, like PyTorch's ``Tensor.numpy``)."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """A new tensor sharing this one's data, cut from the graph (no gradient flows back)."""
+        return _leaf(self.data)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+        self._owns_grad = False
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf tensor and return it."""
+        if not self.is_leaf:
+            raise ValueError("requires_grad_: only leaf tensors can change requires_grad")
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(f"requires_grad_: dtype {self.data.dtype} cannot require gradients")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=50)
+        extras = [f"dtype={self.data.dtype}"]
+        if self.requires_grad:
+            extras.append(f"grad_fn=<{self._op}>" if self._op else "requires_grad=True")
+        return f"Tensor({body}, {', '.join(extras)})"
+
+    # -- the backward sweep -----------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) · grad into ``.grad`` of every leaf that requires grad.
+
+        ``grad`` may be omitted only for a one-element output (it defaults to 1).
+        Gradients add up across calls, as in PyTorch; clear them with ``zero_grad``.
+        Unless ``retain_graph`` is true, the graph's saved buffers are released as
+        soon as they have been used, and intermediate (non-leaf) gradients are dropped.
+        """
+        if not self.requires_grad:
+            raise ValueError(
+                "backward: this tensor does not require grad: no tensor it was computed from "
+                "has requires_grad=True (or it was computed under no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward: grad can be implied only for a one-element output, but this "
+                    f"output has shape {self.shape}; pass grad= with that shape (or reduce it, "
+                    f"e.g. .sum())"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            if seed.shape != self.data.shape:
+                raise ValueError(
+                    f"backward: grad has shape {seed.shape} but the output has shape {self.shape}"
+                )
+        _accumulate(self, seed)
+        if self._backward is None:
+            return
+        queue = [(-self._order, self)]
+        queued = {self._order}
+        while queue:
+            node = heapq.heappop(queue)[1]
+            grads = node._backward(node.grad)
+            for parent, parent_grad in zip(node._parents, grads):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                _accumulate(parent, parent_grad)
+                if parent._backward is not None and parent._order not in queued:
+                    queued.add(parent._order)
+                    heapq.heappush(queue, (-parent._order, parent))
+            node.grad = None
+            node._owns_grad = False
+            if not retain_graph:
+                node._parents = ()
+                node._backward = _graph_freed
+
+
+class Scatter:
+    """A sparse gradient: ``values`` belong at ``index`` of the parent, zeros elsewhere.
+
+    Returned by indexing ops so that taking ``x[t]`` for each of T steps costs O(step)
+    in backward, not O(T·step). ``basic`` says the index holds only ints and slices
+    (no repeats possible), so a plain ``+=`` is exact; otherwise ``np.add.at``
+    accumulates repeated indices correctly (an embedding lookup of a repeated token).
+    """
+
+    __slots__ = ("index", "values", "basic")
+
+    def __init__(self, index, values: np.ndarray, basic: bool):
+        self.index = index
+        self.values = values
+        self.basic = basic
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        if self.basic:
+            buffer[self.index] += self.values
+        else:
+            np.add.at(buffer, self.index, self.values)
+
+
+def _graph_freed(_grad):
+    raise RuntimeError(
+        "backward: this part of the graph was already used by an earlier backward() and its "
+        "buffers were released; pass retain_graph=True to the first backward() to go through "
+        "it twice, or detach() tensors you carry from one step to the next"
+    )
+
+
+def _accumulate(node: Tensor, grad) -> None:
+    """Add ``grad`` into ``node.grad`` (summed back to node's shape and dtype).
+
+    A leaf's first gradient is copied so that no two tensors share a gradient buffer;
+    later ones are added in place into that owned buffer.
+    """
+    if type(grad) is Scatter:
+        buffer = node.grad
+        if buffer is None or not node._owns_grad:
+            fresh = np.zeros(node.data.shape, dtype=node.data.dtype)
+            if buffer is not None:
+                fresh += buffer
+            node.grad = buffer = fresh
+            node._owns_grad = True
+        grad.add_into(buffer)
+        return
+    shape = node.data.shape
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape)
+    if grad.dtype != node.data.dtype:
+        grad = grad.astype(node.data.dtype)
+    if node.grad is None:
+        if node._backward is None:
+            node.grad = np.array(grad, copy=True)
+            node._owns_grad = True
+        else:
+            node.grad = grad
+            node._owns_grad = False
+    elif node._owns_grad:
+        node.grad += grad
+    else:
+        node.grad = node.grad + grad
+        node._owns_grad = True
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes along which an input of ``shape`` was broadcast."""
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+# -- building tensors -------------------------------------------------------------------
+_new = object.__new__
+
+
+def _leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """Wrap an array without copying or checking (internal fast path)."""
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = requires_grad
+    out._parents = ()
+    out._backward = None
+    out._op = ""
+    out._order = 0
+    out._owns_grad = False
+    return out
+
+
+def result(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op: str) -> Tensor:
+    """Wrap an op's output, recording the graph if grad mode is on and a parent needs it."""
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out._owns_grad = False
+    out._op = op
+    if _grad_enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._backward = backward
+                out._order = next(_creation_order)
+                return out
+    out.requires_grad = False
+    out._parents = ()
+    out._backward = None
+    out._order = 0
+    return out
+
+
+def _to_array(data, dtype) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = _as_dtype(dtype, "Tensor")
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data, dtype=dtype)
+    else:
+        try:
+            array = np.array(data, dtype=dtype)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__}: {error}") from None
+        if dtype is None and array.dtype.kind in "biuf":
+            array = array.astype(np.float32)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Tensor: unsupported dtype {array.dtype} (from {type(data).__name__}); "
+            "use a boolean, integer or floating-point array"
+        )
+    return array
+
+
+def _as_dtype(dtype, op: str) -> np.dtype:
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
+
+
+def _shape(op: str, shape) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
+        raise ValueError(f"{op}: shape must be non-negative integers, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+def _float_dtype(dtype, op: str) -> np.dtype:
+    dtype = np.dtype(np.float32) if dtype is None else _as_dtype(dtype, op)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"{op}: dtype must be floating point, got {dtype}")
+    return dtype
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros; ``zeros(2, 3)`` or ``zeros((2, 3))``. float32 unless ``dtype``."""
+    dtype = _float_dtype(dtype, "zeros")
+    return _leaf(np.zeros(_shape("zeros", shape), dtype=dtype), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones; ``ones(2, 3)`` or ``ones((2, 3))``. float32 unless ``dtype``."""
+    dtype = _float_dtype(dtype, "ones")
+    return _leaf(np.ones(_shape("ones", shape), dtype=dtype), requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False, rng=None) -> Tensor:
+    """Standard-normal samples from ``rng`` (default: the generator ``manual_seed`` seeds)."""
+    dtype = _float_dtype(dtype, "randn")
+    data = _rng.resolve(rng).standard_normal(_shape("randn", shape)).astype(dtype)
+    return _leaf(data, requires_grad)
+
+
+def rand(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad: bool = False,
+         rng=None) -> Tensor:
+    """Uniform samples in [low, high) from ``rng`` (default: the generator ``manual_seed`` seeds)."""
+    dtype = _float_dtype(dtype, "rand")
+    data = _rng.resolve(rng).uniform(low, high, _shape("rand", shape)).astype(dtype)
+    return _leaf(data, requires_grad)
+
+
+Tensor.zeros = staticmethod(zeros)
+Tensor.ones = staticmethod(ones)
+Tensor.randn = staticmethod(randn)
+Tensor.rand = staticmethod(rand)
+
+
+# -- grad mode --------------------------------------------------------------------------
+def is_grad_enabled() -> bool:
+    """Whether ops currently record a graph."""
+    return _grad_enabled
+
+
+class no_grad:
+    """Context manager and decorator under which no op records a graph.
+
+    >>> import tinygrad_rnn as tg
+    >>> w = tg.Tensor([1.0], requires_grad=True)
+    >>> with tg.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __enter__(self) -> no_grad:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def without_grad(*args, **kwargs):
+            with no_grad():
+                return function(*args, **kwargs)
+
+        return without_grad

@@ -94,7 +94,9 @@ def _as_outputs(value) -> tuple[Tensor, ...]:
     outputs = value if isinstance(value, (tuple, list)) else (value,)
     for out in outputs:
         if not isinstance(out, Tensor):
-            raise TypeError(f"gradcheck: fn must return a Tensor or a tuple of Tensors, got {type(out).__name__}")
+            raise TypeError(
+                f"gradcheck: fn must return a Tensor or a tuple of Tensors, got {type(out).__name__}"
+            )
     return tuple(outputs)
 
 

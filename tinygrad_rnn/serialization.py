@@ -1,0 +1,275 @@
+"""Safe, atomic checkpoints: nested dicts of NumPy arrays and JSON values in one ``.npz`` file.
+
+A checkpoint is an uncompressed ``.npz`` archive. Every array of the saved tree is stored
+under its own flat key (``"<n>/<readable path>"``, e.g. ``"0/model/rnn.weight_ih_l0"``), and
+the uint8 array ``__meta__`` holds a UTF-8 JSON document::
+
+    {"format": "tinygrad_rnn.checkpoint", "version": 1, "tree": <node>}
+
+where a node is a JSON null, bool, int, finite float or string written inline, a JSON list
+for a list, or a one-key object tagging everything else:
+``{"dict": {key: node, ...}}``, ``{"tuple": [node, ...]}``, ``{"array": "<npz key>"}`` and
+``{"float": "nan" | "inf" | "-inf"}``. Because every saved dict is wrapped, an object in
+the tree is always a tag, so the structure is unambiguous.
+
+Nothing is ever pickled: arrays of object dtype are refused by :func:`save`, and
+:func:`load` reads with ``allow_pickle=False``. Writes go to a temporary file in the
+target's directory and replace the target only once the data is on disk, so a crash
+mid-save leaves the previous checkpoint intact.
+
+Example::
+
+    save({"model": model.state_dict(), "step": 10, "vocab": ["a", "b"]}, "run/ckpt.npz")
+    checkpoint = load("run/ckpt.npz")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import struct
+import tempfile
+import zipfile
+import zlib
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CheckpointError", "load", "save"]
+
+FORMAT = "tinygrad_rnn.checkpoint"
+VERSION = 1
+META_KEY = "__meta__"
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+# What a damaged zip archive can raise while it is parsed or its members are read.
+_ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    EOFError,
+    ValueError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+    zlib.error,
+)
+
+
+class CheckpointError(ValueError):
+    """A file that :func:`load` refuses: missing pieces, damaged, foreign or unsafe."""
+
+
+def _describe(path: tuple[str | int, ...]) -> str:
+    """``('optimizer', 'state', 0)`` -> ``obj['optimizer']['state'][0]`` for error messages."""
+    return "obj" + "".join(f"[{part!r}]" for part in path)
+
+
+def _array_key(index: int, path: tuple[str | int, ...]) -> str:
+    """A unique, zip-safe npz key that still tells a human which entry it is."""
+    parts = [re.sub(r"[^\w.\-]", "_", str(part), flags=re.ASCII).lstrip(".") or "_"
+             for part in path]
+    return "/".join([str(index), *parts])
+
+
+def _encode(value: Any, path: tuple[str | int, ...], arrays: dict[str, np.ndarray]) -> Any:
+    """Turn ``value`` into a JSON node, moving its arrays into ``arrays``."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError(
+                f"save: {_describe(path)} is an array of dtype {value.dtype}, which would need "
+                "pickling; convert it to a numeric array or to JSON values"
+            )
+        key = _array_key(len(arrays), path)
+        arrays[key] = value
+        return {"array": key}
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
+        value = value.item()  # NumPy scalars are stored (and load) as the equal Python scalar
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return {"float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, dict):
+        encoded = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(
+                    f"save: {_describe(path)} has a key {key!r} of type {type(key).__name__}; "
+                    "checkpoint dict keys must be str"
+                )
+            encoded[key] = _encode(item, (*path, key), arrays)
+        return {"dict": encoded}
+    if isinstance(value, (list, tuple)):
+        items = [_encode(item, (*path, i), arrays) for i, item in enumerate(value)]
+        return items if isinstance(value, list) else {"tuple": items}
+    raise TypeError(
+        f"save: {_describe(path)} has unsupported type {type(value).__name__}; a checkpoint "
+        "holds NumPy arrays, None, bool, int, float, str, and lists, tuples and dicts of those"
+    )
+
+
+def _file_mode(path: str) -> int:
+    """Permission bits for the new file: the old checkpoint's, else what the umask allows."""
+    with contextlib.suppress(OSError):
+        return os.stat(path).st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable; not every platform can open a directory, hence best effort."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def save(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write the nested dict ``obj`` to exactly ``path`` (any suffix), atomically.
+
+    Leaves may be NumPy arrays of any non-object dtype and shape (0-d and empty included),
+    None, bool, int, float (nan and inf included), str, and lists, tuples and str-keyed dicts
+    of those, nested freely. NumPy scalars are stored as the equal Python scalar.
+    Raises TypeError naming the entry for anything else, before touching the disk.
+
+    The archive is written to a temporary file next to ``path``, flushed and fsynced, then
+    moved onto ``path`` with ``os.replace``; on any error the temporary file is removed and
+    an existing checkpoint at ``path`` is left as it was.
+    """
+    if not isinstance(obj, dict):
+        raise TypeError(f"save: a checkpoint must be a dict, got {type(obj).__name__}")
+    path = os.fspath(path)
+    arrays: dict[str, np.ndarray] = {}
+    tree = _encode(obj, (), arrays)
+    meta = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}, allow_nan=False)
+    meta_array = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
+
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = _file_mode(path)
+    fd, tmp_path = tempfile.mkstemp(
+        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+    )
+    try:
+        # Given an open file rather than a name, np.savez adds no ".npz" suffix.
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, **{META_KEY: meta_array}, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(tmp_path, mode)
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp_path)
+        raise
+    _fsync_directory(directory)
+
+
+def _check_archive(path: str) -> None:
+    """Refuse files that are not intact zip archives, before NumPy parses anything."""
+    with open(path, "rb") as file:
+        head = file.read(len(_ZIP_MAGIC))
+    if head != _ZIP_MAGIC:
+        if _ZIP_MAGIC.startswith(head):
+            raise CheckpointError(f"{path!r} is truncated: {len(head)} bytes, not a zip archive")
+        raise CheckpointError(f"{path!r} is not a tinygrad_rnn checkpoint (not an .npz archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()  # reads every member and checks its CRC
+    except _ARCHIVE_ERRORS as err:
+        raise CheckpointError(f"{path!r} is truncated or corrupted: {err}") from err
+    if damaged is not None:
+        raise CheckpointError(f"{path!r} is corrupted: bad CRC in member {damaged!r}")
+
+
+def _read_array(archive: Any, key: str, path: str) -> np.ndarray:
+    try:
+        return archive[key]
+    except _ARCHIVE_ERRORS as err:
+        if "allow_pickle" in str(err):
+            raise CheckpointError(
+                f"{path!r} holds a pickled (object) array under {key!r}; refusing to unpickle"
+            ) from err
+        raise CheckpointError(f"{path!r}: cannot read array {key!r}: {err}") from err
+
+
+def _read_meta(archive: Any, path: str) -> Any:
+    if META_KEY not in archive.files:
+        raise CheckpointError(
+            f"{path!r} is not a tinygrad_rnn checkpoint: the .npz has no {META_KEY!r} entry"
+        )
+    raw = _read_array(archive, META_KEY, path)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise CheckpointError(f"{path!r}: {META_KEY!r} is not a 1-D uint8 array")
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path!r}: {META_KEY!r} is not UTF-8 JSON: {err}") from err
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(
+            f"{path!r} is not a tinygrad_rnn checkpoint: format tag {found!r}, "
+            f"expected {FORMAT!r}"
+        )
+    if meta.get("version") != VERSION or "tree" not in meta:
+        raise CheckpointError(
+            f"{path!r}: unsupported checkpoint version {meta.get('version')!r} "
+            f"(this version of tinygrad_rnn reads version {VERSION})"
+        )
+    return meta["tree"]
+
+
+def _decode(node: Any, archive: Any, path: str) -> Any:
+    """Rebuild the saved value from a JSON node, reading arrays from ``archive``."""
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if isinstance(node, list):
+        return [_decode(item, archive, path) for item in node]
+    if isinstance(node, dict) and len(node) == 1:
+        (tag, payload), = node.items()
+        if tag == "dict" and isinstance(payload, dict):
+            return {key: _decode(item, archive, path) for key, item in payload.items()}
+        if tag == "tuple" and isinstance(payload, list):
+            return tuple(_decode(item, archive, path) for item in payload)
+        if tag == "float" and payload in _NON_FINITE:
+            return _NON_FINITE[payload]
+        if tag == "array" and isinstance(payload, str) and payload != META_KEY:
+            if payload not in archive.files:
+                raise CheckpointError(
+                    f"{path!r}: the metadata references array {payload!r}, "
+                    "which the archive does not contain"
+                )
+            return _read_array(archive, payload, path)
+    raise CheckpointError(f"{path!r}: malformed metadata node {json.dumps(node)[:80]}")
+
+
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save` and return the same nested dict.
+
+    Dict key order, tuple/list distinction, int/float distinction, non-finite floats and
+    every array's dtype, shape and values come back as saved (NumPy scalars come back as
+    Python scalars). Raises FileNotFoundError for a missing file and CheckpointError,
+    naming the file, for a truncated or corrupted file, a file that is not a tinygrad_rnn
+    checkpoint (or of an unsupported version), a pickled array inside, or metadata
+    referencing arrays that are not there.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {path!r}")
+    _check_archive(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except _ARCHIVE_ERRORS as err:
+        raise CheckpointError(f"{path!r} is truncated or corrupted: {err}") from err
+    with archive:
+        tree = _decode(_read_meta(archive, path), archive, path)
+    if not isinstance(tree, dict):
+        raise CheckpointError(f"{path!r}: the saved tree is a {type(tree).__name__}, not a dict")
+    return tree

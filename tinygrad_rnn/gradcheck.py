@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,6 +30,36 @@ from .tensor import Tensor, no_grad
 
 class GradcheckError(RuntimeError):
     """An analytical gradient disagrees with central finite differences."""
+
+
+@dataclass
+class GradientCheck:
+    """How one input's analytical gradient compares with central differences."""
+
+    name: str
+    shape: tuple[int, ...]
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: tuple[int, ...]
+    analytical: float
+    numerical: float
+    failing: int
+    atol: float
+    rtol: float
+
+    @property
+    def passed(self) -> bool:
+        return self.failing == 0
+
+    def describe(self) -> str:
+        return (
+            f"the gradient of {self.name} (shape {self.shape}) disagrees with central "
+            f"differences at index {self.worst_index}: analytical {self.analytical:.10g}, numerical "
+            f"{self.numerical:.10g}, absolute error {abs(self.analytical - self.numerical):.3g}, "
+            f"relative error {_relative(self.analytical, self.numerical):.3g} (allowed: atol "
+            f"{self.atol:g} + rtol {self.rtol:g} * |numerical|); {self.failing} of "
+            f"{int(np.prod(self.shape))} elements fail"
+        )
 
 
 def gradcheck(
@@ -49,6 +80,25 @@ def gradcheck(
     and the errors (or returns False when ``raise_exception`` is false). ``names``
     labels the inputs in messages; ``seed`` fixes the random output projection.
     """
+    for check in check_gradients(fn, inputs, eps=eps, atol=atol, rtol=rtol, names=names, seed=seed):
+        if not check.passed:
+            if raise_exception:
+                raise GradcheckError(f"gradcheck: {check.describe()}")
+            return False
+    return True
+
+
+def check_gradients(
+    fn: Callable[..., Tensor | Sequence[Tensor]],
+    inputs: Sequence | Tensor,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    names: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[GradientCheck]:
+    """The figures behind :func:`gradcheck`: one :class:`GradientCheck` per input requiring grad."""
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     if names is not None and len(names) != len(inputs):
         raise ValueError(f"gradcheck: {len(names)} names for {len(inputs)} inputs")
@@ -77,17 +127,37 @@ def gradcheck(
             result = _as_outputs(fn(*inputs))
         return float(np.sum([np.sum(out.data * v) for out, v in zip(result, projections)]))
 
+    checks = []
     for i, grad in zip(checked, analytical):
         numerical = _central_differences(inputs[i], projected, eps)
-        error = np.abs(grad - numerical)
-        excess = error - (atol + rtol * np.abs(numerical))
-        failing = ~(excess <= 0)  # counts NaN as failing
-        if failing.any():
-            if raise_exception:
-                raise GradcheckError(_report(labels[i], inputs[i].shape, grad, numerical,
-                                             excess, failing, atol, rtol))
-            return False
-    return True
+        checks.append(_compare(labels[i], grad, numerical, atol, rtol))
+    return checks
+
+
+def _compare(label, analytical, numerical, atol, rtol) -> GradientCheck:
+    error = np.abs(analytical - numerical)
+    excess = error - (atol + rtol * np.abs(numerical))
+    failing = ~(excess <= 0)  # counts NaN as failing
+    score = np.where(failing, np.nan_to_num(excess, nan=np.inf), excess)
+    shape = analytical.shape
+    worst = np.unravel_index(int(np.argmax(score)), shape) if analytical.size else ()
+    relative = error / np.maximum(np.abs(numerical), 1e-300)
+    return GradientCheck(
+        name=label,
+        shape=tuple(shape),
+        max_abs_error=float(error.max()) if error.size else 0.0,
+        max_rel_error=float(relative.max()) if error.size else 0.0,
+        worst_index=tuple(int(i) for i in worst),
+        analytical=float(analytical[worst]) if analytical.size else 0.0,
+        numerical=float(numerical[worst]) if analytical.size else 0.0,
+        failing=int(failing.sum()),
+        atol=atol,
+        rtol=rtol,
+    )
+
+
+def _relative(a: float, n: float) -> float:
+    return abs(a - n) / abs(n) if n != 0 else (0.0 if a == n else float("inf"))
 
 
 def _as_outputs(value) -> tuple[Tensor, ...]:
@@ -137,18 +207,3 @@ def _central_differences(x: Tensor, projected: Callable[[], float], eps: float) 
     finally:
         x.data = original
     return numerical
-
-
-def _report(label, shape, analytical, numerical, excess, failing, atol, rtol) -> str:
-    score = np.where(failing, np.nan_to_num(excess, nan=np.inf), -np.inf)
-    worst = np.unravel_index(int(np.argmax(score)), shape)
-    a, n = float(analytical[worst]), float(numerical[worst])
-    absolute = abs(a - n)
-    relative = absolute / abs(n) if n != 0 else float("inf")
-    return (
-        f"gradcheck: the gradient of {label} (shape {tuple(shape)}) disagrees with central "
-        f"differences at index {tuple(int(i) for i in worst)}: analytical {a:.10g}, numerical "
-        f"{n:.10g}, absolute error {absolute:.3g}, relative error {relative:.3g} "
-        f"(allowed: atol {atol:g} + rtol {rtol:g} * |numerical|); "
-        f"{int(failing.sum())} of {failing.size} elements fail"
-    )

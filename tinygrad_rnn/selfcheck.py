@@ -1,0 +1,204 @@
+"""``tinygrad-rnn gradcheck``: gradcheck every op and every module at small sizes.
+
+Each check builds a small float64 problem, runs :func:`~tinygrad_rnn.gradcheck.check_gradients`
+over every input and parameter, and reports the worst absolute and relative error
+against central differences. The command prints a table (or JSON with ``--json``) and
+exits 1 if any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import functional as F
+from .gradcheck import check_gradients
+from .ops import concatenate, split, stack
+from .tensor import Tensor
+
+Problem = tuple[Callable, list, list[str]]
+
+
+def _t(rng: np.random.Generator, *shape: int, low: float = -1.0, high: float = 1.0) -> Tensor:
+    return Tensor(rng.uniform(low, high, shape), dtype=np.float64, requires_grad=True)
+
+
+def _away_from_zero(rng: np.random.Generator, *shape: int) -> Tensor:
+    magnitude = rng.uniform(0.2, 1.5, shape)
+    return Tensor(np.where(rng.random(shape) < 0.5, -magnitude, magnitude), requires_grad=True)
+
+
+def _join_and_split(a: Tensor, b: Tensor) -> Tensor:
+    pieces = split(concatenate([a, b], axis=1), [1, 4], axis=1)
+    weights = stack([a.sum(axis=1), b.sum(axis=1), a.max(axis=1), b[:, 0], a[:, 1]], axis=1)
+    return concatenate(pieces[::-1], axis=1) * weights
+
+
+def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
+    def binary(fn):
+        return lambda r: (fn, [_t(r, 3, 1, 4), _t(r, 2, 1)], ["a (3,1,4)", "b (2,1)"])
+
+    def unary(fn, make=_t, shape=(3, 4)):
+        return lambda r: (fn, [make(r, *shape)], [f"x {shape}"])
+
+    return {
+        "add (broadcast)": binary(lambda a, b: a + b),
+        "sub (broadcast)": binary(lambda a, b: a - b),
+        "mul (broadcast)": binary(lambda a, b: a * b),
+        "div (broadcast)": lambda r: (lambda a, b: a / b, [_t(r, 3, 4), _away_from_zero(r, 4)],
+                                      ["a (3,4)", "b (4,)"]),
+        "neg, reflected scalars": unary(lambda x: 2.0 - (-x) * 3.0 + 1.5 / (x + 3.0)),
+        "pow (scalar exponent)": unary(lambda x: x ** 2.5, lambda r, *s: _t(r, *s, low=0.5, high=2)),
+        "matmul 2-D": lambda r: (lambda a, b: a @ b, [_t(r, 3, 4), _t(r, 4, 2)], ["a", "b"]),
+        "matmul batched": lambda r: (lambda a, b: a @ b, [_t(r, 2, 1, 3, 4), _t(r, 3, 4, 2)],
+                                     ["a (2,1,3,4)", "b (3,4,2)"]),
+        "matmul 1-D": lambda r: (lambda a, b: a @ b, [_t(r, 4), _t(r, 2, 4, 3)], ["a (4,)", "b"]),
+        "sum (axis, keepdims)": unary(lambda x: x.sum(axis=(0, 2), keepdims=True), shape=(2, 3, 4)),
+        "mean": unary(lambda x: x.mean(axis=-1), shape=(2, 3, 4)),
+        "max": lambda r: (lambda x: x.max(axis=1),
+                          [Tensor(r.permutation(24).reshape(2, 3, 4) / 7.0, requires_grad=True)],
+                          ["x (distinct values)"]),
+        "reshape, transpose, .T": unary(lambda x: x.reshape(4, 6).T.transpose(1, 0).reshape(-1),
+                                        shape=(2, 3, 4)),
+        "getitem (slices)": unary(lambda x: x[1:, ::-2, None, ...], shape=(3, 4, 2)),
+        "getitem (gather, repeats)": unary(lambda x: x[np.array([[1, 1], [4, 0]])], shape=(5, 3)),
+        "concatenate, stack, split": lambda r: (_join_and_split, [_t(r, 3, 2), _t(r, 3, 3)],
+                                                ["a (3,2)", "b (3,3)"]),
+        "exp": unary(lambda x: x.exp()),
+        "log": unary(lambda x: x.log(), lambda r, *s: _t(r, *s, low=0.2, high=3)),
+        "tanh": unary(lambda x: x.tanh()),
+        "sigmoid": unary(lambda x: x.sigmoid()),
+        "relu": unary(lambda x: x.relu(), _away_from_zero),
+        "softmax": unary(lambda x: x.softmax(axis=0)),
+        "log_softmax": unary(lambda x: x.log_softmax(axis=-1)),
+        "cross_entropy": lambda r: (lambda x: F.cross_entropy(x, np.array([[0, 3], [2, 2]])),
+                                    [_t(r, 2, 2, 4, low=-3, high=3)], ["logits (2,2,4)"]),
+        "mse_loss": lambda r: (F.mse_loss, [_t(r, 3, 2), _t(r, 3, 2)], ["prediction", "target"]),
+    }
+
+
+def _module_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
+    from . import nn
+
+    def module_problem(module, make_input, call):
+        module.to(np.float64)
+        names, params = zip(*module.named_parameters())
+
+        def problem(r):
+            x = make_input(r)
+            return (lambda x, *_: call(module, x), [x, *params], ["input", *names])
+
+        return problem
+
+    def sequence(r, t=3, b=2, d=3):
+        return _t(r, t, b, d)
+
+    def last_state(out):
+        return out[1] if not isinstance(out[1], tuple) else out[1][1]
+
+    rng = np.random.default_rng(1)
+    checks = {
+        "Linear": module_problem(nn.Linear(3, 2, rng=rng), lambda r: _t(r, 4, 3), lambda m, x: m(x)),
+        "RNNCell": module_problem(nn.RNNCell(3, 4, rng=rng), lambda r: _t(r, 2, 3),
+                                  lambda m, x: m(x)),
+        "LSTMCell": module_problem(nn.LSTMCell(3, 4, rng=rng), lambda r: _t(r, 2, 3),
+                                   lambda m, x: m(x)[0] * m(x)[1]),
+        "GRUCell": module_problem(nn.GRUCell(3, 4, rng=rng), lambda r: _t(r, 2, 3),
+                                  lambda m, x: m(x)),
+        "RNN (tanh, 2 layers)": module_problem(nn.RNN(3, 4, num_layers=2, rng=rng), sequence,
+                                               lambda m, x: m(x)[0]),
+        "RNN (relu)": module_problem(nn.RNN(3, 4, nonlinearity="relu", rng=rng), sequence,
+                                     lambda m, x: m(x)[0]),
+        "LSTM (2 layers)": module_problem(nn.LSTM(3, 4, num_layers=2, rng=rng), sequence,
+                                          lambda m, x: (m(x)[0], last_state(m(x)))),
+        "GRU (2 layers, batch_first)": module_problem(
+            nn.GRU(3, 4, num_layers=2, batch_first=True, rng=rng), sequence, lambda m, x: m(x)[0]),
+    }
+    embedding = nn.Embedding(5, 3, rng=rng).to(np.float64)
+    checks["Embedding (repeated ids)"] = lambda r: (
+        lambda w: embedding(np.array([[1, 1], [4, 0]])), [embedding.weight], ["weight"])
+    model = nn.RecurrentModel("lstm", 6, 5, 6, embedding_dim=3, rng=rng).to(np.float64)
+    tokens = np.array([[1, 2], [2, 5], [0, 0]])
+    names, params = zip(*model.named_parameters())
+    checks["RecurrentModel (LSTM LM, cross-entropy)"] = lambda r: (
+        lambda *_: model.loss(tokens[:-1], tokens[1:])[0], list(params), list(names))
+    return checks
+
+
+@dataclass
+class CheckRow:
+    """One line of the gradcheck table."""
+
+    check: str
+    inputs: int
+    elements: int
+    max_abs_error: float
+    max_rel_error: float
+    passed: bool
+    seconds: float
+    detail: str = ""
+
+
+def run_checks(selected: str | None = None, seed: int = 0, include_modules: bool = True
+               ) -> list[CheckRow]:
+    """Run every check (or those whose name contains ``selected``) and return the rows."""
+    checks = _op_checks()
+    if include_modules:
+        checks.update(_module_checks())
+    rows = []
+    for name, build in checks.items():
+        if selected and selected.lower() not in name.lower():
+            continue
+        start = time.perf_counter()
+        fn, inputs, names = build(np.random.default_rng(seed))
+        results = check_gradients(fn, inputs, names=names, seed=seed)
+        failures = [r.describe() for r in results if not r.passed]
+        rows.append(CheckRow(
+            check=name,
+            inputs=len(results),
+            elements=int(sum(np.prod(r.shape) for r in results)),
+            max_abs_error=max(r.max_abs_error for r in results),
+            max_rel_error=max(r.max_rel_error for r in results),
+            passed=not failures,
+            seconds=time.perf_counter() - start,
+            detail="; ".join(failures),
+        ))
+    return rows
+
+
+def format_table(rows: list[CheckRow]) -> str:
+    header = f"{'check':<42}{'inputs':>7}{'elements':>10}{'max abs err':>13}{'max rel err':>13}  status"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row.check:<42}{row.inputs:>7}{row.elements:>10}{row.max_abs_error:>13.2e}"
+            f"{row.max_rel_error:>13.2e}  {'ok' if row.passed else 'FAIL'}"
+        )
+        if row.detail:
+            lines.append(f"    {row.detail}")
+    failed = sum(not r.passed for r in rows)
+    lines.append(f"{len(rows) - failed} passed, {failed} failed "
+                 "(float64, central differences, eps 1e-6, atol 1e-5, rtol 1e-3)")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--only", metavar="TEXT", help="run only checks whose name contains TEXT")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random problems")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = run_checks(args.only, args.seed)
+    if not rows:
+        raise ValueError(f"gradcheck: no check matches --only {args.only!r}")
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+    else:
+        print(format_table(rows))
+    return 0 if all(row.passed for row in rows) else 1

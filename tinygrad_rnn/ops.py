@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .tensor import Scatter, Tensor, _as_dtype, _leaf, result
+from .tensor import Product, Scatter, Tensor, _as_dtype, _leaf, result
 
 _Operand = Tensor | np.ndarray | float | int
 
@@ -120,6 +120,15 @@ def matmul(a: Tensor, b: _Operand) -> Tensor:
     """``a @ b`` with NumPy ``matmul`` semantics (1-D, 2-D, batched with broadcast batch dims)."""
     b = _operand(b, a, "matmul")
     x, y = a.data, b.data
+    if x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0]:
+        # The common case (activations @ weights): BLAS through np.dot, and the weight's
+        # gradient x.T @ grad deferred so that a weight shared over time steps gets one
+        # product over all steps (see tensor.Product).
+        def backward_2d(grad):
+            return (np.dot(grad, y.T) if a.requires_grad else None,
+                    Product(x, grad) if b.requires_grad else None)
+
+        return result(np.dot(x, y), (a, b), backward_2d, "matmul")
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
     try:

@@ -50,7 +50,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_order",
-                 "_owns_grad", "__weakref__")
+                 "_owns_grad", "_pending", "__weakref__")
     # Make `ndarray + Tensor` defer to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
 
@@ -67,6 +67,7 @@ class Tensor:
         self._op = ""
         self._order = 0
         self._owns_grad = False
+        self._pending: list[Product] | None = None
 
     # -- array-like facts -------------------------------------------------------------
     @property
@@ -169,13 +170,23 @@ class Tensor:
             return
         queue = [(-self._order, self)]
         queued = {self._order}
+        deferred_leaves = []
         while queue:
             node = heapq.heappop(queue)[1]
+            if node._pending is not None:
+                _flush(node)
             grads = node._backward(node.grad)
             for parent, parent_grad in zip(node._parents, grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
-                _accumulate(parent, parent_grad)
+                if type(parent_grad) is Product:
+                    if parent._pending is None:
+                        parent._pending = []
+                        if parent._backward is None:
+                            deferred_leaves.append(parent)
+                    parent._pending.append(parent_grad)
+                else:
+                    _accumulate(parent, parent_grad)
                 if parent._backward is not None and parent._order not in queued:
                     queued.add(parent._order)
                     heapq.heappush(queue, (-parent._order, parent))
@@ -184,6 +195,8 @@ class Tensor:
             if not retain_graph:
                 node._parents = ()
                 node._backward = _graph_freed
+        for leaf in deferred_leaves:
+            _flush(leaf)
 
 
 class Scatter:
@@ -203,10 +216,61 @@ class Scatter:
         self.basic = basic
 
     def add_into(self, buffer: np.ndarray) -> None:
+        index = self.index
         if self.basic:
-            buffer[self.index] += self.values
+            buffer[index] += self.values
+        elif type(index) is np.ndarray and index.dtype.kind in "iu" and buffer.ndim >= 1:
+            _scatter_rows(buffer, index, self.values)
         else:
-            np.add.at(buffer, self.index, self.values)
+            np.add.at(buffer, index, self.values)
+
+
+def _scatter_rows(buffer: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``buffer[index] += values`` with repeated rows adding up (an embedding's backward).
+
+    Sorting the rows and summing each run with ``np.add.reduceat`` does what
+    ``np.add.at`` does, many times faster for wide rows.
+    """
+    rows = index.reshape(-1) % buffer.shape[0]
+    values = values.reshape(rows.size, -1)
+    if rows.size == 0:
+        return
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    sums = np.add.reduceat(values[order], starts, axis=0)
+    buffer.reshape(buffer.shape[0], -1)[sorted_rows[starts]] += sums
+
+
+class Product:
+    """A deferred gradient ``left.T @ right`` (2-D), from ``x @ W``'s backward for ``W``.
+
+    A weight used at every time step receives T such products; the engine keeps them
+    pending and, before the weight's node runs (or at the end, for a leaf), sums them
+    with ONE matrix product of the stacked factors, ``[x_1; …; x_T].T @ [g_1; …; g_T]``,
+    instead of T small ones: the same arithmetic, in a single BLAS call.
+    """
+
+    __slots__ = ("left", "right")
+
+    def __init__(self, left: np.ndarray, right: np.ndarray):
+        self.left = left
+        self.right = right
+
+
+def _flush(node: Tensor) -> None:
+    """Materialise ``node``'s pending products into its gradient, in one product."""
+    pending, node._pending = node._pending, None
+    if len(pending) == 1:
+        total = np.dot(pending[0].left.T, pending[0].right)
+    else:
+        total = np.dot(np.concatenate([p.left for p in pending]).T,
+                       np.concatenate([p.right for p in pending]))
+    if node.grad is None:
+        node.grad = total.astype(node.data.dtype, copy=False)
+        node._owns_grad = True
+    else:
+        _accumulate(node, total)
 
 
 def _graph_freed(_grad):
@@ -278,6 +342,7 @@ def _leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     out._op = ""
     out._order = 0
     out._owns_grad = False
+    out._pending = None
     return out
 
 
@@ -287,6 +352,7 @@ def result(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op
     out.data = data
     out.grad = None
     out._owns_grad = False
+    out._pending = None
     out._op = op
     if _grad_enabled:
         for parent in parents:

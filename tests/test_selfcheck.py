@@ -1,0 +1,50 @@
+"""The `gradcheck` subcommand's checks: every op and module passes, and a broken op fails."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn import selfcheck
+from tinygrad_rnn.tensor import result
+
+
+def test_every_op_and_module_passes():
+    rows = selfcheck.run_checks()
+    assert len(rows) >= 30
+    failed = [row.check for row in rows if not row.passed]
+    assert not failed, failed
+    assert all(row.max_abs_error < 1e-6 for row in rows)
+    names = " ".join(row.check for row in rows)
+    for expected in ("matmul", "getitem (gather", "cross_entropy", "LSTM", "GRU", "RNN (relu)",
+                     "Embedding", "RecurrentModel"):
+        assert expected in names
+
+
+def test_table_and_json_output(capsys):
+    args = argparse.Namespace(only="sigmoid", seed=0, json=False)
+    assert selfcheck.run(args) == 0
+    out = capsys.readouterr().out
+    assert "sigmoid" in out and "1 passed, 0 failed" in out
+
+    args.json = True
+    assert selfcheck.run(args) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["check"] == "sigmoid" and rows[0]["passed"] is True
+
+
+def test_a_wrong_backward_is_reported(monkeypatch):
+    def wrong_tanh(x):
+        return result(np.tanh(x.data), (x,), lambda grad: (grad,), "tanh")
+
+    monkeypatch.setattr(selfcheck.Tensor, "tanh", wrong_tanh)
+    rows = selfcheck.run_checks("tanh", include_modules=False)
+    assert [row.passed for row in rows] == [False]
+    assert "disagrees with central differences" in rows[0].detail
+    assert "1 failed" in selfcheck.format_table(rows)
+
+
+def test_unknown_filter_is_an_error():
+    with pytest.raises(ValueError, match="no check matches"):
+        selfcheck.run(argparse.Namespace(only="no such op", seed=0, json=False))

@@ -257,6 +257,9 @@ def transpose(a: Tensor, *axes) -> Tensor:
         axes = tuple(axes[0])
     if not axes:
         axes = tuple(reversed(range(a.ndim)))
+    for i in axes:
+        if not -a.ndim <= i < a.ndim:
+            raise ValueError(f"transpose: axis {i} is out of range for a tensor of shape {a.shape}")
     if len(axes) != a.ndim or sorted(int(i) % a.ndim for i in axes) != list(range(a.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation for a tensor of shape {a.shape}")
     inverse = tuple(np.argsort([i % a.ndim for i in axes]))

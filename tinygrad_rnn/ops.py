@@ -325,7 +325,9 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     shapes = [t.shape for t in tensors]
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
-    except (ValueError, np.exceptions.AxisError):
+    except np.exceptions.AxisError:
+        raise ValueError(f"concatenate: axis {axis} is out of range for shapes {shapes}") from None
+    except ValueError:
         raise ValueError(
             f"concatenate: shapes {shapes} must match except along axis {axis}"
         ) from None

@@ -370,7 +370,8 @@ def split(a: Tensor, indices_or_sections, axis: int = 0) -> list[Tensor]:
         sections = int(indices_or_sections)
         if sections <= 0 or length % sections:
             raise ValueError(
-                f"split: axis {axis} of length {length} cannot be split into {sections} equal sections"
+                f"split: axis {axis} of length {length} cannot be split into {sections} equal sections "
+                f"(tensor of shape {a.shape})"
             )
         step = length // sections
         bounds = [(i * step, (i + 1) * step) for i in range(sections)]

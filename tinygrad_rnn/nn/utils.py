@@ -31,15 +31,25 @@ _NORM_EPS = 1e-6
 
 
 def _gradients(parameters: Tensor | Iterable[Tensor], function: str) -> list[np.ndarray]:
-    """The non-None ``.grad`` arrays of ``parameters`` (one Tensor or an iterable of them)."""
+    """The non-None ``.grad`` arrays of ``parameters`` (one Tensor or an iterable of them).
+
+    A gradient set by hand to something other than an ndarray (e.g. a NumPy scalar, which is
+    immutable) is first replaced by an array, so that in-place clipping reaches the tensor.
+    """
     tensors = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = []
     for position, tensor in enumerate(tensors):
         if not isinstance(tensor, Tensor):
             raise TypeError(
                 f"{function}: parameters must be a Tensor or an iterable of Tensors, "
                 f"item {position} is {type(tensor).__name__}"
             )
-    return [tensor.grad for tensor in tensors if tensor.grad is not None]
+        if tensor.grad is None:
+            continue
+        if not isinstance(tensor.grad, np.ndarray):
+            tensor.grad = np.array(tensor.grad, dtype=tensor.data.dtype)
+        grads.append(tensor.grad)
+    return grads
 
 
 def _vector_norm(values: np.ndarray, norm_type: float) -> float:

@@ -1,0 +1,215 @@
+"""Gradient clipping (tinygrad_rnn.nn.utils) against the norms computed by hand here."""
+
+import ast
+import math
+from pathlib import Path
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn.nn import utils
+from tinygrad_rnn.nn.utils import clip_grad_norm_, clip_grad_value_
+
+
+def with_grads(grads):
+    """Tensors whose ``.grad`` is a copy of each of ``grads`` (None for no gradient)."""
+    tensors = []
+    for grad in grads:
+        shape, dtype = (1,) if grad is None else grad.shape, np.float64 if grad is None else grad.dtype
+        tensor = tg.Tensor(np.zeros(shape, dtype=dtype), requires_grad=True)
+        tensor.grad = None if grad is None else grad.copy()
+        tensors.append(tensor)
+    return tensors
+
+
+def gradient_lists(dtype=np.float64):
+    elements = st.floats(-100, 100, width=np.dtype(dtype).itemsize * 8)
+    shapes = hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)
+    return st.lists(hnp.arrays(dtype, shapes, elements=elements), min_size=1, max_size=4)
+
+
+def norm_by_hand(grads, norm_type):
+    """The norm of all gradients laid end to end in one vector."""
+    flat = np.concatenate([np.abs(grad.astype(np.float64)).ravel() for grad in grads])
+    if norm_type == math.inf:
+        return flat.max(initial=0.0)
+    return (flat**norm_type).sum() ** (1.0 / norm_type)
+
+
+# -- clip_grad_norm_ ---------------------------------------------------------------------------
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.0, math.inf])
+@given(grads=gradient_lists(), max_norm=st.floats(0.0, 200.0))
+def test_clip_grad_norm_scales_to_max_norm(grads, max_norm, norm_type):
+    tensors = with_grads(grads)
+    buffers = [tensor.grad for tensor in tensors]
+    total = clip_grad_norm_(tensors, max_norm, norm_type=norm_type)
+    expected_total = norm_by_hand(grads, norm_type)
+    assert isinstance(total, float)
+    np.testing.assert_allclose(total, expected_total, rtol=1e-12)
+    coef = max_norm / (expected_total + 1e-6)
+    for tensor, buffer, grad in zip(tensors, buffers, grads):
+        assert tensor.grad is buffer  # in place
+        np.testing.assert_allclose(tensor.grad, grad * min(coef, 1.0), rtol=1e-12)
+    assert norm_by_hand([tensor.grad for tensor in tensors], norm_type) <= max(max_norm, expected_total) * (
+        1 + 1e-9
+    )
+
+
+@given(grads=gradient_lists(np.float32))
+def test_clip_grad_norm_keeps_float32(grads):
+    tensors = with_grads(grads)
+    clip_grad_norm_(tensors, 1.0)
+    assert all(tensor.grad.dtype == np.float32 for tensor in tensors)
+
+
+def test_clip_grad_norm_by_hand():
+    tensors = with_grads([np.array([3.0, 0.0]), np.array([[0.0], [-4.0]])])
+    assert clip_grad_norm_(tensors, max_norm=1.0) == 5.0
+    scale = 1.0 / (5.0 + 1e-6)
+    np.testing.assert_allclose(tensors[0].grad, [3.0 * scale, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(tensors[1].grad, [[0.0], [-4.0 * scale]], rtol=1e-15)
+    assert norm_by_hand([tensor.grad for tensor in tensors], 2.0) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_clip_grad_norm_makes_numpy_scalar_grads_arrays():
+    tensor = with_grads([np.array(2.0)])[0]
+    tensor.grad = np.float64(-4.0)  # immutable: clipping must still reach the tensor
+    assert clip_grad_norm_(tensor, 1.0) == 4.0
+    assert isinstance(tensor.grad, np.ndarray)
+    np.testing.assert_allclose(tensor.grad, -4.0 / (4.0 + 1e-6), rtol=1e-15)
+    clip_grad_value_(tensor, 0.5)
+    np.testing.assert_allclose(tensor.grad, -0.5, rtol=1e-15)
+
+
+def test_clip_grad_norm_inf_uses_the_largest_entry():
+    tensors = with_grads([np.array([1.0, -8.0]), np.array([2.0])])
+    assert clip_grad_norm_(tensors, max_norm=2.0, norm_type=math.inf) == 8.0
+    np.testing.assert_allclose(tensors[0].grad, np.array([1.0, -8.0]) * 2.0 / (8.0 + 1e-6), rtol=1e-15)
+    assert clip_grad_norm_(with_grads([np.array([-3.0])]), 1.0, norm_type="inf") == 3.0
+
+
+def test_clip_grad_norm_below_max_norm_is_a_no_op():
+    grads = [np.array([0.3, -0.4]), np.array(0.1)]
+    tensors = with_grads(grads)
+    total = clip_grad_norm_(tensors, max_norm=1.0)
+    np.testing.assert_allclose(total, math.sqrt(0.26), rtol=1e-15)
+    for tensor, grad in zip(tensors, grads):
+        assert tensor.grad.tobytes() == grad.tobytes()
+
+
+def test_clip_grad_norm_single_tensor_equals_list():
+    grad = np.array([[6.0, 8.0]])
+    alone, (in_list,) = with_grads([grad])[0], with_grads([grad])
+    assert clip_grad_norm_(alone, 2.0) == clip_grad_norm_([in_list], 2.0) == 10.0
+    np.testing.assert_array_equal(alone.grad, in_list.grad)
+
+
+def test_clip_grad_norm_skips_missing_grads_and_accepts_a_generator():
+    tensors = with_grads([None, np.array([6.0, 8.0]), None])
+    assert clip_grad_norm_((tensor for tensor in tensors), 5.0) == 10.0
+    assert tensors[0].grad is None and tensors[2].grad is None
+    np.testing.assert_allclose(tensors[1].grad, [3.0, 4.0], rtol=1e-6)
+    assert clip_grad_norm_(with_grads([None, None]), 1.0) == 0.0
+    assert clip_grad_norm_([], 1.0) == 0.0
+
+
+def test_clip_grad_norm_after_backward():
+    weight = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (weight * weight * 10.0).sum().backward()  # grad = 20 * weight
+    assert clip_grad_norm_(weight, 1.0) == pytest.approx(20.0 * math.sqrt(5.0))
+    assert np.linalg.norm(weight.grad) == pytest.approx(1.0)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply:RuntimeWarning")
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_clip_grad_norm_non_finite(bad):
+    with pytest.raises(RuntimeError, match=r"clip_grad_norm_: the total norm .* is (nan|inf)"):
+        clip_grad_norm_(with_grads([np.array([1.0, bad])]), 1.0, error_if_nonfinite=True)
+    tensors = with_grads([np.array([1.0, bad]), np.array([2.0])])
+    total = clip_grad_norm_(tensors, 1.0)
+    if np.isnan(bad):  # documented: a nan norm leaves the gradients as they were
+        assert math.isnan(total)
+        np.testing.assert_array_equal(tensors[1].grad, [2.0])
+    else:  # an infinite norm scales by 0, as in PyTorch
+        assert total == math.inf
+        np.testing.assert_array_equal(tensors[1].grad, [0.0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"max_norm": -1.0}, ValueError, r"clip_grad_norm_: max_norm must be non-negative, got -1\.0"),
+        ({"max_norm": float("nan")}, ValueError, r"clip_grad_norm_: max_norm .* got nan"),
+        ({"max_norm": 1.0, "norm_type": 0.0}, ValueError, r"clip_grad_norm_: norm_type .* got 0\.0"),
+        ({"max_norm": 1.0, "norm_type": -2}, ValueError, r"clip_grad_norm_: norm_type .* got -2\.0"),
+    ],
+)
+def test_clip_grad_norm_validates_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        clip_grad_norm_(with_grads([np.ones(2)]), **kwargs)
+
+
+def test_clip_grad_norm_refuses_non_tensors():
+    with pytest.raises(TypeError, match=r"clip_grad_norm_: .* item 1 is ndarray"):
+        clip_grad_norm_([with_grads([np.ones(2)])[0], np.ones(2)], 1.0)
+
+
+# -- clip_grad_value_ --------------------------------------------------------------------------
+@given(grads=gradient_lists(np.float32), clip_value=st.floats(0.0, 150.0))
+def test_clip_grad_value_clips_each_entry(grads, clip_value):
+    tensors = with_grads(grads)
+    buffers = [tensor.grad for tensor in tensors]
+    assert clip_grad_value_(tensors, clip_value) is None
+    bound = np.float32(clip_value)  # the bound as the float32 gradients see it
+    for tensor, buffer, grad in zip(tensors, buffers, grads):
+        assert tensor.grad is buffer and tensor.grad.dtype == np.float32
+        expected = np.where(grad > bound, bound, np.where(grad < -bound, -bound, grad))
+        np.testing.assert_array_equal(tensor.grad, expected)
+
+
+def test_clip_grad_value_min_char_rnn():
+    tensors = with_grads([np.array([-7.0, -5.0, 0.5, 5.0, 9.0]), None])
+    clip_grad_value_(tensors, 5)
+    np.testing.assert_array_equal(tensors[0].grad, [-5.0, -5.0, 0.5, 5.0, 5.0])
+    assert tensors[1].grad is None
+    single = with_grads([np.array([12.0])])[0]
+    clip_grad_value_(single, 5.0)
+    np.testing.assert_array_equal(single.grad, [5.0])
+
+
+@pytest.mark.parametrize("clip_value", [-0.5, float("nan")])
+def test_clip_grad_value_validates_its_bound(clip_value):
+    with pytest.raises(ValueError, match=r"clip_grad_value_: clip_value must be non-negative, got"):
+        clip_grad_value_(with_grads([np.ones(2)]), clip_value)
+
+
+# -- layering and PyTorch ----------------------------------------------------------------------
+def test_utils_imports_only_numpy_and_the_tensor():
+    tree = ast.parse(Path(utils.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    assert imported <= {"__future__", "math", "collections.abc", "numpy", "..tensor"}
+
+
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, math.inf])
+def test_clip_grad_norm_matches_torch(norm_type):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=shape) * 3.0 for shape in [(3, 4), (5,), ()]]
+    tensors = with_grads(grads)
+    torch_params = [torch.zeros(grad.shape, dtype=torch.float64, requires_grad=True) for grad in grads]
+    for param, grad in zip(torch_params, grads):
+        param.grad = torch.tensor(grad)
+    total = clip_grad_norm_(tensors, 1.5, norm_type=norm_type)
+    torch_total = torch.nn.utils.clip_grad_norm_(torch_params, 1.5, norm_type=norm_type)
+    np.testing.assert_allclose(total, torch_total.item(), rtol=1e-12)
+    for tensor, param in zip(tensors, torch_params):
+        np.testing.assert_allclose(tensor.grad, param.grad.numpy(), rtol=1e-12)

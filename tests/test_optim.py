@@ -1,0 +1,455 @@
+"""Optimizers against their update rules written out here, state_dict resumption, errors.
+
+The reference updates below are the textbook recurrences in float64, written
+independently of ``tinygrad_rnn/optim.py``; gradients are set directly on ``.grad``.
+"""
+
+import json
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import optim, serialization
+
+
+# -- reference updates: one function per optimizer, p_{t} from p_{t-1} and g_t ----------------
+def sgd_reference(param, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    """Parameter after each step; ``grads[t]`` is None where the parameter has no gradient."""
+    p, buffer, trajectory = param.astype(np.float64), None, []
+    for g in grads:
+        if g is not None:
+            g = g.astype(np.float64) + weight_decay * p
+            if momentum:
+                buffer = g if buffer is None else momentum * buffer + (1 - dampening) * g
+                g = g + momentum * buffer if nesterov else buffer
+            p = p - lr * g
+        trajectory.append(p)
+    return trajectory
+
+
+def adagrad_reference(param, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                      initial_accumulator_value=0.0, eps=1e-10):
+    p, t, trajectory = param.astype(np.float64), 0, []
+    total = np.full(param.shape, initial_accumulator_value)
+    for g in grads:
+        if g is not None:
+            t += 1
+            g = g.astype(np.float64) + weight_decay * p
+            total = total + g**2
+            p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(total) + eps)
+        trajectory.append(p)
+    return trajectory
+
+
+def adam_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                   amsgrad=False):
+    (beta1, beta2), p, t, trajectory = betas, param.astype(np.float64), 0, []
+    m = v = v_max = np.zeros(param.shape)
+    for g in grads:
+        if g is not None:
+            t += 1
+            g = g.astype(np.float64) + weight_decay * p
+            m = beta1 * m + (1 - beta1) * g
+            v = beta2 * v + (1 - beta2) * g**2
+            v_max = np.maximum(v_max, v)
+            m_hat = m / (1 - beta1**t)
+            v_hat = (v_max if amsgrad else v) / (1 - beta2**t)
+            p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        trajectory.append(p)
+    return trajectory
+
+
+CASES = [
+    (optim.SGD, sgd_reference, {"lr": 0.1}),
+    (optim.SGD, sgd_reference, {"lr": 0.1, "momentum": 0.9}),
+    (optim.SGD, sgd_reference, {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}),
+    (optim.SGD, sgd_reference, {"lr": 0.1, "momentum": 0.8, "nesterov": True, "weight_decay": 0.1}),
+    (optim.Adagrad, adagrad_reference, {}),
+    (optim.Adagrad, adagrad_reference, {"lr": 0.1, "lr_decay": 0.05}),
+    (optim.Adagrad, adagrad_reference,
+     {"lr": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-6}),
+    (optim.Adam, adam_reference, {}),
+    (optim.Adam, adam_reference, {"lr": 0.01, "betas": (0.8, 0.99)}),
+    (optim.Adam, adam_reference, {"lr": 0.01, "weight_decay": 0.1}),
+    (optim.Adam, adam_reference, {"lr": 0.01, "amsgrad": True}),
+    (optim.Adam, adam_reference, {"lr": 0.01, "betas": (0.5, 0.9), "amsgrad": True, "weight_decay": 0.05}),
+]
+CASE_IDS = [f"{cls.__name__}-{'-'.join(f'{k}={v}' for k, v in config.items()) or 'defaults'}"
+            for cls, _, config in CASES]
+TOLERANCE = {np.float32: {"rtol": 1e-5, "atol": 5e-6}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
+
+
+def make_params(arrays):
+    return [tg.Tensor(array, requires_grad=True) for array in arrays]
+
+
+def random_run(dtype, seed=0, steps=6, shapes=((3, 4), (5,), ())):
+    """Initial values and per-step gradients; the last parameter has no gradient at steps 0 and 3."""
+    rng = np.random.default_rng(seed)
+    initial = [rng.normal(size=shape).astype(dtype) for shape in shapes]
+    grads = [[rng.normal(size=shape).astype(dtype) for shape in shapes] for _ in range(steps)]
+    for step in (0, 3):
+        grads[step][-1] = None
+    return initial, grads
+
+
+def run_steps(optimizer, params, grads):
+    for step_grads in grads:
+        for param, grad in zip(params, step_grads):
+            param.grad = None if grad is None else grad.copy()
+        optimizer.step()
+
+
+# -- updates ---------------------------------------------------------------------------------
+def assert_follows_reference(params, initial, grads, reference, config, step):
+    for index, param in enumerate(params):
+        expected = reference(initial[index], [g[index] for g in grads[: step + 1]], **config)[-1]
+        assert param.data.dtype == initial[index].dtype
+        np.testing.assert_allclose(param.data, expected, **TOLERANCE[param.data.dtype.type])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("cls", "reference", "config"), CASES, ids=CASE_IDS)
+def test_updates_follow_the_update_rule(cls, reference, config, dtype):
+    initial, grads = random_run(dtype)
+    params = make_params(initial)
+    optimizer = cls(params, **config)
+    for step, step_grads in enumerate(grads):
+        run_steps(optimizer, params, [step_grads])
+        assert_follows_reference(params, initial, grads, reference, config, step)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.Adam])
+@given(data=st.data())
+def test_updates_follow_the_update_rule_for_drawn_shapes_and_values(cls, dtype, data):
+    _, reference, config = data.draw(st.sampled_from([case for case in CASES if case[0] is cls]))
+    shapes = data.draw(st.lists(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3), min_size=1,
+                                max_size=3), label="shapes")
+    steps = data.draw(st.integers(1, 4), label="steps")
+    values = st.floats(-4, 4, width=np.dtype(dtype).itemsize * 8)
+    initial = [data.draw(hnp.arrays(dtype, shape, elements=values)) for shape in shapes]
+    grads = [[data.draw(hnp.arrays(dtype, shape, elements=values)) for shape in shapes]
+             for _ in range(steps)]
+    params = make_params(initial)
+    optimizer = cls(params, **config)
+    for step, step_grads in enumerate(grads):
+        run_steps(optimizer, params, [step_grads])
+        assert_follows_reference(params, initial, grads, reference, config, step)
+
+
+@pytest.mark.parametrize(("cls", "reference", "config"), CASES, ids=CASE_IDS)
+def test_parameters_without_grad_are_skipped(cls, reference, config):
+    initial, grads = random_run(np.float64)
+    params = make_params(initial)
+    optimizer = cls(params, **config)
+    run_steps(optimizer, params[:1] + params[2:], [g[:1] + g[2:] for g in grads])  # params[1]: never
+    np.testing.assert_array_equal(params[1].data, initial[1])
+    assert 1 not in optimizer.state
+    assert optimizer.state[0]["step"] == 6
+    assert optimizer.state[2]["step"] == 4  # no gradient at steps 0 and 3
+
+
+@pytest.mark.parametrize(("cls", "reference", "config"), CASES, ids=CASE_IDS)
+def test_step_updates_in_place_keeps_float32_and_leaves_grads_alone(cls, reference, config):
+    rng = np.random.default_rng(1)
+    params = make_params([rng.normal(size=(4, 3)).astype(np.float32)])
+    arrays = [param.data for param in params]
+    optimizer = cls(params, **config)
+    optimizer.param_groups[0]["lr"] = np.float64(optimizer.param_groups[0]["lr"])  # no upcast
+    grad = rng.normal(size=(4, 3))  # float64 gradient of a float32 parameter
+    params[0].grad = grad.copy()
+    for _ in range(3):  # the same grad array each step: no state may alias it
+        before = params[0].data.copy()
+        optimizer.step()
+        assert params[0].data is arrays[0]
+        assert params[0].data.dtype == np.float32
+        assert not np.array_equal(params[0].data, before)
+    np.testing.assert_array_equal(params[0].grad, grad)
+    for value in optimizer.state[0].values():
+        if isinstance(value, np.ndarray):
+            assert value.dtype == np.float32
+            assert not np.shares_memory(value, params[0].grad)
+
+
+def test_lr_is_read_from_param_groups_at_each_step():
+    params = make_params([np.array([1.0, 2.0])])
+    optimizer = optim.SGD(params, lr=0.1)
+    params[0].grad = np.array([1.0, -1.0])
+    optimizer.step()
+    optimizer.param_groups[0]["lr"] = 0.01
+    optimizer.step()
+    np.testing.assert_allclose(params[0].data, [1.0 - 0.11, 2.0 + 0.11], rtol=1e-15)
+    assert optimizer.state_dict()["param_groups"][0]["lr"] == 0.01
+    optimizer.param_groups[0]["lr"] = -1.0
+    with pytest.raises(ValueError, match=r"SGD: lr must be .* got -1\.0"):
+        optimizer.step()
+
+
+def test_adagrad_reproduces_min_char_rnn_with_eps_inside_the_root():
+    rng = np.random.default_rng(2)
+    param = rng.normal(size=(6,))
+    grads = [rng.normal(size=(6,)) * 10.0 ** rng.integers(-6, 1, size=6) for _ in range(5)]
+    params = make_params([param])
+    optimizer = optim.Adagrad(params, lr=0.1, initial_accumulator_value=1e-8, eps=0.0)
+    run_steps(optimizer, params, [[g] for g in grads])
+    expected, memory = param.copy(), np.zeros(6)
+    for g in grads:  # min-char-rnn's update
+        memory += g * g
+        expected += -0.1 * g / np.sqrt(memory + 1e-8)
+    np.testing.assert_allclose(params[0].data, expected, rtol=1e-12)
+
+
+def test_adagrad_default_eps_differs_from_min_char_rnn_for_tiny_gradients():
+    params = make_params([np.zeros(1)])
+    optimizer = optim.Adagrad(params, lr=0.1)
+    params[0].grad = np.array([1e-5])
+    optimizer.step()
+    pytorch_step = -0.1 * 1e-5 / (1e-5 + 1e-10)
+    min_char_rnn_step = -0.1 * 1e-5 / np.sqrt(1e-10 + 1e-8)
+    np.testing.assert_allclose(params[0].data, [pytorch_step], rtol=1e-12)
+    assert abs(pytorch_step - min_char_rnn_step) > 0.09
+
+
+def test_zero_grad_sets_every_grad_to_none():
+    params = make_params([np.ones(2), np.ones(3)])
+    optimizer = optim.Adam(params)
+    params[0].grad, params[1].grad = np.ones(2), np.ones(3)
+    optimizer.zero_grad()
+    assert [param.grad for param in params] == [None, None]
+    loss = (params[0] * params[0]).sum()  # a fresh backward starts from zero again
+    loss.backward()
+    np.testing.assert_array_equal(params[0].grad, [2.0, 2.0])
+
+
+def test_accepts_a_generator_and_keeps_the_parameters():
+    params = make_params([np.ones(2), np.ones(3)])
+    optimizer = optim.SGD((param for param in params), lr=0.5)
+    assert optimizer.param_groups[0]["params"] == params
+    params[1].grad = np.full(3, 2.0)
+    optimizer.step()
+    np.testing.assert_array_equal(params[1].data, np.zeros(3))
+    np.testing.assert_array_equal(params[0].data, np.ones(2))
+
+
+def test_trains_through_backward():
+    target = np.array([1.0, -2.0, 0.5])
+    weight = tg.Tensor(np.zeros(3), requires_grad=True)
+    optimizer = optim.Adam([weight], lr=0.1)
+    for _ in range(300):
+        optimizer.zero_grad()
+        ((weight - tg.Tensor(target)) ** 2).sum().backward()
+        optimizer.step()
+    np.testing.assert_allclose(weight.data, target, atol=1e-2)
+
+
+def test_grad_of_the_wrong_shape_is_refused():
+    params = make_params([np.ones((2, 3))])
+    optimizer = optim.SGD(params, lr=0.1)
+    params[0].grad = np.ones((3, 2))
+    message = r"SGD.step: params\[0\] has shape \(2, 3\) but its grad has shape \(3, 2\)"
+    with pytest.raises(ValueError, match=message):
+        optimizer.step()
+
+
+# -- state_dict --------------------------------------------------------------------------------
+def assert_json_like(value, path="state_dict"):
+    """Only str-keyed dicts, lists, JSON scalars and NumPy arrays."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            assert isinstance(key, str), f"{path} has a non-str key {key!r}"
+            assert_json_like(item, f"{path}[{key!r}]")
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            assert_json_like(item, f"{path}[{position}]")
+    else:
+        assert isinstance(value, (np.ndarray, str, bool, int, float, type(None))), path
+        assert not isinstance(value, np.generic), path
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("cls", "reference", "config"), CASES, ids=CASE_IDS)
+def test_resuming_from_a_saved_state_dict_is_bitwise_identical(cls, reference, config, dtype, tmp_path):
+    initial, grads = random_run(dtype, steps=6)
+    params = make_params(initial)
+    optimizer = cls(params, **config)
+    run_steps(optimizer, params, grads[:3])
+    saved = optimizer.state_dict()
+    assert_json_like(saved)
+    json.dumps(saved, default=lambda array: array.tolist())
+    serialization.save({"optimizer": saved}, tmp_path / "checkpoint.npz")
+    at_step_3 = [param.data.copy() for param in params]
+    run_steps(optimizer, params, grads[3:])
+
+    resumed_params = make_params(at_step_3)
+    resumed = cls(resumed_params, lr=0.123)  # hyperparameters come from the state_dict
+    resumed.load_state_dict(serialization.load(tmp_path / "checkpoint.npz")["optimizer"])
+    assert resumed.param_groups[0] == {**optimizer.param_groups[0], "params": resumed_params}
+    run_steps(resumed, resumed_params, grads[3:])
+    for original, restored in zip(params, resumed_params):
+        assert restored.data.dtype == original.data.dtype
+        assert restored.data.tobytes() == original.data.tobytes()
+
+
+def test_state_dict_layout():
+    params = make_params([np.ones(2), np.ones(3)])
+    optimizer = optim.Adam(params, lr=0.01, amsgrad=True)
+    params[0].grad = np.ones(2)
+    optimizer.step()
+    optimizer.step()
+    saved = optimizer.state_dict()
+    assert saved["optimizer"] == "Adam"
+    assert saved["param_groups"] == [{"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8,
+                                      "weight_decay": 0.0, "amsgrad": True, "params": [0, 1]}]
+    assert list(saved["state"]) == ["0"]
+    assert saved["state"]["0"]["step"] == 2
+    assert sorted(saved["state"]["0"]) == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step"]
+
+
+def test_state_dict_is_a_snapshot_and_load_copies():
+    params = make_params([np.ones(3)])
+    optimizer = optim.SGD(params, lr=0.1, momentum=0.9)
+    params[0].grad = np.ones(3)
+    optimizer.step()
+    saved = optimizer.state_dict()
+    snapshot = saved["state"]["0"]["momentum_buffer"].copy()
+    optimizer.step()
+    np.testing.assert_array_equal(saved["state"]["0"]["momentum_buffer"], snapshot)
+
+    other = optim.SGD(make_params([np.ones(3)]), lr=0.1, momentum=0.9)
+    other.load_state_dict(saved)
+    saved["state"]["0"]["momentum_buffer"][:] = np.nan
+    np.testing.assert_array_equal(other.state[0]["momentum_buffer"], snapshot)
+
+
+def test_load_casts_state_to_the_parameter_dtype():
+    source = optim.Adagrad(make_params([np.ones(2)]))
+    source.param_groups[0]["params"][0].grad = np.ones(2)
+    source.step()
+    target = optim.Adagrad(make_params([np.ones(2, dtype=np.float32)]))
+    target.load_state_dict(source.state_dict())
+    assert target.state[0]["sum"].dtype == np.float32
+
+
+def _adam_state_dict():
+    optimizer = optim.Adam(make_params([np.ones((2, 3)), np.ones(4)]))
+    for param in optimizer.param_groups[0]["params"]:
+        param.grad = np.ones(param.shape)
+    optimizer.step()
+    return optimizer.state_dict()
+
+
+def _set(path, value):
+    def edit(state_dict):
+        *parents, last = path
+        for key in parents:
+            state_dict = state_dict[key]
+        if value is KeyError:
+            del state_dict[last]
+        else:
+            state_dict[last] = value
+    return edit
+
+
+LOAD_ERRORS = [
+    (_set(("optimizer",), "SGD"), r"this state_dict is for 'SGD', not 'Adam'"),
+    (_set(("state",), KeyError), r"expected a dict with keys 'optimizer', 'param_groups' and 'state'"),
+    (_set(("param_groups",), []), r"'param_groups' must be a list holding one dict"),
+    (_set(("param_groups", 0, "params"), [0, 1, 2]), r"for 3 parameters, this optimizer has 2"),
+    (_set(("param_groups", 0, "lr"), KeyError), r"missing \['lr'\], unexpected \[\]"),
+    (_set(("param_groups", 0, "momentum"), 0.9), r"missing \[\], unexpected \['momentum'\]"),
+    (_set(("param_groups", 0, "lr"), -0.5), r"Adam: lr must be .* got -0\.5"),
+    (_set(("param_groups", 0, "betas"), [0.9, 1.5]), r"betas must be in \[0, 1\)"),
+    (_set(("state", "2"), {"step": 1}), r"state key '2' does not name a parameter"),
+    (_set(("state", "0", "step"), -1), r"state\['0'\]\['step'\] must be an int >= 0, got -1"),
+    (_set(("state", "0", "step"), KeyError), r"state\['0'\] must be a dict holding 'step'"),
+    (_set(("state", "0", "momentum_buffer"), np.ones((2, 3))), r"unexpected entry 'momentum_buffer'"),
+    (_set(("state", "1", "exp_avg"), np.ones((2, 3))),
+     r"state\['1'\]\['exp_avg'\] has shape \(2, 3\), but params\[1\] has shape \(4,\)"),
+    (_set(("state", "1", "exp_avg"), [0.0] * 4), r"state\['1'\]\['exp_avg'\] has shape list"),
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), LOAD_ERRORS)
+def test_load_state_dict_refuses_mismatches_and_changes_nothing(edit, message):
+    saved = _adam_state_dict()
+    edit(saved)
+    optimizer = optim.Adam(make_params([np.ones((2, 3)), np.ones(4)]), lr=0.5)
+    with pytest.raises(ValueError, match=message):
+        optimizer.load_state_dict(saved)
+    assert optimizer.state == {}
+    assert optimizer.param_groups[0]["lr"] == 0.5
+
+
+def test_load_state_dict_refuses_a_non_dict():
+    with pytest.raises(ValueError, match="Adam.load_state_dict: expected a dict"):
+        optim.Adam(make_params([np.ones(2)])).load_state_dict([1, 2])
+
+
+# -- constructor validation --------------------------------------------------------------------
+def _weight():
+    return tg.Tensor(np.ones(2), requires_grad=True)
+
+
+CONSTRUCTOR_ERRORS = [
+    (lambda: optim.SGD([], lr=0.1), ValueError, r"SGD: got an empty parameter list"),
+    (lambda: optim.SGD([_weight()], lr=-0.1), ValueError, r"SGD: lr must be .* got -0\.1"),
+    (lambda: optim.SGD([_weight()], lr=0.1, momentum=-0.5), ValueError, r"SGD: momentum .* -0\.5"),
+    (lambda: optim.SGD([_weight()], lr=0.1, weight_decay=-1), ValueError, r"SGD: weight_decay .* -1\.0"),
+    (lambda: optim.SGD([_weight()], lr=0.1, nesterov=True), ValueError,
+     r"SGD: nesterov=True needs momentum > 0 .* momentum=0\.0"),
+    (lambda: optim.SGD([_weight()], lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), ValueError,
+     r"dampening=0\.1"),
+    (lambda: optim.SGD([_weight()], lr="0.1"), TypeError, r"SGD: lr must be a number, got '0\.1'"),
+    (lambda: optim.Adagrad([_weight()], lr=float("nan")), ValueError, r"Adagrad: lr .* got nan"),
+    (lambda: optim.Adagrad([_weight()], lr_decay=-1), ValueError, r"Adagrad: lr_decay .* -1"),
+    (lambda: optim.Adagrad([_weight()], initial_accumulator_value=-1), ValueError,
+     r"Adagrad: initial_accumulator_value .* -1"),
+    (lambda: optim.Adagrad([_weight()], eps=-1e-10), ValueError, r"Adagrad: eps .* -1e-10"),
+    (lambda: optim.Adam([_weight()], betas=(1.0, 0.999)), ValueError,
+     r"Adam: each of betas .* \(1\.0, 0\.999\)"),
+    (lambda: optim.Adam([_weight()], betas=(0.9, -0.1)), ValueError, r"Adam: each of betas .* -0\.1"),
+    (lambda: optim.Adam([_weight()], betas=(0.9,)), ValueError, r"Adam: betas must be a pair"),
+    (lambda: optim.Adam([_weight()], eps=-1.0), ValueError, r"Adam: eps .* -1\.0"),
+    (lambda: optim.Adam([_weight()], amsgrad="yes"), TypeError, r"Adam: amsgrad must be True or False"),
+    (lambda: optim.Adam([tg.Tensor(np.ones(2))]), ValueError, r"Adam: params\[0\] .* does not require grad"),
+    (lambda: optim.Adam([_weight() * 2.0]), ValueError, r"Adam: params\[0\] .* not a leaf"),
+    (lambda: optim.Adam(_weight()), TypeError, r"Adam: params must be an iterable of Tensors"),
+    (lambda: optim.Adam([np.ones(2)]), TypeError, r"Adam: params\[0\] is a ndarray, not a Tensor"),
+    (lambda: optim.Adam([{"params": [_weight()]}]), TypeError, r"parameter groups are not supported"),
+]
+
+
+@pytest.mark.parametrize(("build", "error", "message"), CONSTRUCTOR_ERRORS)
+def test_constructor_validates_arguments(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_duplicate_parameters_are_refused():
+    weight, bias = _weight(), _weight()
+    with pytest.raises(ValueError, match=r"Adagrad: params\[2\] is a duplicate of params\[0\]"):
+        optim.Adagrad([weight, bias, weight])
+
+
+# -- cross-check against PyTorch (skipped where torch is not installed) -------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("cls", "reference", "config"), CASES, ids=CASE_IDS)
+def test_matches_torch_optim(cls, reference, config, dtype):
+    torch = pytest.importorskip("torch")
+    initial, grads = random_run(dtype, seed=3, steps=5)
+    params = make_params(initial)
+    run_steps(cls(params, **config), params, grads)
+
+    torch_params = [torch.tensor(array, requires_grad=True) for array in initial]
+    torch_optimizer = getattr(torch.optim, cls.__name__)(torch_params, **config)
+    for step_grads in grads:
+        for param, grad in zip(torch_params, step_grads):
+            param.grad = None if grad is None else torch.tensor(grad)
+        torch_optimizer.step()
+    for param, torch_param in zip(params, torch_params):
+        np.testing.assert_allclose(param.data, torch_param.detach().numpy(), **TOLERANCE[dtype])

@@ -1,0 +1,299 @@
+"""Training-step speed and memory: the autograd RNN/LSTM/GRU against hand-written BPTT.
+
+One training step is: forward over T steps, full BPTT, SGD update, for a char-level
+model (one-hot tokens -> recurrent layer -> linear head -> mean cross-entropy), float32.
+Implementations, each timed in its own process, side by side in one run:
+
+* ``reference``  this project's hand-derived BPTT in plain NumPy (``tinygrad_rnn.reference``)
+* ``autograd``   this project's ``nn.RecurrentModel`` + ``optim.SGD`` through the engine
+* ``torch``      PyTorch ``nn.RNN``/``nn.LSTM``/``nn.GRU`` + ``nn.Linear`` + ``optim.SGD``
+                 (only when ``torch`` is installed: ``pip install torch==2.13.0``)
+* ``gemm``       the step's matrix products alone, at their real shapes (a floor)
+
+Printed: median and min-max ms per step, ratios, GFLOP/s, peak RSS growth; then a
+leak check (RSS at step 100 vs step 1,000) and a long-sequence run (T up to 10,000).
+
+    python benchmarks/bench_rnn.py              # the full table (a few minutes)
+    python benchmarks/bench_rnn.py --quick      # a smoke run with tiny sizes (seconds)
+    python benchmarks/bench_rnn.py --sizes S M --cells rnn
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+VOCAB = 65
+SIZES = {  # name: (V, H, T, B)
+    "S": (VOCAB, 100, 25, 1),
+    "M": (VOCAB, 256, 64, 32),
+    "L": (VOCAB, 512, 128, 64),
+}
+QUICK_SIZES = {"S": (11, 8, 5, 1), "M": (11, 16, 6, 3)}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+LEARNING_RATE = 1e-3
+
+
+# -- the implementations (run inside a worker process) ---------------------------------
+def _data(V, T, B):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, V, (T, B)), rng.integers(0, V, (T, B))
+
+
+def make_reference(cell, V, H, T, B):
+    from tinygrad_rnn import reference
+
+    params = reference.init_params(cell=cell, input_size=V, hidden_size=H, output_size=V,
+                                   dtype=np.float32, rng=np.random.default_rng(0))
+    tokens, targets = _data(V, T, B)
+
+    def step():
+        grads = reference.forward_backward(params, tokens, targets, cell=cell).grads
+        for name, grad in grads.items():
+            params[name] -= LEARNING_RATE * grad
+
+    return step
+
+
+def make_autograd(cell, V, H, T, B):
+    from tinygrad_rnn import nn, optim
+
+    model = nn.RecurrentModel(cell, V, H, V, rng=np.random.default_rng(0))
+    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    tokens, targets = _data(V, T, B)
+
+    def step():
+        optimizer.zero_grad()
+        loss, _ = model.loss(tokens, targets)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def make_torch(cell, V, H, T, B):
+    import torch
+
+    torch.manual_seed(0)
+    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](V, H)
+    head = torch.nn.Linear(H, V)
+    optimizer = torch.optim.SGD([*layer.parameters(), *head.parameters()], lr=LEARNING_RATE)
+    tokens, targets = (torch.from_numpy(a) for a in _data(V, T, B))
+    one_hot = torch.nn.functional.one_hot(tokens, V).float()
+    flat_targets = targets.reshape(-1)
+
+    def step():
+        optimizer.zero_grad()
+        output, _ = layer(one_hot)
+        loss = torch.nn.functional.cross_entropy(head(output).reshape(-1, V), flat_targets)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def make_gemm(cell, V, H, T, B):
+    """The matrix products of one step at their real shapes, and nothing else."""
+    G = GATES[cell] * H
+    rng = np.random.default_rng(0)
+    w_hh, w_head = rng.random((G, H), np.float32), rng.random((V, H), np.float32)
+    h, g = rng.random((B, H), np.float32), rng.random((B, G), np.float32)
+    hidden, d_logits = rng.random((T * B, H), np.float32), rng.random((T * B, V), np.float32)
+    d_gates = rng.random((T * B, G), np.float32)
+
+    def step():
+        for _ in range(T):
+            np.dot(h, w_hh.T)  # forward recurrence
+            np.dot(g, w_hh)  # backward recurrence
+        np.dot(hidden, w_head.T)  # head forward
+        np.dot(d_logits, w_head)  # head backward to the hidden states
+        np.dot(d_logits.T, hidden)  # head weight gradient
+        np.dot(d_gates.T, hidden)  # recurrent weight gradient, all steps at once
+
+    return step
+
+
+IMPLEMENTATIONS = {"reference": make_reference, "autograd": make_autograd, "torch": make_torch,
+                   "gemm": make_gemm}
+
+
+def step_flops(cell, V, H, T, B) -> float:
+    """Multiply-adds x 2 of the step's products: recurrence and head, forward and backward."""
+    G = GATES[cell] * H
+    forward = T * B * H * G + T * B * H * V
+    return 2.0 * 3 * forward
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(spec: dict) -> dict:
+    """Run one implementation at one size in this process; return its figures."""
+    kind = spec["kind"]
+    if kind == "leak":
+        step = make_autograd(spec["cell"], *spec["size"])
+        rss = {}
+        for i in range(1, spec["steps"] + 1):
+            step()
+            if i in (spec["steps"] // 10, spec["steps"]):
+                rss[i] = _rss_mb()
+        return {"rss": rss}
+    baseline = _peak_mb()
+    step = IMPLEMENTATIONS[kind](spec["cell"], *spec["size"])
+    for _ in range(spec["warmup"]):
+        step()
+    times, deadline = [], time.perf_counter() + spec["seconds"]
+    while len(times) < spec["min_steps"] or (time.perf_counter() < deadline
+                                              and len(times) < spec["max_steps"]):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return {"times": times, "peak_growth_mb": _peak_mb() - baseline}
+
+
+def run_worker(spec: dict) -> dict | None:
+    """Run ``worker(spec)`` in a fresh Python process (so memory and caches are its own)."""
+    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"  [{spec['kind']} {spec.get('cell')} failed: {proc.stderr.strip().splitlines()[-1:]}]",
+              file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)
+
+
+# -- the report ---------------------------------------------------------------------------
+def _torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def machine_line() -> str:
+    try:
+        import threadpoolctl  # noqa: F401 - optional, only for the line below
+        from threadpoolctl import threadpool_info
+
+        blas = ", ".join(f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
+                         for i in threadpool_info() if i["user_api"] == "blas")
+    except ImportError:
+        blas = "BLAS: see numpy.show_config()"
+    return (f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
+            f"Python {platform.python_version()}, NumPy {np.__version__}, {blas}")
+
+
+def bench_table(args) -> list[dict]:
+    sizes = QUICK_SIZES if args.quick else SIZES
+    kinds = ["reference", "autograd", "gemm"]
+    if not args.no_torch and _torch_available():
+        kinds.append("torch")
+    budget = {"warmup": 1 if args.quick else 3, "min_steps": 3 if args.quick else 10,
+              "max_steps": 5 if args.quick else 300, "seconds": 0.2 if args.quick else 2.0}
+    rows = []
+    for size_name in args.sizes:
+        if size_name not in sizes:
+            continue
+        for cell in args.cells:
+            if size_name == "L" and cell != "rnn" and not args.all_large:
+                continue
+            size = sizes[size_name]
+            row = {"size": size_name, "cell": cell, "shape": size}
+            for kind in kinds:
+                figures = run_worker({"kind": kind, "cell": cell, "size": size, **budget})
+                row[kind] = figures
+            rows.append(row)
+            print_row(row, header=len(rows) == 1)
+    return rows
+
+
+def _ms(figures, stat=statistics.median):
+    return 1e3 * stat(figures["times"]) if figures else float("nan")
+
+
+def print_row(row: dict, header: bool) -> None:
+    if header:
+        print(f"{'size':<5}{'cell':<5}{'(V, H, T, B)':<19}{'reference ms':>22}{'autograd ms':>22}"
+              f"{'torch ms':>22}{'GEMM ms':>9}{'auto/ref':>9}{'auto/torch':>11}{'auto/GEMM':>10}"
+              f"{'GFLOP/s':>9}{'RSS MB ref/auto':>17}")
+    V, H, T, B = row["shape"]
+
+    def cell(figures):
+        if not figures:
+            return "n/a"
+        return f"{_ms(figures):.2f} ({_ms(figures, min):.2f}-{_ms(figures, max):.2f})"
+
+    ref, auto, torch_, gemm = (row.get(k) for k in ("reference", "autograd", "torch", "gemm"))
+
+    def ratio(a, b):
+        return f"{_ms(a) / _ms(b):.2f}" if a and b else "n/a"
+
+    gflops = step_flops(row["cell"], V, H, T, B) / (_ms(auto) / 1e3) / 1e9 if auto else float("nan")
+    rss = (f"{ref['peak_growth_mb']:.1f}/{auto['peak_growth_mb']:.1f}" if ref and auto else "n/a")
+    print(f"{row['size']:<5}{row['cell']:<5}{str(row['shape']):<19}{cell(ref):>22}{cell(auto):>22}"
+          f"{cell(torch_):>22}{_ms(gemm):>9.2f}{ratio(auto, ref):>9}{ratio(auto, torch_):>11}"
+          f"{ratio(auto, gemm):>10}{gflops:>9.2f}{rss:>17}", flush=True)
+
+
+def leak_and_long_sequence(args) -> None:
+    steps = 100 if args.quick else 1000
+    size = (VOCAB, 32, 25, 4)
+    leak = run_worker({"kind": "leak", "cell": "rnn", "size": size, "steps": steps})
+    if leak:
+        rss = {int(k): v for k, v in leak["rss"].items()}
+        first, last = rss[steps // 10], rss[steps]
+        print(f"\nleak check (autograd rnn {size}): RSS {first:.1f} MB at step {steps // 10}, "
+              f"{last:.1f} MB at step {steps}: growth {last - first:+.1f} MB")
+    lengths = (250, 500, 1000) if args.quick else (2500, 5000, 10000)
+    print("long sequences (rnn, H=32, B=1, one training step, peak RSS growth):")
+    for T in lengths:
+        results = {kind: run_worker({"kind": kind, "cell": "rnn", "size": (VOCAB, 32, T, 1),
+                                     "warmup": 0, "min_steps": 1, "max_steps": 1, "seconds": 0})
+                   for kind in ("reference", "autograd")}
+        ref, auto = results["reference"], results["autograd"]
+        if ref and auto:
+            print(f"  T={T:>6}: reference {_ms(ref):8.1f} ms, {ref['peak_growth_mb']:7.2f} MB;  "
+                  f"autograd {_ms(auto):8.1f} ms, {auto['peak_growth_mb']:7.2f} MB "
+                  f"({1024 * auto['peak_growth_mb'] / T:.2f} KB per time step)")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["S", "M", "L"], choices=["S", "M", "L"])
+    parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"],
+                        choices=["rnn", "lstm", "gru"])
+    parser.add_argument("--all-large", action="store_true", help="also LSTM/GRU at size L")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, few steps (a smoke run)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the leak and long-T runs")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+    print(machine_line())
+    print("one training step (forward, full BPTT, SGD update), float32, one-hot tokens, "
+          "median (min-max) ms; each implementation in its own process")
+    bench_table(args)
+    if not args.no_memory:
+        leak_and_long_sequence(args)
+
+
+if __name__ == "__main__":
+    main()

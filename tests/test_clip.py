@@ -28,7 +28,7 @@ def with_grads(grads):
 
 def gradient_lists(dtype=np.float64):
     elements = st.floats(-100, 100, width=np.dtype(dtype).itemsize * 8)
-    shapes = hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)
+    shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
     return st.lists(hnp.arrays(dtype, shapes, elements=elements), min_size=1, max_size=4)
 
 

@@ -128,7 +128,7 @@ def test_updates_follow_the_update_rule(cls, reference, config, dtype):
 @given(data=st.data())
 def test_updates_follow_the_update_rule_for_drawn_shapes_and_values(cls, dtype, data):
     _, reference, config = data.draw(st.sampled_from([case for case in CASES if case[0] is cls]))
-    shapes = data.draw(st.lists(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3), min_size=1,
+    shapes = data.draw(st.lists(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3), min_size=1,
                                 max_size=3), label="shapes")
     steps = data.draw(st.integers(1, 4), label="steps")
     values = st.floats(-4, 4, width=np.dtype(dtype).itemsize * 8)

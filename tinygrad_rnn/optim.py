@@ -320,16 +320,19 @@ class Adam(Optimizer):
                          amsgrad=amsgrad)
 
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-        checked = {name: _non_negative(self._name, name, hyperparameters[name])
-                   for name in ("lr", "eps", "weight_decay")}
         betas = hyperparameters["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        checked["betas"] = tuple(_number(self._name, "betas", beta) for beta in betas)
-        if not all(0.0 <= beta < 1.0 for beta in checked["betas"]):
+        checked_betas = tuple(_number(self._name, "betas", beta) for beta in betas)
+        if not all(0.0 <= beta < 1.0 for beta in checked_betas):
             raise ValueError(f"Adam: each of betas must be in [0, 1), got {betas!r}")
-        checked["amsgrad"] = _flag(self._name, "amsgrad", hyperparameters["amsgrad"])
-        return checked
+        return {
+            "lr": _non_negative(self._name, "lr", hyperparameters["lr"]),
+            "betas": checked_betas,
+            "eps": _non_negative(self._name, "eps", hyperparameters["eps"]),
+            "weight_decay": _non_negative(self._name, "weight_decay", hyperparameters["weight_decay"]),
+            "amsgrad": _flag(self._name, "amsgrad", hyperparameters["amsgrad"]),
+        }
 
     def _update(self, data, grad, state, hyperparameters):
         beta1, beta2 = hyperparameters["betas"]

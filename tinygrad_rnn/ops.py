@@ -103,6 +103,8 @@ def pow(a: Tensor, exponent: float) -> Tensor:
     exponent = float(exponent)
 
     def backward(grad):
+        if exponent == 0:  # a^0 is constant; exponent · a^(−1) would give 0 · inf = nan at a = 0
+            return (np.zeros_like(grad),)
         return (grad * exponent * a.data ** (exponent - 1),)
 
     return result(a.data ** exponent, (a,), backward, "pow")

@@ -1,0 +1,163 @@
+"""Losses: cross_entropy and mse_loss against NumPy formulas, exact gradients, bad input."""
+
+import numpy as np
+import pytest
+from helpers import arrays, check_vjp, one_hot, shapes, uniform
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor
+from tinygrad_rnn.functional import cross_entropy, mse_loss
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@st.composite
+def classification(draw, logit_values=None):
+    """(logits of shape (..., C), integer targets of shape (...)); leading shape may be ()."""
+    leading = draw(shapes(max_dims=2, min_side=1))
+    classes = draw(st.integers(1, 5))
+    logits = draw(arrays((*leading, classes), logit_values))
+    targets = draw(hnp.arrays(np.int64, leading, elements=st.integers(0, classes - 1)))
+    return logits, targets
+
+
+def _reference_losses(logits, targets):
+    """−log softmax(logits)[target], with the max subtracted first (stable)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0], np.exp(log_probs)
+
+
+def _reduce(values, reduction):
+    return {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction](values)
+
+
+# -- cross_entropy ---------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(case=classification(), data=st.data())
+def test_cross_entropy_matches_numpy_and_numerical_gradients(reduction, case, data):
+    logits, targets = case
+    [out] = check_vjp(lambda t: cross_entropy(t, targets, reduction=reduction), [logits], data)
+    losses, _ = _reference_losses(logits, targets)
+    assert out.shape == (targets.shape if reduction == "none" else ())
+    np.testing.assert_allclose(out.data, _reduce(losses, reduction), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@given(case=classification(uniform(-20.0, 20.0)))
+def test_cross_entropy_gradient_is_softmax_minus_one_hot(reduction, case):
+    logits, targets = case
+    x = Tensor(logits, requires_grad=True)
+    cross_entropy(x, targets, reduction=reduction).backward()
+    _, probabilities = _reference_losses(logits, targets)
+    count = targets.size if reduction == "mean" else 1
+    expected = (probabilities - one_hot(targets, logits.shape[-1])) / count
+    np.testing.assert_allclose(x.grad, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(case=classification(st.sampled_from([-1e4, 0.0, 1e4]) | uniform(-1e4, 1e4)))
+def test_cross_entropy_of_huge_logits_is_finite(reduction, case):
+    logits, targets = case
+    x = Tensor(logits, requires_grad=True)
+    out = cross_entropy(x, targets, reduction=reduction)
+    out.backward(np.ones(out.shape))
+    losses, probabilities = _reference_losses(logits, targets)
+    assert np.isfinite(out.data).all() and np.isfinite(x.grad).all()
+    np.testing.assert_allclose(out.data, _reduce(losses, reduction), rtol=1e-12, atol=1e-12)
+    count = targets.size if reduction == "mean" else 1
+    np.testing.assert_allclose(x.grad, (probabilities - one_hot(targets, logits.shape[-1])) / count,
+                               atol=1e-12)
+
+
+@given(case=classification())
+def test_cross_entropy_passes_gradcheck(case):
+    logits, targets = case
+    assert tg.gradcheck(lambda t: cross_entropy(t, targets), [Tensor(logits, requires_grad=True)])
+
+
+def test_cross_entropy_of_1d_logits_with_a_0d_target():
+    logits = np.array([2.0, 0.0, -1.0])
+    x = Tensor(logits, requires_grad=True)
+    for target in (np.array(0), 0, Tensor(0, dtype="int64")):
+        x.zero_grad()
+        loss = cross_entropy(x, target)
+        assert loss.shape == ()
+        loss.backward()
+        losses, probabilities = _reference_losses(logits, np.array(0))
+        np.testing.assert_allclose(loss.item(), losses, rtol=1e-14)
+        np.testing.assert_allclose(x.grad, probabilities - [1.0, 0.0, 0.0], atol=1e-15)
+
+
+def test_cross_entropy_accepts_targets_as_lists_and_int_tensors():
+    logits = Tensor(np.array([[1.0, 2.0], [3.0, -1.0]]))
+    expected = cross_entropy(logits, np.array([1, 0])).item()
+    assert cross_entropy(logits, [1, 0]).item() == expected
+    assert cross_entropy(logits, Tensor([1, 0], dtype="int32")).item() == expected
+
+
+@pytest.mark.parametrize("targets", [[0, 3], [-1, 0], [5, 7]])
+def test_cross_entropy_refuses_targets_out_of_range(targets):
+    with pytest.raises(ValueError, match=r"cross_entropy: targets must lie in \[0, 3\) .*\(2, 3\)"):
+        cross_entropy(Tensor(np.zeros((2, 3))), np.array(targets))
+
+
+@pytest.mark.parametrize("targets", [np.array([0.0, 1.0]), [0.5, 1.0], np.array([True, False])],
+                         ids=["float array", "float list", "bool"])
+def test_cross_entropy_refuses_non_integer_targets(targets):
+    with pytest.raises(TypeError, match=r"cross_entropy: targets must be integer .*\(2, 3\)"):
+        cross_entropy(Tensor(np.zeros((2, 3))), targets)
+
+
+@pytest.mark.parametrize("targets", [np.array([0, 1, 2]), np.array([[0, 1]]), np.array(0)])
+def test_cross_entropy_refuses_a_shape_mismatch(targets):
+    with pytest.raises(ValueError, match="cross_entropy: targets of shape") as info:
+        cross_entropy(Tensor(np.zeros((2, 3))), targets)
+    assert str(targets.shape) in str(info.value) and "(2, 3)" in str(info.value)
+
+
+def test_cross_entropy_refuses_bad_logits_and_reductions():
+    with pytest.raises(ValueError, match=r"cross_entropy: reduction must be one of .*'avg'"):
+        cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 1]), reduction="avg")
+    with pytest.raises(ValueError, match=r"cross_entropy: logits .*shape \(\)"):
+        cross_entropy(Tensor(1.0), np.array(0))
+    with pytest.raises(ValueError, match=r"cross_entropy: logits .*int64"):
+        cross_entropy(Tensor(np.zeros((2, 3), dtype=np.int64)), np.array([0, 1]))
+    with pytest.raises(TypeError, match="cross_entropy: logits must be a Tensor"):
+        cross_entropy(np.zeros((2, 3)), np.array([0, 1]))
+
+
+# -- mse_loss ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(shape=shapes(min_side=1), data=st.data())
+def test_mse_loss_matches_numpy_and_numerical_gradients(reduction, shape, data):
+    prediction, target = data.draw(arrays(shape)), data.draw(arrays(shape))
+    [out] = check_vjp(lambda p: mse_loss(p, target, reduction=reduction), [prediction], data)
+    np.testing.assert_allclose(out.data, _reduce((prediction - target) ** 2, reduction), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(shape=shapes(min_side=1), data=st.data())
+def test_mse_loss_gives_a_tensor_target_its_gradient_too(reduction, shape, data):
+    prediction, target = data.draw(arrays(shape)), data.draw(arrays(shape))
+    check_vjp(lambda p, t: mse_loss(p, t, reduction=reduction), [prediction, target], data)
+    p, t = Tensor(prediction, requires_grad=True), Tensor(target, requires_grad=True)
+    mse_loss(p, t, reduction="sum").backward()
+    np.testing.assert_allclose(p.grad, 2 * (prediction - target), rtol=1e-14)
+    np.testing.assert_allclose(t.grad, -2 * (prediction - target), rtol=1e-14)
+
+
+def test_mse_loss_refuses_a_shape_mismatch_and_a_bad_reduction():
+    with pytest.raises(
+        ValueError, match=r"mse_loss: prediction of shape \(2, 3\) and target of shape \(3,\)",
+    ):
+        mse_loss(Tensor(np.zeros((2, 3))), np.zeros(3))
+    with pytest.raises(ValueError, match=r"mse_loss: .*\(2, 3\).*\(3, 2\)"):
+        mse_loss(Tensor(np.zeros((2, 3))), Tensor(np.zeros((3, 2))))
+    with pytest.raises(ValueError, match="mse_loss: reduction must be one of .*'max'"):
+        mse_loss(Tensor(np.zeros(2)), np.zeros(2), reduction="max")
+    with pytest.raises(TypeError, match="mse_loss: prediction must be a Tensor"):
+        mse_loss(np.zeros(2), np.zeros(2))

@@ -1,0 +1,569 @@
+"""Every op: forward against NumPy, backward against central differences, bad input refused.
+
+Each gradient test goes through ``helpers.check_vjp``: hypothesis draws shapes (broadcast
+pairs, size-1 axes, 0-d, empty where NumPy allows) and float64 values bounded away from
+the op's non-differentiable points by construction, plus a random upstream gradient;
+the check also asserts that inputs are not mutated and gradients do not alias.
+"""
+
+import operator
+
+import numpy as np
+import pytest
+from helpers import (
+    arrays,
+    away_from_zero,
+    axes,
+    broadcastable_shapes,
+    check_vjp,
+    distinct_arrays,
+    one_hot,
+    shapes,
+    uniform,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor
+
+# -- elementwise arithmetic -------------------------------------------------------------
+BINARY = {
+    "add": (operator.add, np.add),
+    "sub": (operator.sub, np.subtract),
+    "mul": (operator.mul, np.multiply),
+    "div": (operator.truediv, np.divide),
+}
+DENOMINATORS = away_from_zero(0.5, 2.0)
+
+
+@pytest.mark.parametrize("name", BINARY)
+@given(pair=broadcastable_shapes(), data=st.data())
+def test_binary_op_forward_and_backward(name, pair, data):
+    op, reference = BINARY[name]
+    left = data.draw(arrays(pair[0]), label="left")
+    right = data.draw(arrays(pair[1], DENOMINATORS if name == "div" else None), label="right")
+    [out] = check_vjp(op, [left, right], data)
+    np.testing.assert_array_equal(out.data, reference(left, right))
+
+
+@pytest.mark.parametrize("name", BINARY)
+@given(pair=broadcastable_shapes(), data=st.data())
+def test_binary_op_with_a_constant_operand(name, pair, data):
+    """Tensor op ndarray and Tensor op Python number: only the tensor gets a gradient."""
+    op, reference = BINARY[name]
+    x = data.draw(arrays(pair[0]), label="x")
+    constant = data.draw(
+        arrays(pair[1], DENOMINATORS) | DENOMINATORS if name == "div" else arrays(pair[1]) | uniform(-3, 3),
+        label="constant",
+    )
+    [out] = check_vjp(lambda t: op(t, constant), [x], data)
+    np.testing.assert_array_equal(out.data, reference(x, constant))
+
+
+REFLECTED = {
+    "radd": (lambda c, x: c + x, None),
+    "rsub": (lambda c, x: c - x, None),
+    "rmul": (lambda c, x: c * x, None),
+    "rtruediv": (lambda c, x: c / x, DENOMINATORS),
+}
+
+
+@pytest.mark.parametrize("name", REFLECTED)
+@given(pair=broadcastable_shapes(), data=st.data())
+def test_reflected_op_with_array_or_python_number_on_the_left(name, pair, data):
+    """``2 - x``, ``np_array * x``, ``3 / x``: a Tensor comes out, NumPy's value, right gradient."""
+    apply, elements = REFLECTED[name]
+    x = data.draw(arrays(pair[1], elements), label="x")
+    constant = data.draw(arrays(pair[0]) | uniform(-3, 3) | st.integers(-3, 3), label="constant")
+    [out] = check_vjp(lambda t: apply(constant, t), [x], data)
+    assert isinstance(out, Tensor)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out.data, apply(constant, x))
+
+
+@given(x=arrays(shapes()), data=st.data())
+def test_neg(x, data):
+    [out] = check_vjp(operator.neg, [x], data)
+    np.testing.assert_array_equal(out.data, -x)
+
+
+INTEGER_EXPONENTS = [0, 1, 2, 3, -1, -2, np.float64(2.0)]
+FRACTIONAL_EXPONENTS = [0.5, 1.5, 2.5, -0.5, -1.5]
+
+
+@given(exponent=st.sampled_from(INTEGER_EXPONENTS), x=arrays(shapes(), away_from_zero(0.5, 2.0)),
+       data=st.data())
+def test_pow_integer_exponent_on_any_sign(exponent, x, data):
+    [out] = check_vjp(lambda t: t**exponent, [x], data)
+    np.testing.assert_allclose(out.data, np.power(x, float(exponent)), rtol=1e-14)
+
+
+@given(exponent=st.sampled_from(FRACTIONAL_EXPONENTS), x=arrays(shapes(), uniform(0.5, 2.0)),
+       data=st.data())
+def test_pow_fractional_or_negative_exponent_on_positive_base(exponent, x, data):
+    [out] = check_vjp(lambda t: t**exponent, [x], data)
+    np.testing.assert_allclose(out.data, np.power(x, exponent), rtol=1e-14)
+
+
+def test_pow_zero_exponent_has_a_zero_gradient_even_at_zero():
+    x = Tensor([0.0, 1.0, -2.0], dtype="float64", requires_grad=True)
+    out = x**0
+    out.backward(np.ones(3))
+    np.testing.assert_array_equal(out.data, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+@given(base=uniform(0.5, 3.0) | st.sampled_from([2, np.float64(10.0)]), x=arrays(shapes()),
+       data=st.data())
+def test_rpow_scalar_base(base, x, data):
+    [out] = check_vjp(lambda t: base**t, [x], data)
+    assert isinstance(out, Tensor)
+    np.testing.assert_allclose(out.data, np.power(float(base), x), rtol=1e-13)
+
+
+# -- elementwise functions ----------------------------------------------------------------
+UNARY = {
+    "exp": (Tensor.exp, np.exp, uniform(-3.0, 3.0)),
+    "log": (Tensor.log, np.log, uniform(0.1, 5.0)),
+    "tanh": (Tensor.tanh, np.tanh, uniform(-3.0, 3.0)),
+    "sigmoid": (Tensor.sigmoid, lambda x: 1 / (1 + np.exp(-x)), uniform(-6.0, 6.0)),
+    "relu": (Tensor.relu, lambda x: np.maximum(x, 0), away_from_zero(0.1, 3.0)),
+}
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(data=st.data())
+def test_unary_op_forward_and_backward(name, data):
+    op, reference, elements = UNARY[name]
+    x = data.draw(arrays(shapes(), elements), label="x")
+    [out] = check_vjp(op, [x], data)
+    np.testing.assert_allclose(out.data, reference(x), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(data=st.data())
+def test_unary_op_passes_gradcheck(name, data):
+    op, _, elements = UNARY[name]
+    x = Tensor(data.draw(arrays(shapes(max_dims=2), elements), label="x"), requires_grad=True)
+    assert tg.gradcheck(op, [x])
+
+
+def test_sigmoid_of_huge_inputs_is_finite_and_saturated():
+    x = Tensor([-1e4, -800.0, 0.0, 800.0, 1e4], dtype="float64", requires_grad=True)
+    out = x.sigmoid()
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, [0.0, 0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.25, 0.0, 0.0])
+
+
+def test_relu_passes_the_gradient_only_where_the_input_is_positive():
+    x = Tensor([-2.0, -0.5, 0.5, 2.0], dtype="float64", requires_grad=True)
+    x.relu().backward(np.array([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 3.0, 4.0])
+
+
+# -- matmul -------------------------------------------------------------------------------
+sides = st.integers(0, 3)
+
+
+def _batched(batch_pair, n, k, m):
+    return (*batch_pair[0], n, k), (*batch_pair[1], k, m)
+
+
+MATMUL_CASES = {
+    "1-D @ 1-D": st.builds(lambda k: ((k,), (k,)), sides),
+    "1-D @ 2-D": st.builds(lambda k, m: ((k,), (k, m)), sides, sides),
+    "2-D @ 1-D": st.builds(lambda n, k: ((n, k), (k,)), sides, sides),
+    "2-D @ 2-D": st.builds(lambda n, k, m: ((n, k), (k, m)), sides, sides, sides),
+    "N-D @ N-D": st.builds(_batched, broadcastable_shapes(min_dims=1, max_dims=2), sides, sides, sides),
+    "1-D @ N-D": st.builds(lambda b, k, m: ((k,), (*b, k, m)), shapes(min_dims=1, max_dims=2), sides, sides),
+    "N-D @ 1-D": st.builds(lambda b, n, k: ((*b, n, k), (k,)), shapes(min_dims=1, max_dims=2), sides, sides),
+}
+
+
+@pytest.mark.parametrize("case", MATMUL_CASES)
+@given(data=st.data())
+def test_matmul_in_every_numpy_case(case, data):
+    left_shape, right_shape = data.draw(MATMUL_CASES[case], label="shapes")
+    left, right = data.draw(arrays(left_shape)), data.draw(arrays(right_shape))
+    [out] = check_vjp(operator.matmul, [left, right], data)
+    np.testing.assert_allclose(out.data, np.matmul(left, right), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["2-D @ 2-D", "N-D @ N-D", "1-D @ N-D"])
+@given(data=st.data())
+def test_matmul_with_an_array_on_the_left(case, data):
+    left_shape, right_shape = data.draw(MATMUL_CASES[case], label="shapes")
+    left, right = data.draw(arrays(left_shape)), data.draw(arrays(right_shape))
+    [out] = check_vjp(lambda t: left @ t, [right], data)
+    assert isinstance(out, Tensor)
+    np.testing.assert_allclose(out.data, np.matmul(left, right), rtol=1e-12, atol=1e-12)
+
+
+# -- reductions -----------------------------------------------------------------------------
+@st.composite
+def reduction_arguments(draw, min_side=0):
+    shape = draw(shapes(min_side=min_side))
+    return shape, draw(axes(len(shape))), draw(st.booleans())
+
+
+@given(arguments=reduction_arguments(), data=st.data())
+def test_sum(arguments, data):
+    shape, axis, keepdims = arguments
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t.sum(axis=axis, keepdims=keepdims), [x], data)
+    np.testing.assert_allclose(out.data, np.sum(x, axis=axis, keepdims=keepdims), rtol=1e-12, atol=1e-12)
+
+
+@given(arguments=reduction_arguments(min_side=1), data=st.data())
+def test_mean(arguments, data):
+    shape, axis, keepdims = arguments
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t.mean(axis=axis, keepdims=keepdims), [x], data)
+    np.testing.assert_allclose(out.data, np.mean(x, axis=axis, keepdims=keepdims), rtol=1e-12, atol=1e-12)
+
+
+@given(arguments=reduction_arguments(min_side=1), data=st.data())
+def test_max_with_distinct_values(arguments, data):
+    shape, axis, keepdims = arguments
+    x = data.draw(distinct_arrays(shape))
+    [out] = check_vjp(lambda t: t.max(axis=axis, keepdims=keepdims), [x], data)
+    np.testing.assert_array_equal(out.data, np.max(x, axis=axis, keepdims=keepdims))
+
+
+def test_max_ties_split_the_gradient_equally():
+    x = Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], dtype="float64", requires_grad=True)
+    x.max(axis=1).backward(np.array([1.0, 6.0]))
+    np.testing.assert_allclose(x.grad, [[0.0, 0.5, 0.5], [2.0, 2.0, 2.0]], rtol=1e-15)
+    x.zero_grad()
+    x.max().backward()
+    np.testing.assert_allclose(x.grad, [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]], rtol=1e-15)
+
+
+# -- shape ops --------------------------------------------------------------------------------
+@st.composite
+def reshape_targets(draw, shape):
+    """A shape with ``shape``'s size: its dims shuffled, some merged, maybe a 1 and a -1 added."""
+    target = []
+    for n in draw(st.permutations(shape)):
+        if target and draw(st.booleans()):
+            target[-1] *= n
+        else:
+            target.append(n)
+    if draw(st.booleans()):
+        target.insert(draw(st.integers(0, len(target))), 1)
+    if target and np.prod(shape) > 0 and draw(st.booleans()):
+        target[draw(st.integers(0, len(target) - 1))] = -1
+    return tuple(target)
+
+
+@given(shape=shapes(), data=st.data())
+def test_reshape(shape, data):
+    target = data.draw(reshape_targets(shape), label="target")
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t.reshape(target), [x], data)
+    np.testing.assert_array_equal(out.data, x.reshape(target))
+    assert Tensor(x).reshape(*target).shape == x.reshape(target).shape
+
+
+@given(shape=shapes(), data=st.data())
+def test_transpose_with_axes(shape, data):
+    ndim = len(shape)
+    permutation = data.draw(st.permutations(range(ndim)), label="axes")
+    permutation = tuple(data.draw(st.sampled_from([i, i - ndim])) for i in permutation)
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t.transpose(permutation), [x], data)
+    np.testing.assert_array_equal(out.data, np.transpose(x, permutation))
+    if ndim:
+        assert Tensor(x).transpose(*permutation).shape == out.shape
+
+
+@given(x=arrays(shapes()), data=st.data())
+def test_transpose_without_axes_and_T(x, data):
+    [out, out_t] = check_vjp(lambda t: [t.transpose(), t.T], [x], data)
+    np.testing.assert_array_equal(out.data, x.T)
+    np.testing.assert_array_equal(out_t.data, x.T)
+
+
+# -- indexing --------------------------------------------------------------------------------
+@given(shape=shapes(), data=st.data())
+def test_getitem_basic_indices(shape, data):
+    """Ints (negative too), slices with any step, None and Ellipsis."""
+    index = data.draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True), label="index")
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t[index], [x], data)
+    np.testing.assert_array_equal(out.data, x[index])
+
+
+@given(x=arrays(shapes(min_dims=1, min_side=1)), data=st.data())
+def test_getitem_negative_steps(x, data):
+    [out] = check_vjp(lambda t: t[::-1, ...][::-2], [x], data)
+    np.testing.assert_array_equal(out.data, x[::-1][::-2])
+
+
+@given(x=arrays(shapes()), data=st.data())
+def test_getitem_boolean_mask(x, data):
+    mask = data.draw(hnp.arrays(np.bool_, x.shape), label="mask")
+    [out] = check_vjp(lambda t: t[mask], [x], data)
+    np.testing.assert_array_equal(out.data, x[mask])
+
+
+@given(x=arrays(shapes(min_dims=1)), data=st.data())
+def test_getitem_boolean_mask_on_the_first_axis(x, data):
+    mask = data.draw(hnp.arrays(np.bool_, x.shape[:1]), label="mask")
+    [out] = check_vjp(lambda t: t[mask], [x], data)
+    np.testing.assert_array_equal(out.data, x[mask])
+
+
+@given(vocab=st.integers(1, 5), dim=st.integers(1, 3), data=st.data())
+def test_integer_gather_with_repeated_indices_scatter_adds(vocab, dim, data):
+    """An embedding lookup: the weight's gradient is one_hot(indices)ᵀ @ upstream."""
+    drawn = data.draw(st.lists(st.integers(-vocab, vocab - 1), min_size=1, max_size=8), label="indices")
+    indices = np.array([*drawn, drawn[0]])  # a repeat by construction
+    weight = data.draw(arrays((vocab, dim)), label="weight")
+    [out] = check_vjp(lambda t: t[indices], [weight], data)
+    np.testing.assert_array_equal(out.data, weight[indices])
+
+    upstream = data.draw(arrays(out.shape), label="upstream for the one-hot check")
+    for index in (indices, indices.tolist(), Tensor(indices, dtype=np.int64)):
+        tensor = Tensor(weight, requires_grad=True)
+        tensor[index].backward(upstream)
+        np.testing.assert_allclose(tensor.grad, one_hot(indices % vocab, vocab).T @ upstream,
+                                   rtol=1e-12, atol=1e-12)
+
+
+@given(shape=shapes(min_dims=1, min_side=1), data=st.data())
+def test_getitem_integer_arrays_on_several_axes(shape, data):
+    """2-D (and N-D) advanced indexing: one integer array per axis, broadcast together."""
+    index = data.draw(hnp.integer_array_indices(shape, result_shape=shapes(max_dims=2)), label="index")
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t[index], [x], data)
+    np.testing.assert_array_equal(out.data, x[index])
+
+
+MIXED_INDICES = {
+    "array, slice": lambda rows: (rows, slice(1, None)),
+    "slice, array": lambda rows: (slice(None, None, -1), rows % 3),
+    "ellipsis, array": lambda rows: (Ellipsis, rows % 3),
+    "None, array": lambda rows: (None, rows),
+    "rows[:, None], cols": lambda rows: (rows[:, None], np.array([0, 2, 2])),
+}
+
+
+@pytest.mark.parametrize("case", MIXED_INDICES)
+@given(x=arrays((4, 3)), rows=hnp.arrays(np.int64, st.integers(1, 5), elements=st.integers(-4, 3)),
+       data=st.data())
+def test_getitem_mixed_basic_and_advanced(case, x, rows, data):
+    index = MIXED_INDICES[case](rows)
+    [out] = check_vjp(lambda t: t[index], [x], data)
+    np.testing.assert_array_equal(out.data, x[index])
+
+
+# -- joining and splitting -------------------------------------------------------------------
+@given(shape=shapes(min_dims=1), data=st.data())
+def test_concatenate(shape, data):
+    ndim = len(shape)
+    axis = data.draw(st.integers(-ndim, ndim - 1), label="axis")
+    lengths = data.draw(st.lists(st.integers(0, 3), min_size=1, max_size=3), label="lengths")
+    pieces = [
+        data.draw(arrays(tuple(n if i == axis % ndim else side for i, side in enumerate(shape))))
+        for n in lengths
+    ]
+    [out] = check_vjp(lambda *ts: tg.concatenate(ts, axis=axis), pieces, data)
+    np.testing.assert_array_equal(out.data, np.concatenate(pieces, axis=axis))
+
+
+@given(shape=shapes(), count=st.integers(1, 3), data=st.data())
+def test_stack(shape, count, data):
+    axis = data.draw(st.integers(-len(shape) - 1, len(shape)), label="axis")
+    pieces = [data.draw(arrays(shape)) for _ in range(count)]
+    [out] = check_vjp(lambda *ts: tg.stack(list(ts), axis=axis), pieces, data)
+    np.testing.assert_array_equal(out.data, np.stack(pieces, axis=axis))
+
+
+@st.composite
+def split_arguments(draw, by_sections):
+    shape = list(draw(shapes(min_dims=1)))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    if by_sections:
+        sections = draw(st.integers(1, 3))
+        shape[axis] = sections * draw(st.integers(0, 2))
+        return tuple(shape), sections, axis
+    cuts = sorted(draw(st.lists(st.integers(0, shape[axis]), max_size=3)))
+    return tuple(shape), cuts, axis
+
+
+@pytest.mark.parametrize("by_sections", [True, False], ids=["sections", "indices"])
+@given(data=st.data())
+def test_split_gives_every_piece_its_gradient(by_sections, data):
+    shape, sections_or_cuts, axis = data.draw(split_arguments(by_sections), label="arguments")
+    x = data.draw(arrays(shape))
+    pieces = check_vjp(lambda t: tg.split(t, sections_or_cuts, axis=axis), [x], data)
+    expected = np.split(x, sections_or_cuts, axis=axis)
+    assert len(pieces) == len(expected)
+    for piece, reference in zip(pieces, expected):
+        np.testing.assert_array_equal(piece.data, reference)
+    assert [p.shape for p in Tensor(x).split(sections_or_cuts, axis=axis)] == [e.shape for e in expected]
+
+
+# -- dtype casts -------------------------------------------------------------------------------
+@given(x=arrays(shapes()), data=st.data())
+def test_astype_round_trip_casts_the_gradient_back(x, data):
+    tensor = Tensor(x, requires_grad=True)
+    narrow = tensor.astype(np.float32)
+    assert narrow.dtype == np.float32
+    np.testing.assert_array_equal(narrow.data, x.astype(np.float32))
+    upstream = data.draw(arrays(x.shape)).astype(np.float32)
+    narrow.backward(upstream)
+    assert tensor.grad.dtype == np.float64
+    np.testing.assert_array_equal(tensor.grad, upstream.astype(np.float64))
+    check_vjp(lambda t: t.astype("float64") * 2.0, [x], data)
+
+
+def test_astype_to_an_integer_dtype_refuses_a_tensor_that_requires_grad():
+    x = Tensor([1.5, 2.5], requires_grad=True)
+    with pytest.raises(TypeError, match="astype.*int64"):
+        x.astype(np.int64)
+    np.testing.assert_array_equal(x.detach().astype(np.int64).data, [1, 2])
+
+
+# -- softmax and log_softmax -------------------------------------------------------------------
+def _log_softmax_reference(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@given(shape=shapes(min_dims=1, min_side=1), data=st.data())
+def test_softmax_and_log_softmax_on_any_axis(name, shape, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    x = data.draw(arrays(shape, uniform(-5.0, 5.0)))
+    [out] = check_vjp(lambda t: getattr(t, name)(axis=axis), [x], data)
+    log_probs = _log_softmax_reference(x, axis)
+    expected = np.exp(log_probs) if name == "softmax" else log_probs
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.exp(log_probs).sum(axis=axis), 1.0, rtol=1e-12)
+    if name == "softmax":
+        np.testing.assert_allclose(out.data.sum(axis=axis), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_softmax_and_log_softmax_of_huge_logits_stay_finite(name, axis):
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, -1e4]])
+    x = Tensor(logits, requires_grad=True)
+    out = getattr(x, name)(axis=axis)
+    out.backward(np.arange(9.0).reshape(3, 3))
+    assert np.isfinite(out.data).all() and np.isfinite(x.grad).all()
+    expected = _log_softmax_reference(logits, axis)
+    np.testing.assert_allclose(out.data, np.exp(expected) if name == "softmax" else expected, atol=1e-12)
+    np.testing.assert_allclose(np.exp(expected).sum(axis=axis), 1.0, rtol=1e-12)
+
+
+# -- bad input -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [((2, 3), (4, 5)), ((3,), (4,)), ((3,), (4, 2)), ((2, 3), (4,)), ((2, 2, 3), (3, 3, 4)), ((2, 3), ())],
+)
+def test_matmul_shape_mismatch_names_the_op_and_the_shapes(left, right):
+    with pytest.raises(ValueError, match="matmul") as info:
+        Tensor(np.ones(left)) @ Tensor(np.ones(right))
+    assert str(left) in str(info.value) and str(right) in str(info.value)
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_non_broadcastable_shapes_name_the_op_and_the_shapes(name):
+    op = BINARY[name][0]
+    for left, right in [(Tensor(np.ones((2, 3))), Tensor(np.ones(4))),
+                        (Tensor(np.ones((2, 3))), np.ones(4)),
+                        (np.ones((2, 3)), Tensor(np.ones(4)))]:
+        with pytest.raises(ValueError, match=name) as info:
+            op(left, right)
+        assert "(2, 3)" in str(info.value) and "(4,)" in str(info.value)
+
+
+UNSUPPORTED = ["text", [1.0, 2.0], {"a": 1.0}]
+OPERATORS = {**{name: op for name, (op, _) in BINARY.items()}, "matmul": operator.matmul}
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+@pytest.mark.parametrize("other", UNSUPPORTED, ids=["str", "list", "dict"])
+def test_mixing_a_tensor_with_an_unsupported_type_names_the_op(name, other):
+    op, x = OPERATORS[name], Tensor(np.ones((2, 2)))
+    for left, right in [(x, other), (other, x)]:
+        with pytest.raises(TypeError, match=f"{name}: unsupported operand of type {type(other).__name__}"):
+            op(left, right)
+
+
+def test_pow_and_rpow_refuse_what_they_cannot_differentiate():
+    x = Tensor(np.ones(3))
+    for exponent in [x, "2", np.ones(3)]:
+        with pytest.raises(TypeError, match="pow: the exponent must be a Python or NumPy scalar"):
+            x**exponent
+    with pytest.raises(TypeError, match="rpow: the base must be a positive scalar"):
+        (-2.0) ** x
+
+
+def test_reshape_to_a_wrong_size_names_the_shapes():
+    with pytest.raises(ValueError, match=r"reshape: .*\(2, 3\).*\(4,\)"):
+        Tensor(np.ones((2, 3))).reshape(4)
+    with pytest.raises(ValueError, match=r"reshape: .*\(2, 3\).*\(-1, -1\)"):
+        Tensor(np.ones((2, 3))).reshape(-1, -1)
+
+
+AXIS_OUT_OF_RANGE = {
+    "sum": lambda x: x.sum(axis=2),
+    "mean": lambda x: x.mean(axis=-3),
+    "max": lambda x: x.max(axis=(0, 5)),
+    "softmax": lambda x: x.softmax(axis=2),
+    "log_softmax": lambda x: x.log_softmax(axis=-3),
+    "transpose": lambda x: x.transpose(0, 3),
+    "concatenate": lambda x: tg.concatenate([x, x], axis=2),
+    "stack": lambda x: tg.stack([x, x], axis=3),
+    "split": lambda x: tg.split(x, 1, axis=2),
+}
+
+
+@pytest.mark.parametrize("name", AXIS_OUT_OF_RANGE)
+def test_axis_out_of_range_names_the_op_and_the_shape(name):
+    with pytest.raises(ValueError, match=rf"^{name}: .*axis.*out of range.*\(2, 3\)"):
+        AXIS_OUT_OF_RANGE[name](Tensor(np.ones((2, 3))))
+
+
+def test_transpose_refuses_axes_that_are_not_a_permutation():
+    with pytest.raises(ValueError, match=r"transpose: .*\(0, 0\).*\(2, 3\)"):
+        Tensor(np.ones((2, 3))).transpose(0, 0)
+
+
+@pytest.mark.parametrize("index", [5, -3, (0, 3), [0, 7], np.array([[1], [2]]), np.ones(4, dtype=bool)],
+                         ids=["int", "negative", "second axis", "list", "array", "mask"])
+def test_index_out_of_range_names_the_op_and_the_shape(index):
+    with pytest.raises(IndexError, match=r"getitem: .*\(2, 3\)"):
+        Tensor(np.ones((2, 3)))[index]
+
+
+@pytest.mark.parametrize("index", [np.array([0.0, 1.0]), [0.5], 1.5, "a"],
+                         ids=["array", "list", "scalar", "str"])
+def test_float_or_other_indices_are_refused(index):
+    with pytest.raises(TypeError, match=r"getitem: .*\(2, 3\)"):
+        Tensor(np.ones((2, 3)))[index]
+
+
+def test_split_into_unequal_sections_names_the_shape():
+    with pytest.raises(ValueError, match=r"split: .*length 3.*2 equal sections.*\(2, 3\)"):
+        tg.split(Tensor(np.ones((2, 3))), 2, axis=1)
+
+
+def test_stack_of_different_shapes_names_the_shapes():
+    with pytest.raises(ValueError, match=r"stack: .*\[\(2, 3\), \(3,\)\]"):
+        tg.stack([Tensor(np.ones((2, 3))), Tensor(np.ones(3))])
+
+
+def test_concatenate_mismatch_names_the_shapes():
+    message = r"concatenate: shapes \[\(2, 3\), \(3, 2\)\] must match except along axis 1"
+    with pytest.raises(ValueError, match=message):
+        tg.concatenate([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))], axis=1)
+    with pytest.raises(TypeError, match="concatenate: expected a non-empty list"):
+        tg.concatenate([])

@@ -1,0 +1,399 @@
+"""The Tensor: construction and dtype rules, properties, constructors, and backward semantics."""
+
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+from helpers import arrays, broadcastable_shapes, check_vjp, shapes, uniform
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor
+
+
+# -- construction and dtypes --------------------------------------------------------------
+@pytest.mark.parametrize("data", [1.5, 3, True, [1, 2], [[1.0, 2.0], [3.0, 4.0]], [], (1, 2.5)])
+def test_python_numbers_and_lists_become_float32(data):
+    x = Tensor(data)
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(x.data, np.array(data, dtype=np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["float64", np.float16, np.int32, "int64", bool])
+def test_dtype_argument_overrides_the_default(dtype):
+    assert Tensor([1, 0, 2], dtype=dtype).dtype == np.dtype(dtype)
+    assert Tensor(np.array([1.5, 0.0]), dtype=dtype).dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int8, np.int32, np.int64,
+                                   np.uint8, np.bool_])
+def test_numpy_arrays_and_scalars_keep_their_dtype(dtype):
+    assert Tensor(np.zeros((2, 3), dtype=dtype)).dtype == dtype
+    assert Tensor(dtype(1)).dtype == dtype
+
+
+def test_data_is_copied_from_the_source():
+    source = np.array([1.0, 2.0])
+    x = Tensor(source)
+    source[0] = 100.0
+    assert x.data[0] == 1.0
+    y = Tensor(x)
+    x.data[1] = 100.0
+    assert y.data[1] == 2.0 and y.dtype == np.float64
+
+
+@given(pair=broadcastable_shapes(), data=st.data())
+def test_float64_is_first_class(pair, data):
+    """float64 in, float64 out (Python numbers do not demote), float64 gradients."""
+    x = Tensor(data.draw(arrays(pair[0])), requires_grad=True)
+    y = Tensor(data.draw(arrays(pair[1])), requires_grad=True)
+    out = ((x * 2 + y) / 3.0 - 1).tanh().exp() ** 2
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert x.grad.dtype == np.float64 and y.grad.dtype == np.float64
+
+
+def test_float32_gradients_are_float32():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * np.float64(2.0)).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Tensor([1, 2], dtype="int64", requires_grad=True),
+    lambda: Tensor(np.array([1, 2]), requires_grad=True),
+    lambda: Tensor(np.array([True]), requires_grad=True),
+    lambda: Tensor(np.array([1, 2])).requires_grad_(),
+], ids=["dtype=", "int array", "bool array", "requires_grad_"])
+def test_integer_tensors_cannot_require_grad(make):
+    with pytest.raises(TypeError, match="(int64|bool)"):
+        make()
+
+
+@pytest.mark.parametrize("data", ["abc", ["a", "b"], b"x", None, object(), {"a": 1}, 1 + 2j,
+                                  np.array([1j]), np.array(["a"]), [1, [2, 3]]],
+                         ids=["str", "str list", "bytes", "None", "object", "dict", "complex",
+                              "complex array", "str array", "ragged"])
+def test_unsupported_data_is_refused(data):
+    with pytest.raises(TypeError, match="^Tensor: "):
+        Tensor(data)
+
+
+def test_unsupported_dtype_argument_is_refused():
+    with pytest.raises(TypeError, match="Tensor: .*complex"):
+        Tensor([1.0], dtype="complex64")
+    with pytest.raises(TypeError, match="Tensor: .*not a dtype"):
+        Tensor([1.0], dtype="no such dtype")
+
+
+# -- properties --------------------------------------------------------------------------
+@given(x=arrays(shapes()))
+def test_array_properties_match_numpy(x):
+    tensor = Tensor(x)
+    assert (tensor.shape, tensor.ndim, tensor.dtype, tensor.size) == (x.shape, x.ndim, x.dtype, x.size)
+    np.testing.assert_array_equal(tensor.T.data, x.T)
+    assert tensor.tolist() == x.tolist()
+
+
+def test_item():
+    assert Tensor([[2.5]]).item() == 2.5
+    assert isinstance(Tensor(3, dtype="int64").item(), int)
+    with pytest.raises(ValueError, match=r"item: .*\(2,\)"):
+        Tensor([1.0, 2.0]).item()
+
+
+def test_len():
+    assert len(Tensor(np.ones((4, 2)))) == 4
+    with pytest.raises(TypeError, match="0-d"):
+        len(Tensor(1.0))
+
+
+def test_numpy_shares_the_data():
+    x = Tensor([1.0, 2.0])
+    assert x.numpy() is x.data
+
+
+def test_detach_shares_data_and_cuts_the_graph():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    d = h.detach()
+    assert np.shares_memory(d.data, h.data)
+    assert d.is_leaf and not d.requires_grad and d.grad is None
+    out = d * x
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 6.0])  # only the direct path through x
+
+
+def test_is_leaf_and_requires_grad_():
+    x = Tensor([1.0])
+    assert x.is_leaf and not x.requires_grad
+    assert x.requires_grad_() is x and x.requires_grad
+    y = x * 2
+    assert not y.is_leaf and y.requires_grad
+    with pytest.raises(ValueError, match="leaf"):
+        y.requires_grad_(False)
+
+
+# -- constructors ------------------------------------------------------------------------
+@pytest.mark.parametrize("make", [tg.zeros, tg.ones, tg.randn, tg.rand, Tensor.zeros, Tensor.randn])
+def test_constructors_take_shapes_both_ways_and_default_to_float32(make):
+    for x in (make(2, 3), make((2, 3)), make([2, 3])):
+        assert x.shape == (2, 3) and x.dtype == np.float32 and x.is_leaf and not x.requires_grad
+    assert make().shape == ()
+    assert make(0, 2).shape == (0, 2)
+    x = make(4, dtype="float64", requires_grad=True)
+    assert x.dtype == np.float64 and x.requires_grad
+
+
+def test_zeros_and_ones_values():
+    np.testing.assert_array_equal(tg.zeros(2, 2).data, np.zeros((2, 2)))
+    np.testing.assert_array_equal(tg.ones(3).data, np.ones(3))
+
+
+@pytest.mark.parametrize("make", [tg.zeros, tg.ones, tg.randn, tg.rand])
+def test_constructors_refuse_bad_shapes_and_dtypes(make):
+    with pytest.raises(ValueError, match=make.__name__):
+        make(2, -1)
+    with pytest.raises(TypeError, match=f"{make.__name__}: dtype must be floating point"):
+        make(2, dtype="int32")
+
+
+@pytest.mark.parametrize("make", [tg.randn, tg.rand])
+def test_manual_seed_makes_random_constructors_reproducible(make):
+    tg.manual_seed(1234)
+    first = make(3, 4).data
+    tg.manual_seed(1234)
+    np.testing.assert_array_equal(make(3, 4).data, first)
+    assert not np.array_equal(make(3, 4).data, first)  # the generator moved on
+    tg.manual_seed(4321)
+    assert not np.array_equal(make(3, 4).data, first)
+
+
+def test_explicit_rng_is_used_and_leaves_the_default_generator_alone():
+    tg.manual_seed(7)
+    expected_default = np.random.default_rng(7).standard_normal(5).astype(np.float32)
+    drawn = tg.randn(2, 3, dtype="float64", rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(drawn.data, np.random.default_rng(0).standard_normal((2, 3)))
+    uniform_draw = tg.rand(4, low=-2.0, high=-1.0, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(uniform_draw.data,
+                                  np.random.default_rng(1).uniform(-2.0, -1.0, 4).astype(np.float32))
+    assert ((uniform_draw.data >= -2.0) & (uniform_draw.data <= -1.0)).all()
+    np.testing.assert_array_equal(tg.randn(5).data, expected_default)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        tg.randn(2, rng=0)
+
+
+def test_repr_is_readable():
+    assert repr(Tensor([1.0, 2.5])) == "Tensor([1. , 2.5], dtype=float32)"
+    assert repr(Tensor(2.0, dtype="float64", requires_grad=True)) == (
+        "Tensor(2., dtype=float64, requires_grad=True)"
+    )
+    product = Tensor([1.0], requires_grad=True) * 2
+    assert repr(product) == "Tensor([2.], dtype=float32, grad_fn=<mul>)"
+    big = repr(tg.zeros(1000))
+    assert "..." in big and len(big) < 200
+
+
+# -- backward semantics -------------------------------------------------------------------
+def test_a_tensor_used_twice_accumulates():
+    x = Tensor([1.0, -2.0, 3.0], dtype="float64", requires_grad=True)
+    (x * x + x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * x.data + 1)
+
+
+def test_gradients_accumulate_across_backward_calls_until_zero_grad():
+    x = Tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3 + 2, 3 + 4])
+    x.zero_grad()
+    assert x.grad is None
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3, 3])
+
+
+def test_only_tensors_that_require_grad_get_one():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    constant = Tensor([3.0, 4.0])
+    (x * constant).sum().backward()
+    assert constant.grad is None
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+def test_backward_on_a_leaf_and_with_a_tensor_grad():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    x.backward(Tensor([0.5, 0.25]))
+    np.testing.assert_array_equal(x.grad, [0.5, 0.25])
+
+
+def test_non_scalar_backward_needs_grad():
+    y = Tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(ValueError, match=r"backward: grad can be implied only .* shape \(2,\)"):
+        y.backward()
+
+
+def test_backward_of_a_tensor_that_does_not_require_grad():
+    with pytest.raises(ValueError, match="backward: this tensor does not require grad"):
+        (Tensor([1.0]) * 2).backward()
+    with tg.no_grad():
+        y = Tensor([1.0], requires_grad=True) * 2
+    with pytest.raises(ValueError, match="does not require grad"):
+        y.backward()
+
+
+def test_backward_grad_of_the_wrong_shape():
+    y = Tensor(np.ones((2, 3)), requires_grad=True) * 2
+    message = r"backward: grad has shape \(3, 2\) but the output has shape \(2, 3\)"
+    with pytest.raises(ValueError, match=message):
+        y.backward(np.ones((3, 2)))
+
+
+def test_second_backward_through_a_freed_graph_mentions_retain_graph():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    z = x * 2
+    first, second = z.sum(), (z * 3).sum()
+    first.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        second.backward()
+
+
+def test_retain_graph_allows_a_second_pass_and_the_gradients_double():
+    x = Tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    y = (x * x).tanh().sum()
+    y.backward(retain_graph=True)
+    once = x.grad.copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * once, rtol=1e-15)
+
+
+def test_intermediate_gradients_are_not_kept():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    hidden = x * 2
+    out = hidden.tanh().sum()
+    out.backward(retain_graph=True)
+    assert hidden.grad is None and out.grad is None
+    assert x.grad is not None
+
+
+# -- no_grad --------------------------------------------------------------------------------
+def test_no_grad_context_records_nothing_and_restores_grad_mode():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    assert tg.is_grad_enabled()
+    with tg.no_grad():
+        assert not tg.is_grad_enabled()
+        y = (x * 2).tanh() + x
+        with tg.no_grad():
+            pass
+        assert not tg.is_grad_enabled()
+    assert tg.is_grad_enabled()
+    assert not y.requires_grad and y.is_leaf
+    with pytest.raises(KeyError), tg.no_grad():
+        raise KeyError("inside")
+    assert tg.is_grad_enabled()
+
+
+def test_no_grad_as_a_decorator():
+    @tg.no_grad()
+    def step(weight):
+        """Docstring kept."""
+        assert not tg.is_grad_enabled()
+        return weight * 2
+
+    out = step(Tensor([1.0], requires_grad=True))
+    assert not out.requires_grad and out.is_leaf
+    assert tg.is_grad_enabled()
+    assert step.__doc__ == "Docstring kept."
+
+
+# -- long graphs ------------------------------------------------------------------------------
+def test_a_chain_of_100000_ops_has_no_recursion_limit():
+    start = Tensor(1.0, dtype="float64", requires_grad=True)
+    x = start
+    for _ in range(100_000):
+        x = x * 1.0001 + 0.0
+    x.backward()
+    np.testing.assert_allclose(start.grad, 1.0001**100_000, rtol=1e-9)
+
+
+# -- aliasing and mutation -------------------------------------------------------------------
+def test_gradients_never_alias_each_other_the_inputs_or_the_upstream():
+    x = Tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    y = Tensor([3.0, 4.0], dtype="float64", requires_grad=True)
+    upstream = np.array([0.5, -1.0])
+    (x + y).backward(upstream)
+    assert x.grad is not y.grad
+    for a, b in [(x.grad, y.grad), (x.grad, upstream), (y.grad, upstream), (x.grad, x.data),
+                 (x.grad, y.data), (y.grad, y.data), (y.grad, x.data)]:
+        assert not np.shares_memory(a, b)
+    x.grad[0] = 100.0
+    assert y.grad[0] == 0.5 and upstream[0] == 0.5
+    (x + y).backward(upstream)  # accumulation after the edit stays private too
+    np.testing.assert_array_equal(x.grad, [100.5, -2.0])
+    np.testing.assert_array_equal(y.grad, [1.0, -2.0])
+
+
+def test_gradients_are_writable_even_when_the_op_broadcast():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    (x + b).sum().backward()
+    assert x.grad.flags.writeable and b.grad.flags.writeable
+    x.grad += 1
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0])
+
+
+@given(pair=broadcastable_shapes(), data=st.data())
+def test_a_composite_neither_mutates_inputs_nor_aliases_gradients(pair, data):
+    """A small network-like expression through check_vjp's invariants."""
+    inputs = [data.draw(arrays(pair[0])), data.draw(arrays(pair[1], uniform(0.5, 2.0)))]
+    check_vjp(lambda a, b: ((a * b + a) / b).tanh() - b.log() * a, inputs, data)
+
+
+# -- memory -------------------------------------------------------------------------------------
+def test_the_graph_is_released_after_backward():
+    x = Tensor(np.ones(1000), requires_grad=True)
+    hidden = (x * 2).tanh()
+    out = (hidden * hidden).sum()
+    watch = weakref.ref(hidden)
+    del hidden
+    assert watch() is not None  # the graph holds it
+    out.backward()
+    del out
+    gc.collect()
+    assert watch() is None
+
+
+def _training_loop(weight, inputs, targets, steps):
+    for _ in range(steps):
+        prediction = (inputs @ weight).tanh()
+        loss = ((prediction - targets) ** 2).mean()
+        loss.backward()
+        weight.data -= 0.1 * weight.grad
+        weight.zero_grad()
+
+
+def test_a_training_loop_does_not_grow_memory():
+    rng = np.random.default_rng(0)
+    weight = Tensor(rng.standard_normal((16, 4)), requires_grad=True)
+    inputs, targets = rng.standard_normal((32, 16)), rng.standard_normal((32, 4))
+    _training_loop(weight, inputs, targets, 10)
+    gc.collect()
+    tensors_before = sum(isinstance(o, Tensor) for o in gc.get_objects())
+    tracemalloc.start()
+    try:
+        _training_loop(weight, inputs, targets, 20)
+        after_warmup = tracemalloc.get_traced_memory()[0]
+        _training_loop(weight, inputs, targets, 200)
+        after_training = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    gc.collect()
+    assert sum(isinstance(o, Tensor) for o in gc.get_objects()) <= tensors_before
+    # One step's graph holds ~20 kB of arrays; a leak of it per step would be megabytes.
+    assert after_training - after_warmup < 50_000

@@ -1,1 +1,36 @@
-"""Neural-network modules built only from the engine's ops (no backward code here)."""
+"""Neural-network modules built only from the engine's ops (no backward code here).
+
+>>> import numpy as np, tinygrad_rnn as tg
+>>> from tinygrad_rnn import nn
+>>> rnn = nn.GRU(input_size=3, hidden_size=4, num_layers=2)
+>>> output, h_n = rnn(tg.randn(5, 2, 3))
+>>> output.shape, h_n.shape
+((5, 2, 4), (2, 2, 4))
+"""
+
+from .layers import Embedding, Linear
+from .models import RecurrentModel
+from .module import Module, ModuleList, Parameter, Sequential
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Embedding",
+    "GRUCell",
+    "LSTMCell",
+    "Linear",
+    "Module",
+    "ModuleList",
+    "Parameter",
+    "RNNCell",
+    "RecurrentModel",
+    "Sequential",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "utils",
+]
+
+from . import utils  # noqa: E402  (written alongside; the clipping helpers live there)
+from .utils import clip_grad_norm_, clip_grad_value_  # noqa: E402

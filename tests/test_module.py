@@ -1,0 +1,184 @@
+"""Module bookkeeping: registration order, state_dict, load_state_dict, to(), zero_grad, repr."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+
+
+class Block(nn.Module):
+    def __init__(self, dtype=None):
+        super().__init__()
+        self.scale = nn.Parameter([2.0], dtype=dtype)
+        self.inner = nn.Linear(3, 4, dtype=dtype, rng=np.random.default_rng(0))
+        self.stack = nn.Sequential(nn.Linear(4, 4, bias=False, dtype=dtype, rng=np.random.default_rng(1)),
+                                   nn.Linear(4, 2, dtype=dtype, rng=np.random.default_rng(2)))
+
+    def forward(self, x):
+        return self.stack(self.inner(x).tanh()) * self.scale
+
+
+NAMES = ["scale", "inner.weight", "inner.bias", "stack.0.weight", "stack.1.weight", "stack.1.bias"]
+
+
+def test_named_parameters_order_and_names():
+    block = Block()
+    assert [name for name, _ in block.named_parameters()] == NAMES
+    assert [p.shape for p in block.parameters()] == [(1,), (4, 3), (4,), (4, 4), (2, 4), (2,)]
+    assert [name for name, _ in block.named_children()] == ["inner", "stack"]
+    assert [type(m).__name__ for m in block.modules()] == [
+        "Block", "Linear", "Sequential", "Linear", "Linear"]
+    assert [type(m).__name__ for m in block.children()] == ["Linear", "Sequential"]
+
+
+def test_shared_parameter_is_listed_once_but_saved_under_each_name():
+    first = nn.Linear(2, 2)
+    outer = nn.Sequential(first, first)
+    assert len(list(outer.parameters())) == 2
+    assert list(outer.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+
+
+def test_registration_rules():
+    block = Block()
+    with pytest.raises(TypeError, match=r"Block: cannot assign a plain Tensor to parameter 'scale'"):
+        block.scale = tg.Tensor([1.0])
+    block.inner = None
+    assert [name for name, _ in block.named_parameters()][:2] == ["scale", "stack.0.weight"]
+    del block.scale
+    assert "scale" not in dict(block.named_parameters())
+
+    class Forgetful(nn.Module):
+        def __init__(self):
+            self.weight = nn.Parameter([1.0])
+
+    with pytest.raises(AttributeError, match=r"Forgetful: call super\(\).__init__\(\) before assigning "
+                                             r"'weight'"):
+        Forgetful()
+
+
+def test_parameter_is_a_float_tensor_that_requires_grad():
+    p = nn.Parameter(np.arange(3.0), dtype="float32")
+    assert isinstance(p, tg.Tensor) and p.requires_grad and p.dtype == np.float32
+    assert repr(p).startswith("Parameter containing:\nTensor([0., 1., 2.]")
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+        nn.Parameter(np.arange(3))
+    assert type(p * 2) is tg.Tensor  # results of ops are plain tensors
+
+
+def test_state_dict_is_an_ordered_copy():
+    block = Block()
+    state = block.state_dict()
+    assert list(state) == NAMES
+    state["inner.weight"][...] = 7.0
+    assert not np.any(block.inner.weight.data == 7.0)
+    assert all(isinstance(v, np.ndarray) for v in state.values())
+
+
+def test_load_state_dict_round_trip_keeps_parameter_arrays():
+    source, target = Block(), Block()
+    for p in source.parameters():
+        p.data += 1.0
+    arrays = [p.data for p in target.parameters()]
+    assert target.load_state_dict(source.state_dict()) == ([], [])
+    for name, p in target.named_parameters():
+        np.testing.assert_array_equal(p.data, source.state_dict()[name])
+    # Copied in place: an optimizer holding these arrays sees the new values.
+    assert all(p.data is array for p, array in zip(target.parameters(), arrays))
+
+
+def test_load_state_dict_reports_every_problem_at_once_and_changes_nothing():
+    block = Block()
+    before = block.state_dict()
+    state = block.state_dict()
+    del state["inner.bias"], state["scale"]
+    state["inner.weight"] = np.zeros((3, 4), dtype=np.float32)
+    state["stack.1.bias"] = np.zeros(2, dtype=np.float64)
+    state["head.weight"] = np.zeros(2)
+    with pytest.raises(ValueError) as error:
+        block.load_state_dict(state)
+    message = str(error.value)
+    assert message.startswith("Block.load_state_dict: 4 problem(s)")
+    assert "shape mismatch for 'inner.weight': the state has (3, 4), the model has (4, 3)" in message
+    assert "dtype mismatch for 'stack.1.bias': the state has float64, the model has float32" in message
+    assert "missing keys: 'scale', 'inner.bias'" in message
+    assert "unexpected keys: 'head.weight'" in message
+    for name, value in block.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_load_state_dict_not_strict():
+    block = Block()
+    state = {"inner.weight": np.ones((4, 3), dtype=np.float32), "extra": np.zeros(1)}
+    result = block.load_state_dict(state, strict=False)
+    assert result.missing_keys == [n for n in NAMES if n != "inner.weight"]
+    assert result.unexpected_keys == ["extra"]
+    np.testing.assert_array_equal(block.inner.weight.data, 1.0)
+    with pytest.raises(ValueError, match=r"shape mismatch for 'inner.bias'"):
+        block.load_state_dict({"inner.bias": np.zeros(5, dtype=np.float32)}, strict=False)
+    with pytest.raises(TypeError, match=r"Block.load_state_dict: expected a mapping"):
+        block.load_state_dict([("scale", np.zeros(1))])
+
+
+def test_to_float64_then_gradcheck():
+    block = Block()
+    x = tg.randn(2, 3)
+    block(x).sum().backward()
+    parameters = list(block.parameters())
+    assert block.to(np.float64) is block
+    assert list(block.parameters()) == parameters  # the same Parameter objects
+    assert all(p.dtype == np.float64 and p.grad is None for p in parameters)
+    x64 = tg.Tensor(x.data.astype(np.float64), requires_grad=True)
+    names = [name for name, _ in block.named_parameters()]
+    assert tg.gradcheck(lambda x, *_: block(x), [x64, *parameters], names=["x", *names])
+    with pytest.raises(TypeError, match=r"Block.to: parameters must have a floating-point dtype, got int64"):
+        block.to(np.int64)
+
+
+def test_zero_grad():
+    block = Block()
+    block(tg.randn(2, 3)).sum().backward()
+    assert all(p.grad is not None for p in block.parameters())
+    block.zero_grad()
+    assert all(p.grad is None for p in block.parameters())
+
+
+def test_train_eval_flags():
+    block = Block()
+    assert block.training and block.stack[0].training
+    block.eval()
+    assert not any(m.training for m in block.modules())
+    block.train()
+    assert all(m.training for m in block.modules())
+
+
+def test_containers():
+    layers = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 3)])
+    layers.append(nn.Linear(3, 1))
+    assert len(layers) == 3 and layers[-1].out_features == 1
+    assert isinstance(layers[1:], nn.ModuleList) and len(layers[1:]) == 2
+    with pytest.raises(TypeError, match="ModuleList: expected a Module, got int"):
+        layers.append(3)
+    with pytest.raises(NotImplementedError, match="ModuleList does not define forward"):
+        layers(tg.zeros(2))
+    model = nn.Sequential(*layers)
+    x = tg.randn(5, 2)
+    expected = layers[2](layers[1](layers[0](x)))
+    np.testing.assert_allclose(model(x).data, expected.data)
+    assert isinstance(model[:2], nn.Sequential) and model[:2](x).shape == (5, 3)
+
+
+def test_repr_is_nested_like_pytorch():
+    assert repr(Block()) == (
+        "Block(\n"
+        "  (inner): Linear(in_features=3, out_features=4, bias=True)\n"
+        "  (stack): Sequential(\n"
+        "    (0): Linear(in_features=4, out_features=4, bias=False)\n"
+        "    (1): Linear(in_features=4, out_features=2, bias=True)\n"
+        "  )\n"
+        ")"
+    )
+    assert repr(nn.Linear(2, 3, dtype="float64")) == (
+        "Linear(in_features=2, out_features=3, bias=True, dtype=float64)")

@@ -1,0 +1,331 @@
+"""``Parameter`` and ``Module``: the bookkeeping that turns tensors into a model.
+
+A :class:`Module` registers every :class:`Parameter` and sub-module assigned to one
+of its attributes, in assignment order, so ``named_parameters()`` yields dotted names
+(``rnn.weight_ih_l0``) in a stable order that ``state_dict`` and checkpoints rely on.
+Modules only compose the engine's ops; none of them writes backward code.
+
+>>> import tinygrad_rnn as tg
+>>> from tinygrad_rnn import nn
+>>> class TwoLayer(nn.Module):
+...     def __init__(self):
+...         super().__init__()
+...         self.hidden = nn.Linear(3, 4)
+...         self.out = nn.Linear(4, 2)
+...     def forward(self, x):
+...         return self.out(self.hidden(x).tanh())
+>>> [name for name, _ in TwoLayer().named_parameters()]
+['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A floating-point tensor that a module owns and trains: it always requires grad.
+
+    >>> from tinygrad_rnn import nn
+    >>> w = nn.Parameter([[1.0, 2.0]])
+    >>> w.requires_grad, w.dtype
+    (True, dtype('float32'))
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, dtype=None):
+        super().__init__(data, requires_grad=True, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+def float_dtype(dtype, owner: str) -> np.dtype:
+    """``dtype`` as a NumPy floating dtype (float32 when None), or a TypeError naming ``owner``."""
+    try:
+        resolved = np.dtype(np.float32 if dtype is None else dtype)
+    except TypeError:
+        raise TypeError(f"{owner}: {dtype!r} is not a dtype") from None
+    if not np.issubdtype(resolved, np.floating):
+        raise TypeError(f"{owner}: parameters must have a floating-point dtype, got {resolved}")
+    return resolved
+
+
+def positive_int(value, name: str, owner: str) -> int:
+    """``value`` as an int >= 1, or an error naming the argument and the module."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be at least 1, got {value}")
+    return int(value)
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of every layer and model: override ``forward``, call the module.
+
+    Assigning a :class:`Parameter` or a :class:`Module` to an attribute registers it;
+    ``parameters()``, ``state_dict()``, ``to()`` and ``zero_grad()`` then reach it.
+    Subclasses call ``super().__init__()`` before assigning anything.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- registration --------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        parameters = self.__dict__.get("_parameters")
+        if parameters is None:
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before assigning {name!r}"
+            )
+        modules = self._modules
+        if isinstance(value, Parameter):
+            modules.pop(name, None)
+            parameters[name] = value
+        elif isinstance(value, Module):
+            parameters.pop(name, None)
+            modules[name] = value
+        elif name in parameters and isinstance(value, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a plain Tensor to parameter {name!r}; "
+                "wrap it in nn.Parameter, or change the parameter's .data in place"
+            )
+        else:
+            parameters.pop(name, None)
+            modules.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    # -- traversal -----------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules with their attribute names, in registration order."""
+        yield from self._modules.items()
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module (named ``prefix``) and every sub-module, depth first, each once."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{child}" if name else child, sub) for child, sub in module._modules.items()]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "", remove_duplicate: bool = True
+                         ) -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, parameter)`` pairs: own parameters first, then each sub-module's.
+
+        A parameter shared by two modules is yielded once unless ``remove_duplicate`` is false.
+        """
+        seen: set[int] = set()
+        for module_name, module in self._walk(prefix):
+            for name, parameter in module._parameters.items():
+                if remove_duplicate:
+                    if id(parameter) in seen:
+                        continue
+                    seen.add(id(parameter))
+                yield (f"{module_name}.{name}" if module_name else name), parameter
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, Module]]:
+        """Every (name, module) reachable by attributes, repeats included (for shared modules)."""
+        yield prefix, self
+        for name, module in self._modules.items():
+            yield from module._walk(f"{prefix}.{name}" if prefix else name)
+
+    def parameters(self) -> Iterator[Parameter]:
+        """Every parameter once, in ``named_parameters`` order (what optimizers take)."""
+        for _, parameter in self.named_parameters():
+            yield parameter
+
+    # -- training helpers ----------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to None."""
+        for parameter in self.parameters():
+            parameter.zero_grad()
+
+    def train(self, mode: bool = True) -> Module:
+        """Set the ``training`` flag here and in every sub-module; return self."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def to(self, dtype) -> Module:
+        """Cast every parameter to ``dtype`` in place (same Parameter objects), clear grads; return self.
+
+        >>> import numpy as np
+        >>> from tinygrad_rnn import nn
+        >>> nn.Linear(2, 3).to(np.float64).weight.dtype
+        dtype('float64')
+        """
+        dtype = float_dtype(dtype, f"{type(self).__name__}.to")
+        for parameter in self.parameters():
+            parameter.data = parameter.data.astype(dtype)
+            parameter.zero_grad()
+        return self
+
+    # -- state -----------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """An ordered dict from dotted parameter name to a copy of its array."""
+        return OrderedDict(
+            (name, parameter.data.copy())
+            for name, parameter in self.named_parameters(remove_duplicate=False)
+        )
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy ``state`` into the parameters' existing arrays (optimizers keep working).
+
+        Everything is checked before anything is copied. A shape or dtype mismatch is
+        always an error; with ``strict`` (the default) so are missing and unexpected
+        keys. All problems are reported together in one ValueError. Returns the
+        missing and unexpected keys (both empty when ``strict``).
+        """
+        owner = type(self).__name__
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{owner}.load_state_dict: expected a mapping of name -> array, "
+                            f"got {type(state).__name__}")
+        own = OrderedDict(self.named_parameters(remove_duplicate=False))
+        missing = [name for name in own if name not in state]
+        unexpected = [name for name in state if name not in own]
+        values, mismatches = {}, []
+        for name, parameter in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if value.shape != parameter.shape:
+                mismatches.append(f"shape mismatch for {name!r}: the state has {value.shape}, "
+                                  f"the model has {parameter.shape}")
+            elif value.dtype != parameter.dtype:
+                mismatches.append(f"dtype mismatch for {name!r}: the state has {value.dtype}, "
+                                  f"the model has {parameter.dtype} (cast the model with "
+                                  f".to({str(value.dtype)!r}) or the arrays with .astype)")
+            values[name] = value
+        problems = list(mismatches)
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(map(repr, missing)))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(map(repr, unexpected)))
+        if problems:
+            raise ValueError(f"{owner}.load_state_dict: {len(problems)} problem(s):\n  "
+                             + "\n  ".join(problems))
+        for name, value in values.items():
+            np.copyto(own[name].data, value)
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- printing --------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The module's own settings, shown inside its parentheses by ``repr``."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [self.extra_repr()] if self.extra_repr() else []
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        if not self._modules:
+            return f"{type(self).__name__}({''.join(lines)})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ModuleList(Module):
+    """A list of modules, registered under the names "0", "1", ...
+
+    >>> from tinygrad_rnn import nn
+    >>> layers = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 1)])
+    >>> len(layers), [name for name, _ in layers.named_parameters()][-1]
+    (2, '1.bias')
+    """
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__()
+        self.extend(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: expected a Module, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    @classmethod
+    def _from_list(cls, modules: list[Module]) -> ModuleList:
+        return cls(modules)
+
+    def __getitem__(self, index: int | slice):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return self._from_list(modules[index])
+        return modules[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(ModuleList):
+    """Modules applied one after another: ``Sequential(a, b)(x) == b(a(x))``.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    >>> model(tg.randn(5, 3)).shape
+    (5, 2)
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__(modules)
+
+    @classmethod
+    def _from_list(cls, modules: list[Module]) -> Sequential:
+        return cls(*modules)
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x

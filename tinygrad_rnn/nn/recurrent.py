@@ -1,0 +1,430 @@
+"""Recurrent cells and multi-layer RNN / LSTM / GRU, with PyTorch's names and equations.
+
+Rows are vectors, as in PyTorch: x_t is (B, D), h_t is (B, H), W_ih is (G·H, D) and
+W_hh is (G·H, H) with G gates stacked along the first axis.
+
+* RNN (G = 1):   h_t = φ(x_t W_ih^T + b_ih + h_{t−1} W_hh^T + b_hh),  φ = tanh or relu
+* LSTM (G = 4, gates i, f, g, o in that order): with a = x_t W_ih^T + b_ih + h_{t−1} W_hh^T + b_hh
+  split into a_i, a_f, a_g, a_o,
+  i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o);  c_t = f ⊙ c_{t−1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)
+* GRU (G = 3, gates r, z, n):
+  r = σ(x_t W_ir^T + b_ir + h_{t−1} W_hr^T + b_hr),  z likewise,
+  n = tanh(x_t W_in^T + b_in + r ⊙ (h_{t−1} W_hn^T + b_hn)),  h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+
+Everything is composed from the engine's ops. The sequence modules are written for
+speed on a graph engine: the input projection x_t W_ih^T + b_ih of every step is one
+matrix product before the time loop (for one-hot tokens, a row gather instead), b_hh
+is folded into it wherever the equations allow (all of it for RNN and LSTM, the r and
+z parts for GRU), W_hh^T is transposed once per layer, and each step reads its slice
+of the projection (a sparse gradient in backward) and adds only a handful of nodes.
+
+>>> import tinygrad_rnn as tg
+>>> from tinygrad_rnn import nn
+>>> lstm = nn.LSTM(3, 5, num_layers=2)
+>>> output, (h_n, c_n) = lstm(tg.randn(7, 2, 3))
+>>> output.shape, h_n.shape, c_n.shape
+((7, 2, 5), (2, 2, 5), (2, 2, 5))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import ops
+from .. import rng as _rng
+from ..tensor import Tensor, zeros
+from .layers import affine, check_float_input, check_indices, uniform_parameter
+from .module import Module, float_dtype, positive_int
+
+State = tuple[Tensor, ...]
+
+
+# -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh^T, b_hn) -> state --
+def _tanh_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
+    (h,) = state
+    return ((x_t + h @ weight_hh_t).tanh(),)
+
+
+def _relu_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
+    (h,) = state
+    return ((x_t + h @ weight_hh_t).relu(),)
+
+
+def _lstm_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
+    h, c = state
+    size = h.shape[-1]
+    gates = x_t + h @ weight_hh_t
+    # One sigmoid over all four gates and three slices of it make fewer nodes than
+    # slicing four pre-activations first; the g columns of it are simply unused.
+    sigmoids = gates.sigmoid()
+    input_gate = sigmoids[:, :size]
+    forget_gate = sigmoids[:, size:2 * size]
+    output_gate = sigmoids[:, 3 * size:]
+    candidate = gates[:, 2 * size:3 * size].tanh()
+    c = forget_gate * c + input_gate * candidate
+    return output_gate * c.tanh(), c
+
+
+def _gru_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn: Tensor | None) -> State:
+    (h,) = state
+    size = h.shape[-1]
+    hidden_part = h @ weight_hh_t
+    # σ over all three gate columns (the n columns are unused) saves two slice nodes.
+    gates = (x_t + hidden_part).sigmoid()
+    reset, update = gates[:, :size], gates[:, size:2 * size]
+    hidden_n = hidden_part[:, 2 * size:]
+    if bias_hn is not None:
+        hidden_n = hidden_n + bias_hn
+    new = (x_t[:, 2 * size:] + reset * hidden_n).tanh()
+    # (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n), one node fewer.
+    return (new + update * (h - new),)
+
+
+class _Kind(NamedTuple):
+    gates: int
+    states: int  # 1 (h) or 2 (h, c)
+    step: Callable[..., State]
+    keeps_bias_hn: bool  # GRU: b_hn sits inside r ⊙ (...) and cannot be folded
+
+
+_KINDS = {
+    "rnn_tanh": _Kind(1, 1, _tanh_step, False),
+    "rnn_relu": _Kind(1, 1, _relu_step, False),
+    "lstm": _Kind(4, 2, _lstm_step, False),
+    "gru": _Kind(3, 1, _gru_step, True),
+}
+
+
+def _rnn_mode(nonlinearity: str, owner: str) -> str:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    return f"rnn_{nonlinearity}"
+
+
+def _add_parameters(module: Module, suffix: str, input_size: int, hidden_size: int, gates: int,
+                    bias: bool, dtype: np.dtype, rng: np.random.Generator) -> None:
+    """Register weight_ih, weight_hh, bias_ih, bias_hh (+ suffix), PyTorch's order and init."""
+    bound = 1 / math.sqrt(hidden_size)
+    shapes = {"weight_ih": (gates * hidden_size, input_size),
+              "weight_hh": (gates * hidden_size, hidden_size)}
+    if bias:
+        shapes.update(bias_ih=(gates * hidden_size,), bias_hh=(gates * hidden_size,))
+    for name, shape in shapes.items():
+        setattr(module, name + suffix, uniform_parameter(rng, bound, shape, dtype))
+
+
+def _biases(module: Module, suffix: str, kind: _Kind) -> tuple[Tensor | None, Tensor | None]:
+    """(bias added to the input projection, b_hn kept inside the GRU step or None)."""
+    bias_ih = getattr(module, "bias_ih" + suffix, None)
+    if bias_ih is None:
+        return None, None
+    bias_hh = getattr(module, "bias_hh" + suffix)
+    if not kind.keeps_bias_hn:
+        return bias_ih + bias_hh, None
+    size = bias_hh.shape[0] // kind.gates
+    folded_part = np.ones(bias_hh.shape, dtype=bias_hh.dtype)
+    folded_part[2 * size:] = 0
+    return bias_ih + bias_hh * folded_part, bias_hh[2 * size:]
+
+
+def _initial_state(owner: str, hx, shape: tuple[int, ...], batched_shape: tuple[int, ...],
+                   names: tuple[str, ...], described: str, dtype: np.dtype) -> State:
+    """``hx`` checked against ``shape`` (zeros when None), as tensors of ``batched_shape``."""
+    if hx is None:
+        return tuple(zeros(batched_shape, dtype=dtype) for _ in names)
+    if len(names) == 1:
+        if isinstance(hx, (tuple, list)):
+            raise ValueError(f"{owner}: expected {names[0]} to be one tensor of shape {shape}, "
+                             f"got a {type(hx).__name__}")
+        items = (hx,)
+    elif not isinstance(hx, (tuple, list)) or len(hx) != len(names):
+        raise ValueError(f"{owner}: expected the state to be a tuple ({', '.join(names)}) of "
+                         f"tensors of shape {shape}, got {type(hx).__name__}")
+    else:
+        items = tuple(hx)
+    state = []
+    for name, item in zip(names, items):
+        if isinstance(item, np.ndarray):
+            item = Tensor(item)
+        elif not isinstance(item, Tensor):
+            raise ValueError(f"{owner}: expected {name} to be a Tensor of shape {shape}, "
+                             f"got {type(item).__name__}")
+        if item.shape != shape:
+            raise ValueError(f"{owner}: expected {name} of shape {shape} {described}, "
+                             f"got shape {item.shape}")
+        if item.dtype != dtype:
+            raise ValueError(f"{owner}: {name} has dtype {item.dtype} but the parameters have "
+                             f"dtype {dtype}; convert the model with .to({str(item.dtype)!r}) "
+                             f"or the state with .astype({str(dtype)!r})")
+        state.append(item if shape == batched_shape else item.reshape(batched_shape))
+    return tuple(state)
+
+
+# -- cells -------------------------------------------------------------------------------------
+class _Cell(Module):
+    """One step of a recurrent layer; parameters ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool, dtype,
+                 rng: np.random.Generator | None) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.input_size = positive_int(input_size, "input_size", owner)
+        self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
+        self.bias = bool(bias)
+        self._kind = _KINDS[mode]
+        _add_parameters(self, "", self.input_size, self.hidden_size, self._kind.gates, self.bias,
+                        float_dtype(dtype, owner), _rng.resolve(rng))
+
+    def _step(self, input: Tensor, hx, names: tuple[str, ...]) -> State:
+        owner, size, hidden = type(self).__name__, self.input_size, self.hidden_size
+        dtype = self.weight_hh.dtype
+        x = check_float_input(owner, input, size, dtype, f"(B, {size}) or ({size},)")
+        if x.ndim > 2:
+            raise ValueError(f"{owner}: expected input of shape (B, {size}) or ({size},), "
+                             f"got shape {x.shape}")
+        batched = x.ndim == 2
+        if not batched:
+            x = x.reshape(1, size)
+        batch = x.shape[0]
+        shape = (batch, hidden) if batched else (hidden,)
+        state = _initial_state(owner, hx, shape, (batch, hidden), names, "(batch, hidden_size)", dtype)
+        folded, bias_hn = _biases(self, "", self._kind)
+        state = self._kind.step(affine(x, self.weight_ih, folded), state, self.weight_hh.T, bias_hn)
+        return state if batched else tuple(s.reshape(hidden) for s in state)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False") + (
+            "" if self.weight_hh.dtype == np.float32 else f", dtype={self.weight_hh.dtype}")
+
+
+class RNNCell(_Cell):
+    """h' = φ(x W_ih^T + b_ih + h W_hh^T + b_hh), φ = tanh or relu.
+
+    ``forward(input, hx=None)``: input (B, D) or (D,), hx (B, H) or (H,) (zeros by
+    default) → h' of hx's shape.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.RNNCell(3, 4)(tg.randn(2, 3)).shape
+    (2, 4)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 dtype=None, rng: np.random.Generator | None = None) -> None:
+        super().__init__(_rnn_mode(nonlinearity, "RNNCell"), input_size, hidden_size, bias, dtype, rng)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step(input, hx, ("hx",))[0]
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.nonlinearity == "tanh" else ", nonlinearity='relu'")
+
+
+class LSTMCell(_Cell):
+    """One LSTM step: ``forward(input, hx=None)`` with hx = (h, c) → (h', c').
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> h, c = nn.LSTMCell(3, 4)(tg.randn(2, 3))
+    >>> h.shape, c.shape
+    ((2, 4), (2, 4))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__("lstm", input_size, hidden_size, bias, dtype, rng)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        return self._step(input, hx, ("h", "c"))
+
+
+class GRUCell(_Cell):
+    """One GRU step: ``forward(input, hx=None)`` → h'.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.GRUCell(3, 4)(tg.randn(3)).shape
+    (4,)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__("gru", input_size, hidden_size, bias, dtype, rng)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step(input, hx, ("hx",))[0]
+
+
+# -- multi-layer sequence modules ---------------------------------------------------------------
+class _Recurrent(Module):
+    """Layers of one kind over a whole sequence; layer k has ``weight_ih_l{k}`` etc."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int, bias: bool,
+                 batch_first: bool, dtype, rng: np.random.Generator | None) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.input_size = positive_int(input_size, "input_size", owner)
+        self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
+        self.num_layers = positive_int(num_layers, "num_layers", owner)
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self._kind = _KINDS[mode]
+        dtype, rng = float_dtype(dtype, owner), _rng.resolve(rng)
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else self.hidden_size
+            _add_parameters(self, f"_l{layer}", layer_input, self.hidden_size, self._kind.gates,
+                            self.bias, dtype, rng)
+
+    @property
+    def _dtype(self) -> np.dtype:
+        return self.weight_hh_l0.dtype
+
+    def forward(self, input: Tensor, hx=None):
+        """Run over a float sequence: input (T, B, D), (B, T, D) if batch_first, or (T, D).
+
+        Returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``): output holds the last
+        layer's hidden state at every step, (T, B, H) or (B, T, H); h_n (L, B, H).
+        """
+        owner, size = type(self).__name__, self.input_size
+        layout = f"(B, T, {size})" if self.batch_first else f"(T, B, {size})"
+        expected = f"{layout} or (T, {size}) unbatched"
+        x = check_float_input(owner, input, size, self._dtype, expected,
+                              "; for integer tokens read as one-hot vectors use forward_tokens()")
+        if x.ndim not in (2, 3):
+            raise ValueError(f"{owner}: expected input of shape {expected}, got shape {x.shape}")
+        batched = x.ndim == 3
+        if not batched:
+            x = x.reshape(x.shape[0], 1, size)
+        state = self._check_sequence(owner, x.shape[:2], hx, batched)
+        return self._layers(x, state, batched)
+
+    def forward_tokens(self, tokens, hx=None):
+        """Run over integer tokens read as one-hot vectors of size ``input_size``.
+
+        tokens (T, B), (B, T) if batch_first, or (T,) unbatched. The first layer's input
+        projection is the row gather ``weight_ih_l0.T[tokens]``, equal to
+        one_hot(tokens) @ weight_ih_l0.T, without building the one-hot matrix. Returns
+        what ``forward`` returns.
+        """
+        owner = type(self).__name__
+        tokens = check_indices(owner, tokens, self.input_size, "tokens")
+        if tokens.ndim not in (1, 2):
+            layout = "(B, T)" if self.batch_first else "(T, B)"
+            raise ValueError(f"{owner}: expected tokens of shape {layout} or (T,) unbatched, "
+                             f"got shape {tokens.shape}")
+        batched = tokens.ndim == 2
+        if not batched:
+            tokens = tokens[:, None]
+        state = self._check_sequence(owner, tokens.shape, hx, batched)
+        return self._layers(tokens, state, batched)
+
+    def _time_axis(self, batched: bool) -> int:
+        return 1 if batched and self.batch_first else 0
+
+    def _check_sequence(self, owner: str, leading: tuple[int, int], hx, batched: bool) -> State:
+        """Refuse an empty sequence; check the initial state (zeros when None)."""
+        time_axis = self._time_axis(batched)
+        if leading[time_axis] == 0:
+            raise ValueError(f"{owner}: the sequence is empty (input shape starts with {leading})")
+        batch = leading[1 - time_axis]
+        full = (self.num_layers, batch, self.hidden_size)
+        shape = full if batched else (self.num_layers, self.hidden_size)
+        names = ("h0", "c0") if self._kind.states == 2 else ("h0",)
+        return _initial_state(owner, hx, shape, full, names, "(num_layers, batch, hidden_size)",
+                              self._dtype)
+
+    def _layers(self, inputs: Tensor | np.ndarray, state: State, batched: bool):
+        """The time loop of every layer over checked inputs: floats (T, B, D) or tokens (T, B).
+
+        (B first instead when batch_first.) Each layer's input projection, with the
+        folded biases, is computed for all steps at once: a matrix product, or for
+        tokens a gather of rows of W_ih^T, i.e. one_hot(tokens) @ W_ih^T.
+        """
+        time_axis = self._time_axis(batched)
+        steps = inputs.shape[time_axis]
+        step = self._kind.step
+        finals = []
+        for layer in range(self.num_layers):
+            folded, bias_hn = _biases(self, f"_l{layer}", self._kind)
+            weight_ih = getattr(self, f"weight_ih_l{layer}")
+            if isinstance(inputs, np.ndarray):
+                projection = weight_ih.T[inputs]
+                if folded is not None:
+                    projection = projection + folded
+            else:
+                projection = affine(inputs, weight_ih, folded)
+            weight_hh_t = getattr(self, f"weight_hh_l{layer}").T
+            layer_state = tuple(s[layer] for s in state)
+            outputs = []
+            for t in range(steps):
+                x_t = projection[t] if time_axis == 0 else projection[:, t]
+                layer_state = step(x_t, layer_state, weight_hh_t, bias_hn)
+                outputs.append(layer_state[0])
+            inputs = ops.stack(outputs, axis=time_axis)
+            finals.append(layer_state)
+        output = inputs
+        final = tuple(ops.stack(list(per_layer)) for per_layer in zip(*finals))
+        if not batched:
+            output = output.reshape(steps, self.hidden_size)
+            final = tuple(s.reshape(self.num_layers, self.hidden_size) for s in final)
+        return output, (final if len(final) == 2 else final[0])
+
+    def extra_repr(self) -> str:
+        settings = [f"{self.input_size}, {self.hidden_size}"]
+        if self.num_layers != 1:
+            settings.append(f"num_layers={self.num_layers}")
+        if not self.bias:
+            settings.append("bias=False")
+        if self.batch_first:
+            settings.append("batch_first=True")
+        if self._dtype != np.float32:
+            settings.append(f"dtype={self._dtype}")
+        return ", ".join(settings)
+
+
+class RNN(_Recurrent):
+    """Elman RNN over a sequence, ``num_layers`` deep: h_t = φ(x_t W_ih^T + b_ih + h_{t−1} W_hh^T + b_hh).
+
+    ``forward(input, hx=None) -> (output, h_n)``; see :meth:`forward` and
+    :meth:`forward_tokens` (one-hot integer tokens).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> output, h_n = nn.RNN(65, 8).forward_tokens([[1, 2], [3, 4], [5, 6]])
+    >>> output.shape, h_n.shape
+    ((3, 2, 8), (1, 2, 8))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dtype=None,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__(_rnn_mode(nonlinearity, "RNN"), input_size, hidden_size, num_layers, bias,
+                         batch_first, dtype, rng)
+        self.nonlinearity = nonlinearity
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.nonlinearity == "tanh" else ", nonlinearity='relu'")
+
+
+class LSTM(_Recurrent):
+    """LSTM over a sequence, ``num_layers`` deep; the state is the pair (h, c).
+
+    ``forward(input, hx=None) -> (output, (h_n, c_n))`` with hx = (h0, c0), each (L, B, H).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dtype=None, rng: np.random.Generator | None = None) -> None:
+        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dtype, rng)
+
+
+class GRU(_Recurrent):
+    """GRU over a sequence, ``num_layers`` deep: ``forward(input, hx=None) -> (output, h_n)``."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dtype=None, rng: np.random.Generator | None = None) -> None:
+        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dtype, rng)

@@ -436,9 +436,11 @@ def _log_softmax_reference(x, axis):
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-@given(shape=shapes(min_dims=1, min_side=1), data=st.data())
+@given(shape=shapes(min_dims=1), data=st.data())
 def test_softmax_and_log_softmax_on_any_axis(name, shape, data):
+    """Any axis, which is never empty; the other axes may be."""
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    shape = tuple(max(n, 1) if i == axis % len(shape) else n for i, n in enumerate(shape))
     x = data.draw(arrays(shape, uniform(-5.0, 5.0)))
     [out] = check_vjp(lambda t: getattr(t, name)(axis=axis), [x], data)
     log_probs = _log_softmax_reference(x, axis)
@@ -460,6 +462,35 @@ def test_softmax_and_log_softmax_of_huge_logits_stay_finite(name, axis):
     expected = _log_softmax_reference(logits, axis)
     np.testing.assert_allclose(out.data, np.exp(expected) if name == "softmax" else expected, atol=1e-12)
     np.testing.assert_allclose(np.exp(expected).sum(axis=axis), 1.0, rtol=1e-12)
+
+
+def _shifted(t, axis):
+    return t - t.max(axis=axis, keepdims=True)
+
+
+UNROLLED = {
+    "sigmoid": (Tensor.sigmoid, lambda t: 1 / (1 + (-t).exp())),
+    "softmax": (lambda t: t.softmax(axis=0),
+                lambda t: _shifted(t, 0).exp() / _shifted(t, 0).exp().sum(axis=0, keepdims=True)),
+    "log_softmax": (lambda t: t.log_softmax(axis=-1),
+                    lambda t: _shifted(t, -1) - _shifted(t, -1).exp().sum(axis=-1, keepdims=True).log()),
+}
+
+
+@pytest.mark.parametrize("name", UNROLLED)
+@given(x=arrays(shapes(min_dims=1, min_side=1), uniform(-5.0, 5.0)), data=st.data())
+def test_fused_op_matches_the_same_computation_unrolled_from_primitives(name, x, data):
+    fused, unrolled = UNROLLED[name]
+    upstream = data.draw(arrays(x.shape), label="upstream")
+    outputs, grads = [], []
+    for fn in (fused, unrolled):
+        tensor = Tensor(x, requires_grad=True)
+        out = fn(tensor)
+        out.backward(upstream)
+        outputs.append(out.data)
+        grads.append(tensor.grad)
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10, atol=1e-12)
 
 
 # -- bad input -------------------------------------------------------------------------------------
@@ -530,6 +561,15 @@ AXIS_OUT_OF_RANGE = {
 def test_axis_out_of_range_names_the_op_and_the_shape(name):
     with pytest.raises(ValueError, match=rf"^{name}: .*axis.*out of range.*\(2, 3\)"):
         AXIS_OUT_OF_RANGE[name](Tensor(np.ones((2, 3))))
+
+
+@pytest.mark.parametrize("name", ["mean", "max"])
+def test_mean_and_max_refuse_to_reduce_nothing(name):
+    x = Tensor(np.ones((2, 0)))
+    for axis in (None, 1, (0, 1)):
+        with pytest.raises(ValueError, match=rf"{name}: .*\(2, 0\)"):
+            getattr(x, name)(axis=axis)
+    assert getattr(x, name)(axis=0).shape == (0,)
 
 
 def test_transpose_refuses_axes_that_are_not_a_permutation():

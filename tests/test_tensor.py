@@ -397,3 +397,20 @@ def test_a_training_loop_does_not_grow_memory():
     assert sum(isinstance(o, Tensor) for o in gc.get_objects()) <= tensors_before
     # One step's graph holds ~20 kB of arrays; a leak of it per step would be megabytes.
     assert after_training - after_warmup < 50_000
+
+
+def test_no_grad_decorator_without_parentheses_and_reentrant_use():
+    w = tg.Tensor([1.0], requires_grad=True)
+
+    @tg.no_grad
+    def doubled(x):
+        return x * 2
+
+    assert doubled.__name__ == "doubled"
+    assert not doubled(w).requires_grad
+    shared = tg.no_grad()
+    with shared:
+        with shared:
+            assert not tg.is_grad_enabled()
+        assert not tg.is_grad_enabled()
+    assert tg.is_grad_enabled()

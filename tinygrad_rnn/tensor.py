@@ -461,17 +461,27 @@ class no_grad:
     ...     y = w * 2
     >>> y.requires_grad
     False
+
+    As a decorator it works with or without parentheses (``@no_grad()``, ``@no_grad``).
     """
+
+    def __new__(cls, function=None):
+        if function is not None:
+            return cls()(function)
+        return super().__new__(cls)
+
+    def __init__(self, function=None):
+        self._previous: list[bool] = []
 
     def __enter__(self) -> no_grad:
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = False
         return self
 
     def __exit__(self, *exc_info) -> None:
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._previous.pop()
 
     def __call__(self, function):
         @functools.wraps(function)

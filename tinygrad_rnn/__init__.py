@@ -8,28 +8,35 @@
 (1, 2)
 """
 
-from . import functional, ops
-from .gradcheck import GradcheckError, gradcheck
+from . import functional, nn, ops, optim
+from .gradcheck import GradcheckError, check_gradients, gradcheck
 from .ops import concatenate, split, stack
 from .rng import default_generator, manual_seed
+from .serialization import CheckpointError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad, ones, rand, randn, zeros
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointError",
     "GradcheckError",
     "Tensor",
     "concatenate",
+    "check_gradients",
     "default_generator",
     "functional",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
+    "nn",
     "no_grad",
     "ones",
     "ops",
+    "optim",
     "rand",
     "randn",
+    "save",
     "split",
     "stack",
     "zeros",

@@ -60,7 +60,7 @@ def _flat(state):
 
 @given(model_cases())
 def test_matches_the_hand_written_reference(case):
-    reference = pytest.importorskip("tinygrad_rnn.reference")
+    from tinygrad_rnn import reference
     model, inputs, targets, loss, reduction, state = case
     state_tensors = _as_state(state, requires_grad=True)
     dense = tg.Tensor(inputs) if inputs.dtype.kind == "f" else inputs

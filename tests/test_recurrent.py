@@ -344,7 +344,8 @@ def test_mismatched_initial_state(lstm):
         lstm(tg.zeros(5, 2, 3), tg.zeros(2, 2, 4))
     with pytest.raises(ValueError, match=r"RNN: expected h0 to be one tensor of shape \(1, 2, 4\)"):
         nn.RNN(3, 4)(tg.zeros(5, 2, 3), (tg.zeros(1, 2, 4),))
-    with pytest.raises(ValueError, match=r"GRU: expected h0 of shape \(1, 4\)"):
+    with pytest.raises(ValueError, match=r"GRU: expected h0 of shape \(1, 4\) \(num_layers, hidden_size\) "
+                                         r"for unbatched input, got shape \(1, 1, 4\)"):
         nn.GRU(3, 4)(tg.zeros(5, 3), tg.zeros(1, 1, 4))  # unbatched input wants (L, H)
 
 

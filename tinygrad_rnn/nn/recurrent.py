@@ -125,10 +125,10 @@ def _biases(module: Module, suffix: str, kind: _Kind) -> tuple[Tensor | None, Te
     bias_hh = getattr(module, "bias_hh" + suffix)
     if not kind.keeps_bias_hn:
         return bias_ih + bias_hh, None
-    size = bias_hh.shape[0] // kind.gates
+    kept = bias_hh.shape[0] - bias_hh.shape[0] // kind.gates  # where the last gate (n) starts
     folded_part = np.ones(bias_hh.shape, dtype=bias_hh.dtype)
-    folded_part[2 * size:] = 0
-    return bias_ih + bias_hh * folded_part, bias_hh[2 * size:]
+    folded_part[kept:] = 0
+    return bias_ih + bias_hh * folded_part, bias_hh[kept:]
 
 
 def _initial_state(owner: str, hx, shape: tuple[int, ...], batched_shape: tuple[int, ...],
@@ -191,7 +191,8 @@ class _Cell(Module):
             x = x.reshape(1, size)
         batch = x.shape[0]
         shape = (batch, hidden) if batched else (hidden,)
-        state = _initial_state(owner, hx, shape, (batch, hidden), names, "(batch, hidden_size)", dtype)
+        described = "(batch, hidden_size)" if batched else "(hidden_size,) for unbatched input"
+        state = _initial_state(owner, hx, shape, (batch, hidden), names, described, dtype)
         folded, bias_hn = _biases(self, "", self._kind)
         state = self._kind.step(affine(x, self.weight_ih, folded), state, self.weight_hh.T, bias_hn)
         return state if batched else tuple(s.reshape(hidden) for s in state)
@@ -335,8 +336,9 @@ class _Recurrent(Module):
         full = (self.num_layers, batch, self.hidden_size)
         shape = full if batched else (self.num_layers, self.hidden_size)
         names = ("h0", "c0") if self._kind.states == 2 else ("h0",)
-        return _initial_state(owner, hx, shape, full, names, "(num_layers, batch, hidden_size)",
-                              self._dtype)
+        described = ("(num_layers, batch, hidden_size)" if batched
+                     else "(num_layers, hidden_size) for unbatched input")
+        return _initial_state(owner, hx, shape, full, names, described, self._dtype)
 
     def _layers(self, inputs: Tensor | np.ndarray, state: State, batched: bool):
         """The time loop of every layer over checked inputs: floats (T, B, D) or tokens (T, B).

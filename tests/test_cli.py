@@ -1,0 +1,193 @@
+"""The command line end to end, in subprocesses: train, eval, sample, demo, help, and user errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn import serialization
+
+TEXT = "the quick brown fox jumps over the lazy dog. " * 40
+TINY = ["--hidden", "12", "--seq-len", "8", "--batch", "4", "--lr", "0.01", "--eval-every", "5",
+        "--sample-every", "0", "--no-progress"]
+
+
+def cli(*args: str, cwd, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinygrad_rnn", *map(str, args)], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit status 2 and exactly one line on stderr, ``tinygrad-rnn: error: ...``, no traceback."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinygrad-rnn: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A run folder trained by the CLI for 10 steps on a small text (shared by this module's tests)."""
+    folder = tmp_path_factory.mktemp("cli")
+    (folder / "text.txt").write_text(TEXT, encoding="utf-8")
+    result = cli("train", "--data", "text.txt", *TINY, "--steps", "10", "--out", "run", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "validation" in result.stdout and "done: step 10" in result.stdout
+    return folder
+
+
+def test_train_writes_the_run_folder(trained):
+    assert {p.name for p in (trained / "run").iterdir()} >= {"checkpoint.npz", "log.csv"}
+    assert serialization.load(trained / "run" / "checkpoint.npz")["step"] == 10
+
+
+def test_resume_continues_with_the_saved_options(trained):
+    result = cli("train", "--out", "run", "--resume", "--steps", "14", "--no-progress", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    assert "resuming at step 10" in result.stdout and "done: step 14" in result.stdout
+    assert "hidden 12" in result.stdout  # the saved --hidden, not the default
+
+
+def test_eval_reports_the_loss_on_a_text_and_on_the_validation_split(trained):
+    held_out = "The lazy dog?! the quick fox."
+    (trained / "held_out.txt").write_text(held_out, encoding="utf-8")
+    result = cli("eval", "run", "--data", "held_out.txt", "--json", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["unknown"] == 3 and report["unknown_handling"] == "skipped"  # 'T', '?', '!'
+    assert report["tokens"] == len(held_out) - 3
+    assert report["bits_per_char"] == pytest.approx(report["nats_per_token"] / np.log(2))
+    text = cli("eval", "run/checkpoint.npz", cwd=trained)
+    assert text.returncode == 0, text.stderr
+    assert "validation part" in text.stdout and "bits/char" in text.stdout
+
+
+def test_sample_is_reproducible_with_a_seed_and_greedy_at_temperature_0(trained):
+    args = ("sample", "run", "--prime", "the ", "--length", "30", "--seed", "3")
+    first, second = cli(*args, cwd=trained), cli(*args, cwd=trained)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout and first.stdout.startswith("the ")
+    assert len(first.stdout) == len("the ") + 30 + 1
+    greedy = cli("sample", "run", "--prime", "the ", "--length", "30", "--temperature", "0", cwd=trained)
+    top1 = cli("sample", "run", "--prime", "the ", "--length", "30", "--top-k", "1", "--seed", "9",
+               cwd=trained)
+    assert greedy.stdout == top1.stdout
+
+
+def test_interactive_sampling_reads_primes_until_end_of_input(trained):
+    result = cli("sample", "run", "--interactive", "--length", "10", "--seed", "0", cwd=trained,
+                 stdin="the\nZEBRA\nfox\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("> ") == 4  # three primes, then end of input
+    assert "\nthe" in result.stdout or result.stdout.startswith("> the")
+    assert "fox" in result.stdout
+    # The unknown letters of "ZEBRA" are reported and the session goes on.
+    assert result.stderr.startswith("tinygrad-rnn: error: ") and "'Z'" in result.stderr
+
+
+def test_demo_quick_runs_everything_in_seconds(tmp_path):
+    result = cli("demo", "--quick", "--out", "demo", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for fragment in ("gradients", "ok", "validation loss", "bits/char", "--- sample", "MACBETH."):
+        assert fragment in result.stdout
+    assert (tmp_path / "demo" / "checkpoint.npz").exists() and (tmp_path / "demo" / "log.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "eval", "sample", "gradcheck"])
+def test_every_subcommand_has_help(command, tmp_path):
+    result = cli(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: tinygrad-rnn {command}")
+
+
+def test_compare_is_delegated_or_reported_missing(tmp_path):
+    result = cli("compare", "--help", cwd=tmp_path)
+    if importlib.util.find_spec("tinygrad_rnn.compare") is None:
+        assert_user_error(result, "compare", "not available yet")
+    else:
+        assert result.returncode == 0 and result.stdout.startswith("usage: tinygrad-rnn compare")
+
+
+def test_top_level_help_lists_the_subcommands(tmp_path):
+    result = cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("demo", "train", "eval", "sample", "compare", "gradcheck"):
+        assert command in result.stdout
+
+
+# -- errors: one line on stderr, exit status 2 ---------------------------------------------
+def test_empty_data_file(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    assert_user_error(cli("train", "--data", "empty.txt", *TINY, "--out", "run", cwd=tmp_path), "empty")
+
+
+def test_data_file_that_is_not_utf8(tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("déjà vu, encore".encode("latin-1"))
+    assert_user_error(cli("train", "--data", "latin1.txt", *TINY, "--out", "run", cwd=tmp_path), "UTF-8")
+
+
+def test_missing_data_file(tmp_path):
+    assert_user_error(cli("train", "--data", "nope.txt", *TINY, "--out", "run", cwd=tmp_path), "nope.txt")
+
+
+def test_sequence_longer_than_the_text(tmp_path):
+    (tmp_path / "short.txt").write_text("a short text")
+    result = cli("train", "--data", "short.txt", *TINY, "--seq-len", "50", "--out", "run", cwd=tmp_path)
+    assert_user_error(result, "seq_len=50")
+
+
+def test_diverging_training(tmp_path):
+    (tmp_path / "text.txt").write_text(TEXT)
+    result = cli("train", "--data", "text.txt", *TINY, "--optimizer", "sgd", "--lr", "1e38", "--clip", "0",
+                 "--out", "run", cwd=tmp_path)
+    assert_user_error(result, "diverged at step", "--lr")
+
+
+def test_unwritable_run_folder(tmp_path):
+    (tmp_path / "text.txt").write_text(TEXT)
+    (tmp_path / "a_file").write_text("not a folder")
+    result = cli("train", "--data", "text.txt", *TINY, "--out", "a_file/run", cwd=tmp_path)
+    assert_user_error(result, "a_file/run")
+
+
+def test_prime_with_unknown_symbols(trained):
+    assert_user_error(cli("sample", "run", "--prime", "ZZ top", cwd=trained), "'Z'", "vocabulary")
+
+
+def test_missing_run_folder_and_missing_checkpoint(trained, tmp_path):
+    assert_user_error(cli("sample", "no_such_run", cwd=trained), "no_such_run")
+    (tmp_path / "empty_run").mkdir()
+    assert_user_error(cli("eval", "empty_run", cwd=tmp_path), "holds no checkpoint.npz")
+    assert_user_error(cli("train", "--out", "empty_run", "--resume", cwd=tmp_path), "cannot resume")
+
+
+def test_a_file_that_is_not_a_checkpoint(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    assert_user_error(cli("sample", "notes.txt", cwd=tmp_path), "notes.txt", "not a tinygrad_rnn checkpoint")
+
+
+def test_checkpoint_of_another_architecture(trained, tmp_path):
+    checkpoint = serialization.load(trained / "run" / "checkpoint.npz")
+    checkpoint["model_config"]["cell"] = "lstm"
+    serialization.save(checkpoint, tmp_path / "tampered.npz")
+    assert_user_error(cli("sample", "tampered.npz", cwd=tmp_path), "do not fit", "lstm")
+    result = cli("train", "--out", "run", "--resume", "--hidden", "64", cwd=trained)
+    assert_user_error(result, "--hidden 12 (now 64)")
+
+
+def test_resume_on_another_vocabulary(trained):
+    (trained / "other.txt").write_text(TEXT.upper())
+    result = cli("train", "--data", "other.txt", "--out", "run", "--resume", cwd=trained)
+    assert_user_error(result, "vocabulary", "other text")
+
+
+def test_existing_run_without_resume(trained):
+    result = cli("train", "--data", "text.txt", *TINY, "--steps", "3", "--out", "run", cwd=trained)
+    assert_user_error(result, "--resume", "--overwrite")

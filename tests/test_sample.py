@@ -1,0 +1,177 @@
+"""Generation, evaluation and checkpoint loading of trained language models."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import serialization
+from tinygrad_rnn.data import CharTokenizer, WordTokenizer
+from tinygrad_rnn.nn import RecurrentModel
+from tinygrad_rnn.sample import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    evaluate,
+    generate,
+    load_checkpoint,
+    mean_loss,
+)
+from tinygrad_rnn.serialization import CheckpointError
+
+TEXT = "to be, or not to be: that is the question.\n"
+
+
+@pytest.fixture
+def tokenizer() -> CharTokenizer:
+    return CharTokenizer.fit(TEXT)
+
+
+@pytest.fixture
+def model(tokenizer) -> RecurrentModel:
+    vocab = len(tokenizer)
+    return RecurrentModel("gru", vocab, 12, vocab, rng=np.random.default_rng(0)).to("float64")
+
+
+def test_temperature_zero_is_the_argmax_at_every_step(model, tokenizer):
+    text = generate(model, tokenizer, "to be", 15, temperature=0)
+    ids = list(tokenizer.encode("to be"))
+    with tg.no_grad():
+        for _ in range(15):
+            outputs, _ = model.forward(np.array(ids).reshape(-1, 1))
+            ids.append(int(np.argmax(outputs.data[-1, 0])))
+    assert text == tokenizer.decode(ids[5:])
+    assert generate(model, tokenizer, "to be", 15, temperature=0) == text
+
+
+def test_top_k_1_is_greedy_whatever_the_rng_and_temperature(model, tokenizer):
+    greedy = generate(model, tokenizer, "that", 20, temperature=0)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        assert generate(model, tokenizer, "that", 20, temperature=1.5, top_k=1, rng=rng) == greedy
+
+
+def test_a_seed_reproduces_a_sample_and_another_seed_changes_it(model, tokenizer):
+    def sample(seed):
+        return generate(model, tokenizer, "is ", 40, temperature=1.0, rng=np.random.default_rng(seed))
+
+    assert sample(1) == sample(1)
+    assert sample(1) != sample(2)
+    assert len(sample(1)) == 40
+
+
+def test_top_k_only_draws_among_the_k_most_likely(model, tokenizer):
+    ids = tokenizer.encode("t")
+    with tg.no_grad():
+        logits = model.forward(ids.reshape(-1, 1))[0].data[-1, 0]
+    allowed = {tokenizer.vocab[i] for i in np.argsort(-logits)[:3]}
+    drawn = {generate(model, tokenizer, "t", 1, temperature=5.0, top_k=3, rng=np.random.default_rng(s))
+             for s in range(40)}
+    assert drawn <= allowed and len(drawn) > 1
+
+
+def test_stream_receives_the_text_piece_by_piece(model, tokenizer):
+    pieces = []
+    text = generate(model, tokenizer, "not", 12, rng=np.random.default_rng(0), stream=pieces.append)
+    assert len(pieces) == 12 and "".join(pieces) == text
+
+
+def test_word_pieces_carry_their_spaces():
+    tokenizer = WordTokenizer.fit("the cat sat on the mat . the dog , too .")
+    vocab = len(tokenizer)
+    model = RecurrentModel("rnn", vocab, 8, vocab, rng=np.random.default_rng(3))
+    pieces = []
+    text = generate(model, tokenizer, "the cat", 25, rng=np.random.default_rng(0), stream=pieces.append)
+    assert "".join(pieces) == text
+    for piece in pieces:  # one token each, with the space that join() puts before words
+        symbol = piece.lstrip(" ")
+        assert symbol in tokenizer.vocab
+        assert piece == (symbol if symbol in {".", ","} else " " + symbol)
+
+
+def test_a_prime_with_unknown_symbols_is_refused_naming_them(model, tokenizer):
+    with pytest.raises(ValueError, match=r"2 symbol\(s\).*'Z', '#'"):
+        generate(model, tokenizer, "to Z#Z", 5)
+    with pytest.raises(ValueError, match="no symbols"):
+        generate(model, tokenizer, "", 5)
+    with pytest.raises(ValueError, match="temperature"):
+        generate(model, tokenizer, "to", 5, temperature=-1)
+    with pytest.raises(ValueError, match="top_k"):
+        generate(model, tokenizer, "to", 5, top_k=0)
+
+
+def test_mean_loss_in_one_stream_is_the_loss_of_the_whole_text(model, tokenizer):
+    ids = tokenizer.encode(TEXT * 3)
+    with tg.no_grad():
+        whole, _ = model.loss(ids[:-1].reshape(-1, 1), ids[1:].reshape(-1, 1))
+    assert math.isclose(mean_loss(model, ids, streams=1, seq_len=7), whole.item(), rel_tol=1e-12)
+    # Parallel streams score every token once; only the first steps of each stream see less context.
+    assert math.isclose(mean_loss(model, ids, streams=5, seq_len=7), whole.item(), rel_tol=0.05)
+
+
+def test_evaluate_skips_and_counts_unknown_symbols_without_unk(model, tokenizer):
+    report = evaluate(model, tokenizer, "to be Xor not to be? Q")
+    assert report["unknown"] == 3 and report["unknown_handling"] == "skipped"
+    assert report["tokens"] == len("to be Xor not to be? Q") - 3
+    assert math.isclose(report["nats_per_token"], mean_loss(model, tokenizer.encode("to be or not to be ")))
+    assert math.isclose(report["bits_per_char"], report["nats_per_token"] / math.log(2))
+
+
+def test_evaluate_maps_unknown_symbols_to_unk_when_the_vocabulary_has_it():
+    tokenizer = CharTokenizer.fit(TEXT, unk=True)
+    vocab = len(tokenizer)
+    model = RecurrentModel("lstm", vocab, 6, vocab, rng=np.random.default_rng(1))
+    report = evaluate(model, tokenizer, "to be Xor not?")
+    assert report["unknown"] == 2 and report["unknown_handling"] == "mapped to <unk>"
+    assert report["tokens"] == len("to be Xor not?")
+
+
+def test_evaluate_reports_perplexity_for_words():
+    tokenizer = WordTokenizer.fit(TEXT)
+    vocab = len(tokenizer)
+    model = RecurrentModel("gru", vocab, 6, vocab, rng=np.random.default_rng(1))
+    report = evaluate(model, tokenizer, TEXT + " whether tis nobler")
+    assert report["level"] == "word" and report["unknown"] == 3
+    assert math.isclose(report["perplexity"], math.exp(report["nats_per_token"]))
+    assert "bits_per_char" not in report
+
+
+def save_checkpoint(path, model, tokenizer, **changes):
+    checkpoint = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                  "model_config": model.config(), "model": dict(model.state_dict()),
+                  "tokenizer": tokenizer.to_dict(), **changes}
+    serialization.save(checkpoint, path)
+    return path
+
+
+def test_load_checkpoint_accepts_the_file_or_its_run_folder(model, tokenizer, tmp_path):
+    save_checkpoint(tmp_path / "checkpoint.npz", model, tokenizer)
+    for where in (tmp_path, tmp_path / "checkpoint.npz"):
+        loaded, loaded_tokenizer, checkpoint = load_checkpoint(where)
+        assert loaded_tokenizer == tokenizer and checkpoint["format"] == CHECKPOINT_FORMAT
+        assert generate(loaded, tokenizer, "to", 10, temperature=0) == generate(model, tokenizer, "to", 10,
+                                                                                temperature=0)
+
+
+def test_load_checkpoint_refuses_missing_foreign_and_mismatched_files(model, tokenizer, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint or run folder"):
+        load_checkpoint(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="holds no checkpoint.npz"):
+        load_checkpoint(tmp_path)
+    np.savez(tmp_path / "foreign.npz", weights=np.zeros(3))
+    with pytest.raises(CheckpointError, match="foreign.npz"):
+        load_checkpoint(tmp_path / "foreign.npz")
+    serialization.save({"step": 3}, tmp_path / "other.npz")
+    with pytest.raises(CheckpointError, match="not a language-model checkpoint"):
+        load_checkpoint(tmp_path / "other.npz")
+    bigger = {**model.config(), "hidden_size": 20}
+    save_checkpoint(tmp_path / "arch.npz", model, tokenizer, model_config=bigger)
+    mismatch = "(?s)do not fit the saved architecture.*hidden 20.*shape mismatch"
+    with pytest.raises(CheckpointError, match=mismatch):
+        load_checkpoint(tmp_path / "arch.npz")
+    other_vocab = CharTokenizer.fit("abc")
+    save_checkpoint(tmp_path / "vocab.npz", model, other_vocab)
+    with pytest.raises(CheckpointError, match="another vocabulary"):
+        load_checkpoint(tmp_path / "vocab.npz")

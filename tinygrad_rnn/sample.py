@@ -1,0 +1,349 @@
+"""Use a trained language model: load its checkpoint, generate text, measure its loss on text.
+
+>>> model, tokenizer, checkpoint = load_checkpoint("runs/demo")      # doctest: +SKIP
+>>> print(generate(model, tokenizer, "MACBETH.\\n", 200, temperature=0.7))  # doctest: +SKIP
+>>> evaluate(model, tokenizer, open("other.txt").read())              # doctest: +SKIP
+{'level': 'char', 'tokens': 5120, 'nats_per_token': 1.61, 'bits_per_char': 2.32, ...}
+
+A checkpoint is the ``.npz`` written by :func:`tinygrad_rnn.train.train` (through the
+atomic :func:`tinygrad_rnn.serialization.save`); its layout is documented there. This
+module reads only what a trained model needs: ``model_config``, ``model`` and ``tokenizer``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import functional
+from .data import UNK, Tokenizer, load_text, tokenizer_from_dict, train_val_split
+from .nn import RecurrentModel
+from .rng import resolve
+from .serialization import CheckpointError, load
+from .tensor import no_grad
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_NAME",
+    "checkpoint_path",
+    "default_prime",
+    "describe_loss",
+    "encode_for_evaluation",
+    "evaluate",
+    "evaluate_ids",
+    "evaluate_validation",
+    "generate",
+    "load_checkpoint",
+    "mean_loss",
+]
+
+CHECKPOINT_NAME = "checkpoint.npz"
+CHECKPOINT_FORMAT = "tinygrad_rnn.language_model"
+CHECKPOINT_VERSION = 1
+_REQUIRED = ("model_config", "model", "tokenizer")
+
+
+# -- checkpoints -------------------------------------------------------------------------
+def checkpoint_path(path_or_run_dir: str | Path) -> Path:
+    """The checkpoint file: ``path`` itself, or ``path/checkpoint.npz`` for a run folder.
+
+    Raises FileNotFoundError, saying which of the two is missing.
+    """
+    path = Path(path_or_run_dir)
+    if path.is_dir():
+        file = path / CHECKPOINT_NAME
+        if not file.exists():
+            raise FileNotFoundError(f"the run folder {path} holds no {CHECKPOINT_NAME} (not trained yet?)")
+        return file
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint or run folder at {path}")
+    return path
+
+
+def load_checkpoint(path_or_run_dir: str | Path) -> tuple[RecurrentModel, Tokenizer, dict[str, Any]]:
+    """Rebuild ``(model, tokenizer, checkpoint)`` from a run folder or a checkpoint file.
+
+    Raises FileNotFoundError for a missing file and :class:`CheckpointError` (a ValueError)
+    naming the file for anything that is not a language-model checkpoint of this library:
+    a foreign or damaged file, a missing entry, a tokenizer whose vocabulary size does not
+    match the model's, or weights that do not fit the saved architecture.
+    """
+    path = checkpoint_path(path_or_run_dir)
+    checkpoint = load(path)
+    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path} is not a language-model checkpoint (format {checkpoint.get('format')!r}, "
+            f"expected {CHECKPOINT_FORMAT!r})"
+        )
+    if checkpoint.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"{path}: unsupported language-model checkpoint version {checkpoint.get('version')!r} "
+            f"(this version reads {CHECKPOINT_VERSION})"
+        )
+    missing = [key for key in _REQUIRED if key not in checkpoint]
+    if missing:
+        raise CheckpointError(f"{path}: the checkpoint lacks {', '.join(missing)}")
+    try:
+        tokenizer = tokenizer_from_dict(checkpoint["tokenizer"])
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: unreadable tokenizer: {err}") from None
+    config = checkpoint["model_config"]
+    try:
+        # The weights are overwritten below; a private generator keeps the default one untouched.
+        model = RecurrentModel(**config, rng=np.random.default_rng(0))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: cannot build the model from its saved configuration: {err}") from None
+    sizes = {config.get("input_size"), config.get("output_size")}
+    if sizes != {len(tokenizer)}:
+        raise CheckpointError(
+            f"{path}: the model is built for {config.get('input_size')} input and "
+            f"{config.get('output_size')} output symbols but the tokenizer has {len(tokenizer)}: "
+            "the weights belong to another vocabulary"
+        )
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(
+            f"{path}: the weights do not fit the saved architecture ({describe_model(config)}): {err}"
+        ) from None
+    return model, tokenizer, checkpoint
+
+
+def describe_model(config: dict[str, Any]) -> str:
+    """A short human description of a ``RecurrentModel.config()``: ``"gru, 2 layers, hidden 128"``."""
+    layers = config.get("num_layers", 1)
+    inputs = "one-hot" if not config.get("embedding_dim") else f"embedding {config['embedding_dim']}"
+    return (f"{config.get('cell')}, {layers} layer{'s' * (layers != 1)}, hidden {config.get('hidden_size')}, "
+            f"{inputs}, vocabulary {config.get('output_size')}")
+
+
+# -- generation --------------------------------------------------------------------------
+def default_prime(tokenizer: Tokenizer) -> str:
+    """A neutral one-symbol prime: a line break for characters, ``.`` for words (if known)."""
+    preferred = "\n" if tokenizer.kind == "char" else "."
+    if preferred in tokenizer.vocab:
+        return preferred
+    return next(symbol for symbol in tokenizer.vocab if symbol != UNK)
+
+
+def _prime_ids(tokenizer: Tokenizer, prime: str) -> np.ndarray:
+    symbols = tokenizer.split(prime)
+    if not symbols:
+        raise ValueError(f"generate: the prime {prime!r} has no symbols; give at least one "
+                         f"(for example {default_prime(tokenizer)!r})")
+    known = set(tokenizer.vocab)
+    unknown = list(dict.fromkeys(symbol for symbol in symbols if symbol not in known))
+    if unknown:
+        shown = ", ".join(repr(symbol) for symbol in unknown[:8]) + (", ..." if len(unknown) > 8 else "")
+        raise ValueError(
+            f"the prime contains {len(unknown)} symbol(s) that are not in the model's "
+            f"{len(tokenizer)}-symbol vocabulary: {shown}"
+        )
+    return tokenizer.encode(prime)
+
+
+def _next_token(logits: np.ndarray, temperature: float, top_k: int | None,
+                rng: np.random.Generator) -> int:
+    """Draw from softmax(logits / temperature) restricted to the ``top_k`` largest logits."""
+    if temperature == 0:
+        return int(np.argmax(logits))
+    logits = logits.astype(np.float64)
+    if top_k is not None and top_k < logits.size:
+        # A stable sort keeps the lowest index among ties first, as argmax does, so top_k=1 is greedy.
+        keep = np.argsort(-logits, kind="stable")[:top_k]
+        filtered = np.full_like(logits, -np.inf)
+        filtered[keep] = logits[keep]
+        logits = filtered
+    scaled = (logits - logits.max()) / temperature
+    cdf = np.cumsum(np.exp(scaled))
+    # Inverse-CDF sampling; side="right" never lands on a zero-probability token.
+    return min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), logits.size - 1)
+
+
+def _piece(tokenizer: Tokenizer, previous: int, token: int) -> str:
+    """The text ``token`` adds after ``previous`` (for words: the word and the space before it)."""
+    return tokenizer.decode([previous, token])[len(tokenizer.decode([previous])):]
+
+
+def generate(
+    model: RecurrentModel,
+    tokenizer: Tokenizer,
+    prime: str,
+    length: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    rng: np.random.Generator | None = None,
+    stream: Callable[[str], None] | None = None,
+) -> str:
+    """Continue ``prime`` by ``length`` tokens and return the continuation (without the prime).
+
+    The prime is fed through the model in one pass; then each new token is drawn from
+    softmax(logits / ``temperature``) over the ``top_k`` most likely tokens (all when None)
+    and fed back. ``temperature=0`` is greedy: always the most likely token. ``rng`` (a
+    NumPy Generator; default: the library's default generator) makes sampling reproducible.
+    ``stream``, if given, receives each new piece of text as soon as it is drawn, so that
+    ``"".join(pieces)`` is the returned string.
+
+    Raises ValueError for an empty prime, a prime with symbols outside the vocabulary
+    (naming them), a negative ``length`` or ``temperature``, or ``top_k < 1``.
+
+    >>> generate(model, tokenizer, "KING", 40, temperature=0)    # doctest: +SKIP
+    '.\\nI have done the deed. Didst thou not hear'
+    """
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        raise ValueError(f"generate: length must be a non-negative integer, got {length!r}")
+    if not temperature >= 0:
+        raise ValueError(f"generate: temperature must be >= 0, got {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                              or top_k < 1):
+        raise ValueError(f"generate: top_k must be a positive integer or None, got {top_k!r}")
+    ids = _prime_ids(tokenizer, prime)
+    rng = resolve(rng)
+    pieces: list[str] = []
+    with no_grad():
+        outputs, state = model.forward(ids.reshape(-1, 1))
+        previous = int(ids[-1])
+        for position in range(length):
+            token = _next_token(outputs.data[-1, 0], temperature, top_k, rng)
+            piece = _piece(tokenizer, previous, token)
+            pieces.append(piece)
+            if stream is not None:
+                stream(piece)
+            previous = token
+            if position + 1 < length:
+                outputs, state = model.forward(np.array([[token]], dtype=np.int64), state)
+    return "".join(pieces)
+
+
+# -- evaluation --------------------------------------------------------------------------
+def mean_loss(model: RecurrentModel, ids, *, streams: int = 16, seq_len: int = 64) -> float:
+    """Mean cross-entropy, in nats per predicted token, of the model on the token stream ``ids``.
+
+    Every token after the first is predicted once. To keep the Python loop over time
+    short, the ``N − 1`` (input, target) pairs are laid out as ``streams`` contiguous
+    pieces read in parallel (the last padded at its end, the padding not counted); each
+    piece starts from a zero state and carries its state across windows of ``seq_len``
+    steps, so only the first few tokens of each piece see less context than in one long
+    pass. ``streams=1`` reads the text as a single sequence. Runs under ``no_grad``.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"mean_loss: expected a 1-D array of token ids, got shape {ids.shape} "
+                         f"dtype {ids.dtype}")
+    pairs = len(ids) - 1
+    if pairs < 1:
+        raise ValueError(f"mean_loss: need at least 2 tokens to predict one, got {len(ids)}")
+    if streams < 1 or seq_len < 1:
+        raise ValueError(f"mean_loss: streams and seq_len must be >= 1, got {streams} and {seq_len}")
+    streams = min(streams, pairs)
+    length = -(-pairs // streams)
+    pad = streams * length - pairs
+
+    def layout(values: np.ndarray) -> np.ndarray:
+        padded = np.concatenate([values, np.zeros(pad, dtype=values.dtype)])
+        return padded.reshape(streams, length).T  # (time, stream)
+
+    inputs = layout(ids[:-1].astype(np.int64))
+    targets = layout(ids[1:].astype(np.int64))
+    counted = layout(np.ones(pairs, dtype=bool))
+    total, state = 0.0, None
+    with no_grad():
+        for start in range(0, length, seq_len):
+            window = slice(start, start + seq_len)
+            outputs, state = model.forward(inputs[window], state)
+            losses = functional.cross_entropy(outputs, targets[window], reduction="none").data
+            total += float(np.sum(losses, dtype=np.float64, where=counted[window]))
+    return total / pairs
+
+
+def encode_for_evaluation(tokenizer: Tokenizer, text: str) -> tuple[np.ndarray, int, str]:
+    """``(ids, unknown, handling)``: the text's ids and how its unknown symbols were treated.
+
+    With a ``<unk>`` symbol in the vocabulary, unknown symbols map to it (``handling`` is
+    ``"mapped to <unk>"``); without one they are dropped from the stream (``"skipped"``).
+    ``unknown`` counts them either way.
+    """
+    unknown = tokenizer.count_unknown(text)
+    if tokenizer.unk_id is not None:
+        return tokenizer.encode(text, unknown="unk"), unknown, f"mapped to {UNK}"
+    if not unknown:
+        return tokenizer.encode(text), 0, "none"
+    known = {symbol: i for i, symbol in enumerate(tokenizer.vocab)}
+    ids = np.array([known[s] for s in tokenizer.split(text) if s in known], dtype=np.int64)
+    return ids, unknown, "skipped"
+
+
+def evaluate_ids(model: RecurrentModel, tokenizer: Tokenizer, ids, *, unknown: int = 0,
+                 handling: str = "none", streams: int = 16, seq_len: int = 64) -> dict[str, Any]:
+    """The report of :func:`evaluate` for an already encoded token stream."""
+    nats = mean_loss(model, ids, streams=streams, seq_len=seq_len)
+    report: dict[str, Any] = {
+        "level": tokenizer.kind,
+        "tokens": len(ids),
+        "predicted": len(ids) - 1,
+        "nats_per_token": nats,
+        "bits_per_token": nats / math.log(2),
+    }
+    if tokenizer.kind == "char":
+        report["bits_per_char"] = report["bits_per_token"]
+    else:
+        report["perplexity"] = math.exp(nats)
+    report["unknown"] = unknown
+    report["unknown_handling"] = handling
+    return report
+
+
+def evaluate(model: RecurrentModel, tokenizer: Tokenizer, text: str, *, streams: int = 16,
+             seq_len: int = 64) -> dict[str, Any]:
+    """Mean loss of the model on ``text``, with the unknown symbols it had to deal with.
+
+    Returns a JSON-able dict: ``level`` ("char" or "word"), ``tokens`` (tokens scored
+    from), ``predicted`` (``tokens − 1`` predictions), ``nats_per_token``,
+    ``bits_per_token``, then ``bits_per_char`` for a character model or ``perplexity``
+    (e^nats) for a word model, ``unknown`` (symbols of the text outside the vocabulary) and
+    ``unknown_handling`` (see :func:`encode_for_evaluation`). See :func:`mean_loss` for
+    ``streams`` and ``seq_len``.
+    """
+    ids, unknown, handling = encode_for_evaluation(tokenizer, text)
+    if len(ids) < 2:
+        raise ValueError(
+            f"evaluate: the text has {len(ids)} known token(s) ({unknown} unknown); need at least 2"
+        )
+    return evaluate_ids(model, tokenizer, ids, unknown=unknown, handling=handling,
+                        streams=streams, seq_len=seq_len)
+
+
+def evaluate_validation(model: RecurrentModel, tokenizer: Tokenizer, checkpoint: dict[str, Any], *,
+                        streams: int = 16, seq_len: int = 64) -> dict[str, Any]:
+    """The :func:`evaluate` report on the validation part of the text the checkpoint was trained on.
+
+    The text is reloaded from the path in the checkpoint's ``train_config`` and split as in
+    training (its last ``val_fraction``). Raises ValueError when the run kept no validation
+    text or when the text has changed since (its SHA-256 differs from the checkpoint's).
+    """
+    config = checkpoint.get("train_config") or {}
+    fraction = config.get("val_fraction", 0)
+    if not fraction:
+        raise ValueError("this run kept no validation text (val_fraction 0); give a text to evaluate on")
+    text = load_text(config.get("data"))
+    if checkpoint.get("data_sha256") not in (None, hashlib.sha256(text.encode("utf-8")).hexdigest()):
+        raise ValueError(f"the training text {config.get('data') or '(built-in corpus)'} has changed "
+                         "since this run; give a text to evaluate on")
+    ids, _, handling = encode_for_evaluation(tokenizer, text)
+    _, val_ids = train_val_split(ids, fraction)
+    unknown = 0 if tokenizer.unk_id is None else int(np.sum(val_ids == tokenizer.unk_id))
+    return evaluate_ids(model, tokenizer, val_ids, unknown=unknown, handling=handling,
+                        streams=streams, seq_len=seq_len)
+
+
+def describe_loss(nats: float, level: str) -> str:
+    """``"1.6021 nats/char (2.3113 bits/char)"`` or ``"5.1200 nats/word (perplexity 167.3)"``."""
+    if level == "char":
+        return f"{nats:.4f} nats/char ({nats / math.log(2):.4f} bits/char)"
+    perplexity = math.exp(nats) if nats < 700 else math.inf
+    return f"{nats:.4f} nats/word (perplexity {perplexity:.1f})"

@@ -1,0 +1,636 @@
+"""Train a character- or word-level language model on a text, resumably.
+
+>>> from tinygrad_rnn.train import TrainConfig, train
+>>> result = train(TrainConfig(cell="gru", hidden=128, steps=2000, out="runs/gru"))  # doctest: +SKIP
+>>> result.val_loss                                                                   # doctest: +SKIP
+1.71
+
+One run, step by step:
+
+1. the text (:func:`~tinygrad_rnn.data.load_text`) is tokenized by characters or words;
+   its last ``val_fraction`` (by position) is the validation text, the rest feeds a
+   :class:`~tinygrad_rnn.data.BatchStream` of ``batch`` parallel streams;
+2. each step reads the next window of ``seq_len`` steps, starting from the hidden state
+   the previous window ended in, *detached* (truncated backpropagation through time; the
+   state is reset to zeros at each epoch start), computes the mean cross-entropy,
+   backpropagates, clips the gradients and updates the weights;
+3. every ``eval_every`` steps the mean loss over the whole validation text is measured
+   (nats per token; bits per char = nats / ln 2; perplexity = e^nats for words), every
+   ``sample_every`` steps a short sample is printed, every ``checkpoint_every`` steps (and
+   at the end) ``checkpoint.npz`` is written atomically.
+
+The run folder holds ``checkpoint.npz``, ``log.csv`` (one row per step: ``step,
+train_loss, val_loss, tokens_per_sec, elapsed_sec``; ``val_loss`` is empty between
+evaluations) and, with matplotlib installed, ``loss.png``.
+
+The checkpoint is a dict saved with :func:`tinygrad_rnn.serialization.save`::
+
+    format, version     "tinygrad_rnn.language_model", 1
+    model_config        RecurrentModel.config()  (RecurrentModel(**model_config) rebuilds it)
+    model               the model's state_dict()
+    tokenizer           the tokenizer's to_dict()
+    optimizer           the optimizer's state_dict()
+    train_config        dataclasses.asdict(TrainConfig)
+    step                optimizer steps taken
+    batch_state         the BatchStream's state_dict() (where the next window starts)
+    hidden              the carried hidden state (array, or tuple (h, c) for LSTM), or None
+    rng_state           the run's numpy bit_generator.state (JSON values)
+    history             arrays step, train_loss, val_loss (nan when not measured),
+                        tokens_per_sec, elapsed_sec: the rows of log.csv
+    data_sha256         SHA-256 of the training text, to refuse resuming on other text
+
+Resuming (``resume=True``) restores all of it, so a run stopped at step k and resumed
+produces bitwise the same losses as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .data import BatchStream, CharTokenizer, Tokenizer, WordTokenizer, load_text, train_val_split
+from .nn import RecurrentModel, clip_grad_norm_, clip_grad_value_
+from .optim import SGD, Adagrad, Adam, Optimizer
+from .sample import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_NAME,
+    CHECKPOINT_VERSION,
+    default_prime,
+    describe_loss,
+    describe_model,
+    generate,
+    mean_loss,
+)
+from .serialization import CheckpointError, load, save
+from .tensor import Tensor
+
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "saved_config", "train"]
+
+DEFAULT_LR = {"sgd": 0.5, "adagrad": 0.1, "adam": 2e-3}
+LOG_COLUMNS = ("step", "train_loss", "val_loss", "tokens_per_sec", "elapsed_sec")
+# Options that define the model, its data or its optimizer: a resumed run must keep them.
+FIXED_ON_RESUME = ("level", "lower", "min_freq", "val_fraction", "cell", "layers", "hidden",
+                   "embedding", "dtype", "seq_len", "batch", "optimizer")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became nan or inf; the message names the step and what to change."""
+
+
+@dataclass
+class TrainConfig:
+    """Every option of a training run. The CLI flag of ``seq_len`` is ``--seq-len``, and so on.
+
+    Data: ``data`` (a file or folder; None = the built-in corpus), ``level`` ("char" |
+    "word"), for words ``lower`` and ``min_freq`` (rarer words become ``<unk>``),
+    ``val_fraction`` (the last part of the text, held out).
+    Model: ``cell`` ("rnn" | "lstm" | "gru"), ``layers``, ``hidden``, ``embedding``
+    (embedding size; None or 0 = one-hot inputs), ``dtype``.
+    Optimization: ``seq_len`` (T, the truncated-BPTT window), ``batch`` (B parallel
+    streams), ``optimizer`` ("sgd" | "adagrad" | "adam"), ``lr`` (None = the optimizer's
+    default in ``DEFAULT_LR``), ``momentum`` (SGD only), ``clip`` (None or 0 = off) with
+    ``clip_mode`` ("norm": rescale the joint gradient norm to at most ``clip``; "value":
+    clip each entry to [−clip, clip]), ``steps`` or ``epochs`` (epochs, when set, wins).
+    Reporting: ``eval_every``, ``sample_every``, ``sample_length``, ``checkpoint_every``
+    (0 = never, except at the end), ``seed`` (model initialization and samples).
+    Run folder: ``out``, ``resume`` (continue the run in ``out``), ``overwrite`` (replace
+    the run in ``out``; without it an existing checkpoint there is an error).
+    """
+
+    data: str | None = None
+    level: str = "char"
+    lower: bool = False
+    min_freq: int = 1
+    val_fraction: float = 0.1
+    cell: str = "gru"
+    layers: int = 1
+    hidden: int = 128
+    embedding: int | None = None
+    dtype: str = "float32"
+    seq_len: int = 48
+    batch: int = 32
+    optimizer: str = "adam"
+    lr: float | None = None
+    momentum: float = 0.0
+    clip: float | None = 1.0
+    clip_mode: str = "norm"
+    steps: int | None = 1000
+    epochs: int | None = None
+    eval_every: int = 100
+    sample_every: int = 500
+    sample_length: int = 200
+    checkpoint_every: int = 500
+    seed: int = 0
+    out: str = "runs/train"
+    resume: bool = False
+    overwrite: bool = False
+
+    def resolved(self) -> TrainConfig:
+        """A validated copy with ``lr`` filled in and "off" values (0) normalized to None."""
+        choices = {"level": ("char", "word"), "cell": ("rnn", "lstm", "gru"),
+                   "optimizer": tuple(DEFAULT_LR), "clip_mode": ("norm", "value"),
+                   "dtype": ("float32", "float64")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{_option(name)} must be one of {', '.join(allowed)}; "
+                                 f"got {getattr(self, name)!r}")
+        for name in ("layers", "hidden", "seq_len", "batch", "min_freq", "sample_length"):
+            _check_int(self, name, minimum=1)
+        for name in ("eval_every", "sample_every", "checkpoint_every", "seed"):
+            _check_int(self, name, minimum=0)
+        for name in ("steps", "epochs", "embedding"):
+            if getattr(self, name) is not None:
+                _check_int(self, name, minimum=0)
+        if self.epochs is None and self.steps is None:
+            raise ValueError("give the length of the run: --steps N or --epochs N")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+        lr = DEFAULT_LR[self.optimizer] if self.lr is None else float(self.lr)
+        if not lr > 0 or not math.isfinite(lr):
+            raise ValueError(f"--lr must be a positive number, got {self.lr}")
+        if self.clip is not None and not self.clip >= 0:
+            raise ValueError(f"--clip must be >= 0 (0 = no clipping), got {self.clip}")
+        if self.momentum and self.optimizer != "sgd":
+            raise ValueError(f"--momentum applies to --optimizer sgd only, not {self.optimizer}")
+        return dataclasses.replace(self, lr=lr, embedding=self.embedding or None, clip=self.clip or None)
+
+    def total_steps(self, windows_per_epoch: int) -> int:
+        """The step the run ends at: ``epochs`` whole epochs if set, else ``steps``."""
+        return self.epochs * windows_per_epoch if self.epochs is not None else self.steps
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _check_int(config: TrainConfig, name: str, minimum: int) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{_option(name)} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the trained model and the run's record."""
+
+    config: TrainConfig
+    run_dir: Path
+    step: int
+    val_loss: float | None
+    interrupted: bool
+    model: RecurrentModel
+    tokenizer: Tokenizer
+    history: dict[str, np.ndarray] = field(repr=False)
+    elapsed_sec: float = 0.0
+
+
+def saved_config(run_dir: str | Path) -> TrainConfig:
+    """The :class:`TrainConfig` stored in the checkpoint of ``run_dir`` (to resume with it)."""
+    path = Path(run_dir) / CHECKPOINT_NAME
+    if not path.exists():
+        raise FileNotFoundError(f"cannot resume: no {CHECKPOINT_NAME} in {run_dir}")
+    checkpoint = load(path)
+    try:
+        return TrainConfig(**checkpoint["train_config"])
+    except (KeyError, TypeError) as err:
+        raise CheckpointError(f"{path}: no usable train_config in this checkpoint ({err})") from None
+
+
+# -- pieces of a run ---------------------------------------------------------------------
+def fit_tokenizer(text: str, config: TrainConfig) -> Tokenizer:
+    """The tokenizer ``config.level`` asks for, fitted on the whole text (sorted, deterministic)."""
+    if config.level == "char":
+        return CharTokenizer.fit(text)
+    return WordTokenizer.fit(text, lower=config.lower, min_freq=config.min_freq)
+
+
+def _make_optimizer(config: TrainConfig, model: RecurrentModel) -> Optimizer:
+    params = list(model.parameters())
+    if config.optimizer == "sgd":
+        return SGD(params, lr=config.lr, momentum=config.momentum)
+    if config.optimizer == "adagrad":
+        return Adagrad(params, lr=config.lr)
+    return Adam(params, lr=config.lr)
+
+
+def _state_arrays(state):
+    """The carried hidden state as plain arrays (a tuple of them for LSTM), for the checkpoint."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(part.data for part in state)
+    return state.data
+
+
+def _state_tensors(saved):
+    if saved is None:
+        return None
+    if isinstance(saved, (tuple, list)):
+        return tuple(Tensor(np.asarray(part)) for part in saved)
+    return Tensor(np.asarray(saved))
+
+
+class _History:
+    """The per-step record behind log.csv, plot and checkpoint."""
+
+    def __init__(self, saved: dict[str, np.ndarray] | None = None) -> None:
+        self.columns: dict[str, list] = {name: [] for name in LOG_COLUMNS}
+        if saved:
+            for name in LOG_COLUMNS:
+                self.columns[name] = np.asarray(saved[name]).tolist()
+
+    def append(self, **row: float) -> None:
+        for name in LOG_COLUMNS:
+            self.columns[name].append(row[name])
+
+    def set_val_loss(self, value: float) -> None:
+        self.columns["val_loss"][-1] = value
+
+    def last_row(self) -> tuple:
+        return tuple(self.columns[name][-1] for name in LOG_COLUMNS)
+
+    def rows(self):
+        return zip(*(self.columns[name] for name in LOG_COLUMNS))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: np.array(values, dtype=np.int64 if name == "step" else np.float64)
+                for name, values in self.columns.items()}
+
+    def last_val_loss(self) -> float | None:
+        measured = [v for v in self.columns["val_loss"] if not math.isnan(v)]
+        return measured[-1] if measured else None
+
+
+def _csv_row(row) -> list[str]:
+    step, train_loss, val_loss, tokens_per_sec, elapsed = row
+    return [str(step), repr(train_loss), "" if math.isnan(val_loss) else repr(val_loss),
+            f"{tokens_per_sec:.1f}", f"{elapsed:.3f}"]
+
+
+def write_plot(history: dict[str, np.ndarray], path: Path, level: str) -> bool:
+    """Write the train/validation loss curves to ``path``; False when matplotlib is missing."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    steps, train_loss, val_loss = history["step"], history["train_loss"], history["val_loss"]
+    figure = Figure(figsize=(7, 4), dpi=100)
+    axes = figure.add_subplot()
+    axes.plot(steps, train_loss, color="tab:blue", alpha=0.3, linewidth=0.8, label="train (per step)")
+    if len(steps) >= 20:
+        width = max(len(steps) // 50, 5)
+        smooth = np.convolve(train_loss, np.ones(width) / width, mode="valid")
+        axes.plot(steps[width - 1:], smooth, color="tab:blue", label=f"train ({width}-step mean)")
+    measured = ~np.isnan(val_loss)
+    if measured.any():
+        axes.plot(steps[measured], val_loss[measured], "o-", color="tab:orange", label="validation")
+    axes.set_xlabel("step")
+    axes.set_ylabel(f"loss (nats/{level})")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    return True
+
+
+class _StopRequests:
+    """Turns the first Ctrl-C into a request to stop after the current step.
+
+    The step then finishes, so the checkpoint written on the way out is consistent; a
+    second Ctrl-C raises KeyboardInterrupt at once and nothing more is saved.
+    """
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.requested = False
+        self.forced = False
+        self._say = say
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            self.forced = True
+            raise KeyboardInterrupt
+        self.requested = True
+        self._say("interrupted: finishing this step and saving a checkpoint (Ctrl-C again to abort)")
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+# -- the run -----------------------------------------------------------------------------
+class _Run:
+    """The state of one training run and the operations on it (step, evaluate, save)."""
+
+    def __init__(self, config: TrainConfig, say: Callable[[str], None]) -> None:
+        self.config = config
+        self.say = say
+        self.run_dir = Path(config.out)
+        self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
+        checkpoint = self._existing_checkpoint()
+        self.text = load_text(config.data)
+        self.data_sha256 = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        self.tokenizer = fit_tokenizer(self.text, config)
+        # Only a word vocabulary with min_freq > 1 leaves symbols out; they become <unk>.
+        unknown = "unk" if self.tokenizer.unk_id is not None else "error"
+        ids = self.tokenizer.encode(self.text, unknown=unknown)
+        self.train_ids, self.val_ids = train_val_split(ids, config.val_fraction)
+        self.batches = BatchStream(self.train_ids, config.batch, config.seq_len)
+        self.total_steps = config.total_steps(len(self.batches))
+        self.rng = np.random.default_rng(config.seed)
+        self.model = RecurrentModel(
+            config.cell, len(self.tokenizer), config.hidden, len(self.tokenizer),
+            num_layers=config.layers, embedding_dim=config.embedding, input_kind="tokens",
+            dtype=config.dtype, rng=self.rng,
+        )
+        self.optimizer = _make_optimizer(config, self.model)
+        self.step = 0
+        self.hidden = None
+        self.batch_state = self.batches.state_dict()
+        self.history = _History()
+        self.elapsed_before = 0.0
+        self.saved_step = 0
+        if checkpoint is not None:
+            self._restore(checkpoint)
+            self.saved_step = self.step
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OSError(f"cannot create the run folder {self.run_dir}: {err.strerror}") from None
+
+    def _existing_checkpoint(self) -> dict[str, Any] | None:
+        exists = self.checkpoint_path.exists()
+        if self.config.resume:
+            if not exists:
+                raise FileNotFoundError(f"cannot resume: no {CHECKPOINT_NAME} in {self.run_dir}")
+            return load(self.checkpoint_path)
+        if exists and not self.config.overwrite:
+            raise FileExistsError(
+                f"{self.run_dir} already holds a training run; pass --resume to continue it, "
+                "--overwrite to replace it, or choose another --out"
+            )
+        return None
+
+    def _restore(self, checkpoint: dict[str, Any]) -> None:
+        where = f"cannot resume from {self.checkpoint_path}"
+        if checkpoint.get("format") != CHECKPOINT_FORMAT or checkpoint.get("version") != CHECKPOINT_VERSION:
+            raise CheckpointError(f"{where}: not a language-model checkpoint of this version")
+        saved = checkpoint.get("train_config", {})
+        changed = [f"{_option(name)} {saved.get(name)!r} (now {getattr(self.config, name)!r})"
+                   for name in FIXED_ON_RESUME if saved.get(name) != getattr(self.config, name)]
+        if changed:
+            raise ValueError(f"{where}: the run was trained with {'; '.join(changed)}; "
+                             "start a new run (another --out) to change these")
+        if checkpoint.get("tokenizer") != self.tokenizer.to_dict():
+            raise ValueError(
+                f"{where}: its {len(checkpoint.get('tokenizer', {}).get('vocab', []))}-symbol vocabulary "
+                f"differs from the {len(self.tokenizer)} symbols of this data: it was trained on other text"
+            )
+        if checkpoint.get("data_sha256") != self.data_sha256:
+            raise ValueError(f"{where}: it was trained on a different text (the data's SHA-256 differs)")
+        if checkpoint.get("model_config") != self.model.config():
+            raise ValueError(f"{where}: its model ({describe_model(checkpoint.get('model_config', {}))}) "
+                             f"is not this run's ({describe_model(self.model.config())})")
+        try:
+            self.model.load_state_dict(checkpoint["model"])
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+            self.batches.load_state_dict(checkpoint["batch_state"])
+            self.rng.bit_generator.state = checkpoint["rng_state"]
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{where}: {err}") from None
+        # The learning rate is the one option a resumed run may change.
+        self.optimizer.param_groups[0]["lr"] = self.config.lr
+        self.batch_state = self.batches.state_dict()
+        self.hidden = _state_tensors(checkpoint.get("hidden"))
+        self.step = int(checkpoint["step"])
+        self.history = _History(checkpoint.get("history"))
+        if self.history.columns["elapsed_sec"]:
+            self.elapsed_before = self.history.columns["elapsed_sec"][-1]
+
+    def describe(self) -> str:
+        config = self.config
+        source = "the built-in corpus (Macbeth)" if config.data is None else config.data
+        unit = "chars" if config.level == "char" else "words"
+        clip = "no clipping" if config.clip is None else f"clip {config.clip_mode} {config.clip:g}"
+        return (
+            f"data: {source}: {len(self.train_ids):,} training and {len(self.val_ids):,} validation "
+            f"{unit}, vocabulary {len(self.tokenizer)}\n"
+            f"model: {describe_model(self.model.config())}, "
+            f"{sum(p.size for p in self.model.parameters()):,} parameters\n"
+            f"training: {self.total_steps} steps of {config.batch}x{config.seq_len} tokens "
+            f"({len(self.batches)} per epoch), {config.optimizer} lr {config.lr:g}, {clip}"
+        )
+
+    def train_step(self, windows) -> tuple[float, float]:
+        """One optimizer step on the next window: (loss, tokens per second)."""
+        started = time.perf_counter()
+        epoch_start = self.batches.window == 0
+        inputs, targets = next(windows)
+        if epoch_start:
+            self.hidden = None
+        self.optimizer.zero_grad()
+        loss, state = self.model.loss(inputs, targets, state=self.hidden)
+        value = loss.item()
+        if not math.isfinite(value):
+            last = (f"; the last checkpoint (step {self.saved_step}) is in {self.run_dir}"
+                    if self.saved_step else "")
+            raise TrainingDiverged(
+                f"training diverged at step {self.step + 1}: the loss is {value}; lower the "
+                f"learning rate (--lr, now {self.config.lr:g}) or clip the gradients "
+                f"(--clip, now {'off' if self.config.clip is None else f'{self.config.clip:g}'}){last}"
+            )
+        loss.backward()
+        if self.config.clip is not None:
+            if self.config.clip_mode == "norm":
+                clip_grad_norm_(self.model.parameters(), self.config.clip)
+            else:
+                clip_grad_value_(self.model.parameters(), self.config.clip)
+        self.optimizer.step()
+        seconds = time.perf_counter() - started
+        # Bookkeeping last, together: an interruption before this point leaves the previous step intact.
+        self.hidden = self.model.detach_state(state)
+        self.batch_state = self.batches.state_dict()
+        self.step += 1
+        return value, inputs.size / seconds
+
+    def validation_loss(self) -> float | None:
+        if len(self.val_ids) < 2:
+            return None
+        return mean_loss(self.model, self.val_ids, streams=self.config.batch, seq_len=self.config.seq_len)
+
+    def sample(self) -> str:
+        prime = default_prime(self.tokenizer)
+        return prime + generate(self.model, self.tokenizer, prime, self.config.sample_length,
+                                temperature=0.8, rng=self.rng)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "model_config": self.model.config(),
+            "model": dict(self.model.state_dict()),
+            "tokenizer": self.tokenizer.to_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "train_config": dataclasses.asdict(self.config),
+            "step": self.step,
+            "batch_state": self.batch_state,
+            "hidden": _state_arrays(self.hidden),
+            "rng_state": self.rng.bit_generator.state,
+            "history": self.history.arrays(),
+            "data_sha256": self.data_sha256,
+        }
+
+    def save(self) -> None:
+        save(self.checkpoint(), self.checkpoint_path)
+        self.saved_step = self.step
+
+    def open_log(self):
+        """log.csv, rewritten from the history (so a resumed run drops rows after its checkpoint)."""
+        path = self.run_dir / "log.csv"
+        try:
+            file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed by train)
+        except OSError as err:
+            raise OSError(f"cannot write {path}: {err.strerror}") from None
+        writer = csv.writer(file)
+        writer.writerow(LOG_COLUMNS)
+        writer.writerows(_csv_row(row) for row in self.history.rows())
+        file.flush()
+        return file, writer
+
+
+def _windows(batches: BatchStream):
+    """The stream's windows, epoch after epoch, without end."""
+    while True:
+        yield from batches
+
+
+def train(
+    config: TrainConfig,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    callback: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Run (or, with ``config.resume``, continue) the training run described by ``config``.
+
+    ``progress`` shows a tqdm bar with the running loss and tokens/s (only on a
+    terminal). ``log`` receives every message line (default: printed through tqdm, so the
+    bar stays intact). ``callback(step, loss)`` is called after every step.
+
+    Ctrl-C finishes the current step, saves a checkpoint and returns with
+    ``interrupted=True`` (a KeyboardInterrupt raised by ``callback`` does the same). A nan
+    or inf loss raises :class:`TrainingDiverged`. Bad options raise ValueError; a missing
+    data file or an unwritable run folder, OSError; an unusable checkpoint, CheckpointError.
+    """
+    config = config.resolved()
+    say = log if log is not None else tqdm.write
+    run = _Run(config, say)
+    if run.step >= run.total_steps and config.resume:
+        say(f"the run in {run.run_dir} is already at step {run.step} of {run.total_steps}; "
+            "nothing to do (raise --steps to continue it)")
+    say((f"resuming at step {run.step}\n" if config.resume else "") + run.describe())
+    started = time.perf_counter()
+    interrupted = False
+    windows = _windows(run.batches)
+    log_file, writer = run.open_log()
+    bar = tqdm(total=run.total_steps, initial=run.step, unit="step", dynamic_ncols=True,
+               disable=not progress or not _stderr_is_terminal())
+    stops = _StopRequests(say)
+    smoothed = None
+    try:
+        # Overflow shows up as a nan or inf loss, reported with advice; numpy's warnings would only add noise.
+        with stops.installed(), _single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
+            while run.step < run.total_steps:
+                try:
+                    loss, tokens_per_sec = run.train_step(windows)
+                    smoothed = loss if smoothed is None else 0.98 * smoothed + 0.02 * loss
+                    elapsed = run.elapsed_before + time.perf_counter() - started
+                    run.history.append(step=run.step, train_loss=loss, val_loss=math.nan,
+                                       tokens_per_sec=tokens_per_sec, elapsed_sec=elapsed)
+                    bar.update(1)
+                    bar.set_postfix_str(f"loss {smoothed:.3f}, {tokens_per_sec:,.0f} tok/s", refresh=False)
+                    _report(run, bar, say)
+                    writer.writerow(_csv_row(run.history.last_row()))
+                    log_file.flush()
+                    if callback is not None:
+                        callback(run.step, loss)
+                    if stops.requested:
+                        raise KeyboardInterrupt
+                except KeyboardInterrupt:
+                    if stops.forced:
+                        raise
+                    interrupted = True
+                    break
+            run.save()
+    finally:
+        bar.close()
+        log_file.close()
+    val_loss = run.history.last_val_loss()
+    if write_plot(run.history.arrays(), run.run_dir / "loss.png", config.level):
+        files = "checkpoint.npz, log.csv, loss.png"
+    else:
+        files = ("checkpoint.npz, log.csv; loss.png skipped: matplotlib is not installed "
+                 "(pip install 'tinygrad_rnn[plot]')")
+    status = f"interrupted at step {run.step}" if interrupted else f"done: step {run.step}"
+    say(f"{status}; run folder {run.run_dir} ({files})")
+    return TrainResult(config=config, run_dir=run.run_dir, step=run.step, val_loss=val_loss,
+                       interrupted=interrupted, model=run.model, tokenizer=run.tokenizer,
+                       history=run.history.arrays(),
+                       elapsed_sec=run.elapsed_before + time.perf_counter() - started)
+
+
+def _report(run: _Run, bar: tqdm, say: Callable[[str], None]) -> None:
+    """Evaluate, sample and checkpoint when this step calls for it."""
+    config, step = run.config, run.step
+    last = step == run.total_steps
+    if (config.eval_every and step % config.eval_every == 0) or last:
+        val_loss = run.validation_loss()
+        if val_loss is not None:
+            run.history.set_val_loss(val_loss)
+            train_loss = np.mean(run.history.columns["train_loss"][-(config.eval_every or 1):])
+            say(f"step {step}: train {train_loss:.4f}, validation {describe_loss(val_loss, config.level)}")
+    if config.sample_every and step % config.sample_every == 0:
+        say(f"--- sample at step {step} ---\n{run.sample().lstrip(chr(10))}\n---")
+    if config.checkpoint_every and step % config.checkpoint_every == 0 and not last:
+        run.save()
+
+
+def _single_blas_thread():
+    """One BLAS thread while training, when threadpoolctl is installed and the user has not chosen.
+
+    A training step multiplies many small matrices, (B, H) by (H, 3H) for each of T time
+    steps, on which BLAS threads cost more in synchronization than they save; on a busy
+    2-core machine a step was measured 15x slower with OpenBLAS's default 2 threads.
+    """
+    if any(name in os.environ for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr is not None and sys.stderr.isatty()

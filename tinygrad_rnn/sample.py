@@ -342,8 +342,11 @@ def evaluate_validation(model: RecurrentModel, tokenizer: Tokenizer, checkpoint:
 
 
 def describe_loss(nats: float, level: str) -> str:
-    """``"1.6021 nats/char (2.3113 bits/char)"`` or ``"5.1200 nats/word (perplexity 167.3)"``."""
+    """``"1.6021 nats/char (2.3113 bits/char)"``, or for words ``"5.1200 nats/token (perplexity 167.3)"``.
+
+    A word-level token is a word or a punctuation mark (see ``WordTokenizer``).
+    """
     if level == "char":
         return f"{nats:.4f} nats/char ({nats / math.log(2):.4f} bits/char)"
     perplexity = math.exp(nats) if nats < 700 else math.inf
-    return f"{nats:.4f} nats/word (perplexity {perplexity:.1f})"
+    return f"{nats:.4f} nats/token (perplexity {perplexity:.1f})"

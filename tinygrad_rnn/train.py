@@ -300,7 +300,7 @@ def write_plot(history: dict[str, np.ndarray], path: Path, level: str) -> bool:
     if measured.any():
         axes.plot(steps[measured], val_loss[measured], "o-", color="tab:orange", label="validation")
     axes.set_xlabel("step")
-    axes.set_ylabel(f"loss (nats/{level})")
+    axes.set_ylabel(f"loss (nats/{'char' if level == 'char' else 'token'})")
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
@@ -343,9 +343,8 @@ class _StopRequests:
 class _Run:
     """The state of one training run and the operations on it (step, evaluate, save)."""
 
-    def __init__(self, config: TrainConfig, say: Callable[[str], None]) -> None:
+    def __init__(self, config: TrainConfig) -> None:
         self.config = config
-        self.say = say
         self.run_dir = Path(config.out)
         self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
         checkpoint = self._existing_checkpoint()
@@ -545,7 +544,7 @@ def train(
     """
     config = config.resolved()
     say = log if log is not None else tqdm.write
-    run = _Run(config, say)
+    run = _Run(config)
     if run.step >= run.total_steps and config.resume:
         say(f"the run in {run.run_dir} is already at step {run.step} of {run.total_steps}; "
             "nothing to do (raise --steps to continue it)")
@@ -557,20 +556,19 @@ def train(
     bar = tqdm(total=run.total_steps, initial=run.step, unit="step", dynamic_ncols=True,
                disable=not progress or not _stderr_is_terminal())
     stops = _StopRequests(say)
-    smoothed = None
     try:
         # Overflow shows up as a nan or inf loss, reported with advice; numpy's warnings would only add noise.
         with stops.installed(), _single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             while run.step < run.total_steps:
                 try:
                     loss, tokens_per_sec = run.train_step(windows)
-                    smoothed = loss if smoothed is None else 0.98 * smoothed + 0.02 * loss
-                    elapsed = run.elapsed_before + time.perf_counter() - started
                     run.history.append(step=run.step, train_loss=loss, val_loss=math.nan,
-                                       tokens_per_sec=tokens_per_sec, elapsed_sec=elapsed)
+                                       tokens_per_sec=tokens_per_sec,
+                                       elapsed_sec=run.elapsed_before + time.perf_counter() - started)
+                    recent = np.mean(run.history.columns["train_loss"][-50:])
+                    bar.set_postfix_str(f"loss {recent:.3f}, {tokens_per_sec:,.0f} tok/s", refresh=False)
                     bar.update(1)
-                    bar.set_postfix_str(f"loss {smoothed:.3f}, {tokens_per_sec:,.0f} tok/s", refresh=False)
-                    _report(run, bar, say)
+                    _report(run, say)
                     writer.writerow(_csv_row(run.history.last_row()))
                     log_file.flush()
                     if callback is not None:
@@ -600,7 +598,7 @@ def train(
                        elapsed_sec=run.elapsed_before + time.perf_counter() - started)
 
 
-def _report(run: _Run, bar: tqdm, say: Callable[[str], None]) -> None:
+def _report(run: _Run, say: Callable[[str], None]) -> None:
     """Evaluate, sample and checkpoint when this step calls for it."""
     config, step = run.config, run.step
     last = step == run.total_steps
@@ -608,7 +606,7 @@ def _report(run: _Run, bar: tqdm, say: Callable[[str], None]) -> None:
         val_loss = run.validation_loss()
         if val_loss is not None:
             run.history.set_val_loss(val_loss)
-            train_loss = np.mean(run.history.columns["train_loss"][-(config.eval_every or 1):])
+            train_loss = np.mean(run.history.columns["train_loss"][-(config.eval_every or 50):])
             say(f"step {step}: train {train_loss:.4f}, validation {describe_loss(val_loss, config.level)}")
     if config.sample_every and step % config.sample_every == 0:
         say(f"--- sample at step {step} ---\n{run.sample().lstrip(chr(10))}\n---")

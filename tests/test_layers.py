@@ -91,6 +91,8 @@ def test_embedding_errors():
     with pytest.raises(ValueError, match=r"Embedding: ids must lie in \[0, 4\), got out-of-range values "
                                          r"\[-2, 4, 7\]"):
         table(np.array([[0, 4], [7, -2]]))
+    with pytest.raises(IndexError, match=r"Embedding: ids must lie in \[0, 4\)"):  # PyTorch's error type
+        table([4])
     with pytest.raises(ValueError, match=r"Embedding: ids must be integers, got dtype float64"):
         table(np.array([0.0, 1.0]))
 

@@ -42,16 +42,24 @@ def check_float_input(owner: str, x, features: int, dtype: np.dtype, expected: s
     return x
 
 
+class IndexRangeError(ValueError, IndexError):
+    """An id or token outside [0, count): a bad value, and (as PyTorch reports it) a bad index."""
+
+
 def check_indices(owner: str, indices, count: int, what: str) -> np.ndarray:
-    """``indices`` as an integer array with every value in [0, count), or a ValueError."""
+    """``indices`` as an integer array with every value in [0, count).
+
+    Raises ValueError for non-integer indices and :class:`IndexRangeError` (a ValueError
+    and an IndexError) naming the bad values otherwise.
+    """
     array = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if array.dtype.kind not in "iu":
         raise ValueError(f"{owner}: {what} must be integers, got dtype {array.dtype} "
                          f"(shape {array.shape})")
     if array.size and (array.min() < 0 or array.max() >= count):
         bad = np.unique(array[(array < 0) | (array >= count)])
-        raise ValueError(f"{owner}: {what} must lie in [0, {count}), got out-of-range values "
-                         f"{bad[:10].tolist()}{' ...' if bad.size > 10 else ''}")
+        raise IndexRangeError(f"{owner}: {what} must lie in [0, {count}), got out-of-range values "
+                              f"{bad[:10].tolist()}{' ...' if bad.size > 10 else ''}")
     return array
 
 

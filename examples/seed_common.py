@@ -1,0 +1,71 @@
+"""What the seed examples share: seed-style initial weights, one gradient check, one BLAS thread.
+
+The examples import this file as ``seed_common`` (Python puts a script's own folder on
+``sys.path``, so ``python examples/seed000_word_rnn.py`` finds it from any directory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+from collections.abc import Callable
+
+import numpy as np
+
+from tinygrad_rnn import Tensor
+from tinygrad_rnn.gradcheck import GradcheckError, check_gradients
+from tinygrad_rnn.nn import Module
+
+
+def init_weights(model: Module, draw: Callable[[tuple[int, ...]], np.ndarray]) -> None:
+    """Set every weight to ``draw(shape)`` and every bias to zero, as the seed scripts do.
+
+    >>> init_weights(model, lambda shape: rng.standard_normal(shape) * 0.01)  # doctest: +SKIP
+    """
+    for name, parameter in model.named_parameters():
+        is_bias = name.rsplit(".", 1)[-1].startswith("bias")
+        parameter.data[...] = 0.0 if is_bias else draw(parameter.shape)
+
+
+def verify_gradients(model: Module, loss_of: Callable[[Module], Tensor]) -> dict[str, float]:
+    """Check ``backward()`` of ``loss_of(model)`` against central differences, for every parameter.
+
+    The check runs on a float64 copy of ``model`` (finite differences need the digits);
+    ``loss_of`` must therefore build its inputs in the dtype of the model it is given.
+    Raises :class:`GradcheckError` naming the first parameter that disagrees; otherwise
+    prints one line and returns the figures.
+    """
+    model64 = copy.deepcopy(model).to("float64")
+    names, parameters = zip(*model64.named_parameters())
+    checks = check_gradients(lambda *_: loss_of(model64), list(parameters), names=list(names))
+    for check in checks:
+        if not check.passed:
+            raise GradcheckError(f"gradcheck: {check.describe()}")
+    figures = {
+        "tensors": len(checks),
+        "elements": sum(math.prod(check.shape) for check in checks),
+        "max_abs_error": max(check.max_abs_error for check in checks),
+    }
+    print(f"Gradients verified: backward() matches central differences on all "
+          f"{figures['elements']} elements of {figures['tensors']} parameters "
+          f"(float64, worst absolute error {figures['max_abs_error']:.1e})")
+    return figures
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """A context in which BLAS uses one thread (if threadpoolctl is installed and the user has not
+    set ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS``).
+
+    These models multiply many small matrices, where a second BLAS thread costs more in
+    synchronisation than it saves: seed 003 ran 4x slower with OpenBLAS's default threads
+    on a busy 2-core machine.
+    """
+    if any(name in os.environ for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import os
 import signal
+import sys
 
 import numpy as np
 import pytest
@@ -188,3 +189,11 @@ def test_bad_options_are_refused_with_the_flag_name(config):
     with pytest.raises(ValueError, match=r"steps.*than seq_len|seq_len"):
         run(config, seq_len=1000)
     assert math.isclose(TrainConfig(optimizer="adagrad").resolved().lr, 0.1)
+
+
+def test_without_matplotlib_the_plot_is_skipped_with_a_note(config, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # makes the import fail
+    logs = []
+    train(dataclasses.replace(config, steps=3), progress=False, log=logs.append)
+    assert not (tmp_path / "run" / "loss.png").exists()
+    assert "loss.png skipped: matplotlib is not installed" in logs[-1]

@@ -143,7 +143,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "text": source, **report}, indent=2))
         return 0
-    unit = "chars" if report["level"] == "char" else "words"
+    unit = "chars" if report["level"] == "char" else "tokens"
     handling = {"none": "", "skipped": " (skipped: the vocabulary has no <unk>)"}.get(
         report["unknown_handling"], f" ({report['unknown_handling']})")
     print(f"model: {describe_model(checkpoint['model_config'])}; step {checkpoint.get('step', '?')}")
@@ -260,14 +260,16 @@ def _run_demo(args: argparse.Namespace) -> int:
     if not _verify_gradients():
         _error("a gradient check failed; not training on wrong gradients")
         return 1
-    hidden = args.hidden or (16 if quick else 128)
     steps = args.steps or (20 if quick else DEMO_STEPS)
-    config = TrainConfig(
-        cell="gru", hidden=hidden, seq_len=16 if quick else 48, batch=8 if quick else 32,
-        optimizer="adam", lr=1e-2 if quick else 5e-3, clip=1.0, steps=steps,
-        eval_every=steps if quick else max(steps // 5, 1), sample_every=0 if quick else max(steps // 2, 1),
-        sample_length=120, checkpoint_every=0, seed=args.seed, out=args.out, overwrite=True,
+    # The defaults of TrainConfig are the demo's settings; --quick shrinks them to a few seconds.
+    tiny = {"hidden": 16, "seq_len": 16, "batch": 8, "lr": 1e-2} if quick else {}
+    config = dataclasses.replace(
+        TrainConfig(**tiny), steps=steps, eval_every=steps if quick else max(steps // 5, 1),
+        sample_every=0 if quick else max(steps // 2, 1), sample_length=120, seed=args.seed,
+        out=args.out, overwrite=True,
     )
+    if args.hidden:
+        config = dataclasses.replace(config, hidden=args.hidden)
     print(f"\n== 2. training a char-level GRU on Macbeth ({steps} steps) ==")
     result = train(config, progress=not args.no_progress)
     print("\n== 3. results ==")
@@ -330,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command("demo")
     demo.add_argument("--steps", type=int, metavar="N", help=f"training steps (default: {DEMO_STEPS})")
-    demo.add_argument("--hidden", type=int, metavar="N", help="hidden units (default: 128)")
+    demo.add_argument("--hidden", type=int, metavar="N", help=f"hidden units (default: {DEFAULTS.hidden})")
     demo.add_argument("--out", metavar="DIR", default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default: 0)")
     demo.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for tests)")

@@ -81,7 +81,10 @@ from .tensor import Tensor
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "saved_config", "train"]
 
-DEFAULT_LR = {"sgd": 0.5, "adagrad": 0.1, "adam": 2e-3}
+# Measured on the built-in corpus with 32x48 tokens per step and clip 1. Adam (GRU, hidden 128):
+# 1.82 nats/char after 900 steps at 2e-3, 1.71 at 4e-3, 1.70 at 7e-3 but flat from step 600.
+# After 150 steps (hidden 64): SGD 3.29 at 0.5, 2.67 at 2, 2.37 at 5; Adagrad 2.03 at 0.1.
+DEFAULT_LR = {"sgd": 5.0, "adagrad": 0.1, "adam": 5e-3}
 LOG_COLUMNS = ("step", "train_loss", "val_loss", "tokens_per_sec", "elapsed_sec")
 # Options that define the model, its data or its optimizer: a resumed run must keep them.
 FIXED_ON_RESUME = ("level", "lower", "min_freq", "val_fraction", "cell", "layers", "hidden",

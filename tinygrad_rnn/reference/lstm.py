@@ -24,7 +24,8 @@ Backward
 --------
 Two states now flow backward: δh_t = ∂L/∂h_t and δc_t = ∂L/∂c_t (totals), and the
 layer receives the direct part g_t = ∂L/∂h_t from above (`doutputs`). Walking
-backward from t = T, with δh_{T+1}-contributions and δc_{T+1}-contributions zero:
+backward from t = T (nothing flows in from after step T, so the recurrent terms
+start at zero):
 
 (1) Total gradient of h_t: from above, plus through the gates of step t+1
     (a_{t+1} contains h_t W_hh^T):
@@ -115,7 +116,7 @@ def forward(
     hidden[0] = h0
     cell[0] = c0
     weight_hh_t = weight_hh.T
-    input_gate = np.empty((batch, hidden_size), dtype=dtype)  # scratch for i ⊙ g
+    written = np.empty((batch, hidden_size), dtype=dtype)  # scratch for i ⊙ g
     steps = zip(
         hidden[:-1], cell[:-1], pre.reshape(gates.shape), gates, cell[1:], tanh_cell, hidden[1:]
     )
@@ -128,7 +129,7 @@ def forward(
         _sigmoid(a[:, 3])  # o
         i, f, g, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
         np.multiply(f, c_prev, out=c)
-        c += np.multiply(i, g, out=input_gate)  # c_t = f ⊙ c_{t-1} + i ⊙ g
+        c += np.multiply(i, g, out=written)  # c_t = f ⊙ c_{t-1} + i ⊙ g
         np.tanh(c, out=tanh_c)
         np.multiply(o, tanh_c, out=h)  # h_t = o ⊙ tanh(c_t)
     return hidden[1:], cell[-1], Cache(hidden, cell, tanh_cell, gates, weight_hh)

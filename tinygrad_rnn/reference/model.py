@@ -71,7 +71,6 @@ REDUCTIONS = ("mean", "sum")
 NONLINEARITIES = ("tanh", "relu")
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _WHERE = "reference.forward_backward"
-_CELL_MODULES = {"rnn": rnn, "lstm": lstm, "gru": gru}
 
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
 
@@ -130,8 +129,12 @@ def _param_shapes(
     where, cell, input_size, hidden_size, output_size, num_layers, embedding_dim, bias
 ):
     _check_choice(where, "cell", cell, CELLS)
-    sizes = {"input_size": input_size, "hidden_size": hidden_size, "output_size": output_size}
-    sizes["num_layers"] = num_layers
+    sizes = {
+        "input_size": input_size,
+        "hidden_size": hidden_size,
+        "output_size": output_size,
+        "num_layers": num_layers,
+    }
     if embedding_dim is not None:
         sizes["embedding_dim"] = embedding_dim
     for name, value in sizes.items():
@@ -247,12 +250,12 @@ def forward_backward(
     for k in range(num_layers):
         weight_ih, weight_hh, bias_ih, bias_hh = _layer_params(params, k)
         x_proj = _project(x, weight_ih, bias_ih, one_hot=one_hot and k == 0)
-        if cell == "rnn":
-            outputs, cache = rnn.forward(x_proj, h0[k], weight_hh, bias_hh, nonlinearity)
+        if cell == "lstm":
+            outputs, c_n[k], cache = lstm.forward(x_proj, h0[k], c0[k], weight_hh, bias_hh)
         elif cell == "gru":
             outputs, cache = gru.forward(x_proj, h0[k], weight_hh, bias_hh)
         else:
-            outputs, c_n[k], cache = lstm.forward(x_proj, h0[k], c0[k], weight_hh, bias_hh)
+            outputs, cache = rnn.forward(x_proj, h0[k], weight_hh, bias_hh, nonlinearity)
         h_n[k] = outputs[-1]
         layer_inputs.append(x)
         caches.append(cache)
@@ -288,10 +291,10 @@ def forward_backward(
     for k in reversed(range(num_layers)):
         if cell == "lstm":
             dx_proj, dh0[k], dc0[k], dweight_hh, dbias_hh = lstm.backward(doutputs, caches[k])
+        elif cell == "gru":
+            dx_proj, dh0[k], dweight_hh, dbias_hh = gru.backward(doutputs, caches[k])
         else:
-            dx_proj, dh0[k], dweight_hh, dbias_hh = _CELL_MODULES[cell].backward(
-                doutputs, caches[k]
-            )
+            dx_proj, dh0[k], dweight_hh, dbias_hh = rnn.backward(doutputs, caches[k])
         weight_ih = params[f"rnn.weight_ih_l{k}"]
         need_dx = k > 0 or (inputs.ndim == 2 and not one_hot)  # not for the model's input
         dweight_ih, dbias_ih, doutputs = _project_backward(

@@ -28,6 +28,7 @@ from .sample import (
     default_prime,
     describe_loss,
     describe_model,
+    encode_prime,
     evaluate,
     evaluate_validation,
     generate,
@@ -166,6 +167,7 @@ def _run_sample(args: argparse.Namespace) -> int:
     options = {"temperature": args.temperature, "top_k": args.top_k, "rng": rng, "stream": _print_piece}
 
     def continue_from(prime: str) -> None:
+        encode_prime(tokenizer, prime)  # refuse unknown symbols before printing anything
         _print_piece(prime)
         generate(model, tokenizer, prime, args.length, **options)
         _print_piece("\n")

@@ -33,7 +33,9 @@ __all__ = [
     "checkpoint_path",
     "default_prime",
     "describe_loss",
+    "describe_model",
     "encode_for_evaluation",
+    "encode_prime",
     "evaluate",
     "evaluate_ids",
     "evaluate_validation",
@@ -131,7 +133,8 @@ def default_prime(tokenizer: Tokenizer) -> str:
     return next(symbol for symbol in tokenizer.vocab if symbol != UNK)
 
 
-def _prime_ids(tokenizer: Tokenizer, prime: str) -> np.ndarray:
+def encode_prime(tokenizer: Tokenizer, prime: str) -> np.ndarray:
+    """The ids of ``prime``; ValueError naming its symbols outside the vocabulary, or if it has none."""
     symbols = tokenizer.split(prime)
     if not symbols:
         raise ValueError(f"generate: the prime {prime!r} has no symbols; give at least one "
@@ -202,7 +205,7 @@ def generate(
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
                               or top_k < 1):
         raise ValueError(f"generate: top_k must be a positive integer or None, got {top_k!r}")
-    ids = _prime_ids(tokenizer, prime)
+    ids = encode_prime(tokenizer, prime)
     rng = resolve(rng)
     pieces: list[str] = []
     with no_grad():
@@ -318,13 +321,15 @@ def evaluate(model: RecurrentModel, tokenizer: Tokenizer, text: str, *, streams:
                         streams=streams, seq_len=seq_len)
 
 
-def evaluate_validation(model: RecurrentModel, tokenizer: Tokenizer, checkpoint: dict[str, Any], *,
-                        streams: int = 16, seq_len: int = 64) -> dict[str, Any]:
+def evaluate_validation(model: RecurrentModel, tokenizer: Tokenizer,
+                        checkpoint: dict[str, Any]) -> dict[str, Any]:
     """The :func:`evaluate` report on the validation part of the text the checkpoint was trained on.
 
     The text is reloaded from the path in the checkpoint's ``train_config`` and split as in
-    training (its last ``val_fraction``). Raises ValueError when the run kept no validation
-    text or when the text has changed since (its SHA-256 differs from the checkpoint's).
+    training (its last ``val_fraction``), and read as training read it (``batch`` streams,
+    windows of ``seq_len``), so the loss is the one training reported. Raises ValueError
+    when the run kept no validation text or when the text has changed since (its SHA-256
+    differs from the checkpoint's).
     """
     config = checkpoint.get("train_config") or {}
     fraction = config.get("val_fraction", 0)
@@ -338,7 +343,7 @@ def evaluate_validation(model: RecurrentModel, tokenizer: Tokenizer, checkpoint:
     _, val_ids = train_val_split(ids, fraction)
     unknown = 0 if tokenizer.unk_id is None else int(np.sum(val_ids == tokenizer.unk_id))
     return evaluate_ids(model, tokenizer, val_ids, unknown=unknown, handling=handling,
-                        streams=streams, seq_len=seq_len)
+                        streams=config.get("batch", 16), seq_len=config.get("seq_len", 64))
 
 
 def describe_loss(nats: float, level: str) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -196,3 +198,21 @@ def test_resume_on_another_vocabulary(trained):
 def test_existing_run_without_resume(trained):
     result = cli("train", "--data", "text.txt", *TINY, "--steps", "3", "--out", "run", cwd=trained)
     assert_user_error(result, "--resume", "--overwrite")
+
+
+def test_ctrl_c_stops_training_with_a_checkpoint(tmp_path):
+    (tmp_path / "text.txt").write_text(TEXT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_rnn", "train", "--data", "text.txt", *TINY, "--steps", "100000",
+         "--out", "run"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "run" / "log.csv"
+    deadline = time.monotonic() + 60
+    while not (log.exists() and len(log.read_text().splitlines()) > 3) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted at step" in stdout
+    step = serialization.load(tmp_path / "run" / "checkpoint.npz")["step"]
+    assert 3 <= step < 100000
+    assert len(log.read_text().splitlines()) == step + 1

@@ -204,6 +204,9 @@ def _run_delegated(command: str, argv: list[str]) -> int:
 
 
 # -- demo --------------------------------------------------------------------------------
+# ~50 s of training on 2 cores. Macbeth is small (93k training chars, 16 epochs by then): the
+# validation loss bottoms out near here (1.69 nats/char at step 1000, 1.72 at 1200) while the
+# training loss keeps falling.
 DEMO_STEPS = 1000
 DEMO_PRIMES = ("MACBETH.\n", "LADY MACBETH.\n", "The ")
 

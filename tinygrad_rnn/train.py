@@ -433,7 +433,7 @@ class _Run:
     def describe(self) -> str:
         config = self.config
         source = "the built-in corpus (Macbeth)" if config.data is None else config.data
-        unit = "chars" if config.level == "char" else "words"
+        unit = "chars" if config.level == "char" else "tokens"
         clip = "no clipping" if config.clip is None else f"clip {config.clip_mode} {config.clip:g}"
         return (
             f"data: {source}: {len(self.train_ids):,} training and {len(self.val_ids):,} validation "

@@ -44,8 +44,10 @@ the total. Walking backward from t = T:
     that must run step by step; at t = 1 it is the gradient of the initial
     state, ∂L/∂h_0 = δa_1 W_hh.
 
-(3) The weights are shared by every step, so their gradients are sums over time
-    (and over the batch, which the row-vector products already do):
+(3) The weights are shared by every step, so their gradients are sums over time.
+    Within one step, a = h W^T gives ∂a_j/∂W_jk = h_k, so each row contributes the
+    outer product δa^T h, and the (H, B) @ (B, H) product δa_t^T h_{t-1} already
+    sums those over the batch:
 
     ∂L/∂W_hh = Σ_t δa_t^T h_{t-1}        (H, H)
     ∂L/∂b_hh = Σ_t Σ_b δa_t              (H,)

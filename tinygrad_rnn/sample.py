@@ -30,6 +30,7 @@ from .tensor import no_grad
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_NAME",
+    "CHECKPOINT_VERSION",
     "checkpoint_path",
     "default_prime",
     "describe_loss",

@@ -97,7 +97,7 @@ def forward(
     pre = x_proj + bias_hh if bias_hh is not None else x_proj
     hidden = np.empty((seq_len + 1, batch, hidden_size), dtype=x_proj.dtype)
     hidden[0] = h0
-    weight_hh_t = weight_hh.T
+    weight_hh_t = np.ascontiguousarray(weight_hh.T)  # a contiguous copy multiplies faster
     activation = np.tanh if nonlinearity == "tanh" else _relu
     for h_prev, h, u in zip(hidden[:-1], hidden[1:], pre):
         np.dot(h_prev, weight_hh_t, out=h)  # h_{t-1} W_hh^T

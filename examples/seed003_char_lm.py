@@ -14,7 +14,7 @@ example; ``--data PATH`` trains on any UTF-8 text file instead. A text shorter t
 sample, so the model has seen its hidden state run that long (the seed's samples wrap
 around its text the same way). Choices the seed leaves open: Adam with learning rate
 0.005 for 60 epochs; the library's default init, uniform in (-1/8, 1/8) (randn * 0.01 also
-works, but learns more slowly at first); clipping at norm 1, because at norm 5
+passes, but learns more slowly); clipping at norm 1, because at norm 5
 Adam's late steps sometimes threw a converged model off (--seed 3: loss 0.03 at epoch 40,
 0.56 at epoch 50).
 

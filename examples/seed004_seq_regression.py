@@ -7,11 +7,11 @@ from every step. 100 training sequences, hidden size 16, a linear output on the 
 hidden state, mean squared error, SGD. The seed left ``rnn_backward`` unwritten; here
 ``loss.backward()`` runs BPTT through the library.
 
-Choices the seed leaves open (stated, not hidden): inputs are uniform in [0, 1), like
-NumPy's ``rand``; SGD runs on mini-batches of 10 with momentum 0.9 and learning rate 0.05
-for 200 epochs (plain per-sequence SGD at lr 0.05 reaches the same test error in about
-10 times the wall-clock time); weights keep the library's default init, uniform in
-(-1/sqrt(16), 1/sqrt(16)).
+Choices the seed leaves open: inputs are uniform in [0, 1), like NumPy's ``rand``; SGD
+runs on mini-batches of 10 with momentum 0.9 and learning rate 0.05 for 200 epochs
+(plain per-sequence SGD, ``--batch 1 --momentum 0``, reaches the same test error, 6.7e-05
+for seed 0, in about 10 times the wall-clock time); weights keep the library's default
+init, uniform in (-1/4, 1/4).
 
 Pass: mean squared error on 100 new sequences below 1e-3.
 

@@ -70,6 +70,7 @@ LOSSES = ("ce", "ce_last", "mse", "mse_last")
 REDUCTIONS = ("mean", "sum")
 NONLINEARITIES = ("tanh", "relu")
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _WHERE = "reference.forward_backward"
 
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
@@ -180,7 +181,7 @@ def init_params(
     ((128, 32), dtype('float64'))
     """
     dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
+    if dtype not in _FLOAT_DTYPES:
         raise TypeError(f"reference.init_params: dtype must be float32 or float64, got {dtype}")
     shapes = param_shapes(
         cell=cell,
@@ -427,7 +428,7 @@ def _check_params(params, inputs, cell, num_layers):
         )
     dtype = None
     for name, value in params.items():
-        if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64):
+        if not isinstance(value, np.ndarray) or value.dtype not in _FLOAT_DTYPES:
             kind = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
             raise TypeError(
                 f"{_WHERE}: parameter {name!r} must be a float32 or float64 array, got {kind}"

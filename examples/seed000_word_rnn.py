@@ -29,6 +29,7 @@ SENTENCES = ["hello how are you", "how are you doing", "are you doing well"]
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Train, predict the 9 next words, print as the seed did; return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=100)

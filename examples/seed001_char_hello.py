@@ -33,6 +33,7 @@ WORD = "hello"
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Train on "hello", generate from 'h'; return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--iterations", type=int, default=200)

@@ -29,6 +29,7 @@ INPUT_SIZE, HIDDEN_SIZE, CLASSES, STEPS, BATCH = 2, 4, 2, 3, 1
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Train the toy classifier for 10 epochs; return the losses and final probabilities."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=10)

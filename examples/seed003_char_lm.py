@@ -62,6 +62,7 @@ def complete_words(sample: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Train the character model, sample from 'm', 't', 'r', plot; return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, help="a UTF-8 text file (default: the built-in paragraph)")

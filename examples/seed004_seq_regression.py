@@ -40,6 +40,7 @@ def make_sequences(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Train the regressor, test it on new sequences; return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="default 200 (60 with --fast)")

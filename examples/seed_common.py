@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from tinygrad_rnn import Tensor
 from tinygrad_rnn.gradcheck import GradcheckError, check_gradients
 from tinygrad_rnn.nn import Module
+from tinygrad_rnn.runtime import blas_threads
 
 
 def init_weights(model: Module, draw: Callable[[tuple[int, ...]], np.ndarray]) -> None:
@@ -55,17 +55,6 @@ def verify_gradients(model: Module, loss_of: Callable[[Module], Tensor]) -> dict
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager:
-    """A context in which BLAS uses one thread (if threadpoolctl is installed and the user has not
-    set ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS``).
-
-    These models multiply many small matrices, where a second BLAS thread costs more in
-    synchronisation than it saves: seed 003 ran 4x slower with OpenBLAS's default threads
-    on a busy 2-core machine.
-    """
-    if any(name in os.environ for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    """BLAS with one thread: these models multiply many small matrices, where a second
+    thread costs more in synchronisation than it saves (see ``tinygrad_rnn.runtime``)."""
+    return blas_threads(1)

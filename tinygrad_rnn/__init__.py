@@ -8,7 +8,7 @@
 (1, 2)
 """
 
-from . import functional, nn, ops, optim
+from . import functional, nn, ops, optim, runtime
 from .gradcheck import GradcheckError, check_gradients, gradcheck
 from .ops import concatenate, split, stack
 from .rng import default_generator, manual_seed
@@ -16,6 +16,8 @@ from .serialization import CheckpointError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad, ones, rand, randn, zeros
 
 __version__ = "0.1.0"
+
+runtime.configure_allocator()
 
 __all__ = [
     "CheckpointError",

@@ -111,6 +111,10 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
                              "here override them (--steps to extend the run, --lr, ...)")
     report.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     report.add_argument("--no-progress", action="store_true", help="no progress bar")
+    report.add_argument("--blas-threads", type=int, metavar="N",
+                        help="BLAS threads while training; 0 = the BLAS default (default: "
+                             f"{d.blas_threads}: a recurrent step multiplies many small matrices, "
+                             "where more threads mostly wait for each other)")
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:

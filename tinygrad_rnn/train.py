@@ -50,7 +50,6 @@ import csv
 import dataclasses
 import hashlib
 import math
-import os
 import signal
 import sys
 import threading
@@ -66,6 +65,7 @@ from tqdm import tqdm
 from .data import BatchStream, CharTokenizer, Tokenizer, WordTokenizer, load_text, train_val_split
 from .nn import RecurrentModel, clip_grad_norm_, clip_grad_value_
 from .optim import SGD, Adagrad, Adam, Optimizer
+from .runtime import blas_threads
 from .sample import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
@@ -113,6 +113,8 @@ class TrainConfig:
     (0 = never, except at the end), ``seed`` (model initialization and samples).
     Run folder: ``out``, ``resume`` (continue the run in ``out``), ``overwrite`` (replace
     the run in ``out``; without it an existing checkpoint there is an error).
+    Speed: ``blas_threads`` (BLAS threads while training; None or 0 = the BLAS default;
+    see ``runtime.blas_threads``).
     """
 
     data: str | None = None
@@ -142,6 +144,7 @@ class TrainConfig:
     out: str = "runs/train"
     resume: bool = False
     overwrite: bool = False
+    blas_threads: int | None = 1
 
     def resolved(self) -> TrainConfig:
         """A validated copy with ``lr`` filled in and "off" values (0) normalized to None."""
@@ -156,7 +159,7 @@ class TrainConfig:
             _check_int(self, name, minimum=1)
         for name in ("eval_every", "sample_every", "checkpoint_every", "seed"):
             _check_int(self, name, minimum=0)
-        for name in ("steps", "epochs", "embedding"):
+        for name in ("steps", "epochs", "embedding", "blas_threads"):
             if getattr(self, name) is not None:
                 _check_int(self, name, minimum=0)
         if self.epochs is None and self.steps is None:
@@ -170,7 +173,8 @@ class TrainConfig:
             raise ValueError(f"--clip must be >= 0 (0 = no clipping), got {self.clip}")
         if self.momentum and self.optimizer != "sgd":
             raise ValueError(f"--momentum applies to --optimizer sgd only, not {self.optimizer}")
-        return dataclasses.replace(self, lr=lr, embedding=self.embedding or None, clip=self.clip or None)
+        return dataclasses.replace(self, lr=lr, embedding=self.embedding or None, clip=self.clip or None,
+                                   blas_threads=self.blas_threads or None)
 
     def total_steps(self, windows_per_epoch: int) -> int:
         """The step the run ends at: ``epochs`` whole epochs if set, else ``steps``."""
@@ -561,7 +565,8 @@ def train(
     stops = _StopRequests(say)
     try:
         # Overflow shows up as a nan or inf loss, reported with advice; numpy's warnings would only add noise.
-        with stops.installed(), _single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
+        quiet_overflow = np.errstate(over="ignore", invalid="ignore")
+        with stops.installed(), blas_threads(config.blas_threads), quiet_overflow:
             while run.step < run.total_steps:
                 try:
                     loss, tokens_per_sec = run.train_step(windows)
@@ -615,22 +620,6 @@ def _report(run: _Run, say: Callable[[str], None]) -> None:
         say(f"--- sample at step {step} ---\n{run.sample().lstrip(chr(10))}\n---")
     if config.checkpoint_every and step % config.checkpoint_every == 0 and not last:
         run.save()
-
-
-def _single_blas_thread():
-    """One BLAS thread while training, when threadpoolctl is installed and the user has not chosen.
-
-    A training step multiplies many small matrices, (B, H) by (H, 3H) for each of T time
-    steps, on which BLAS threads cost more in synchronization than they save; on a busy
-    2-core machine a step was measured 15x slower with OpenBLAS's default 2 threads.
-    """
-    if any(name in os.environ for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _stderr_is_terminal() -> bool:

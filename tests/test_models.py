@@ -154,9 +154,9 @@ def test_head_is_applied_once_to_all_steps():
         if id(node) in seen:
             continue
         seen.add(id(node))
-        matmuls += node._op == "matmul"
+        matmuls += node._op in ("matmul", "addmm")
         stack.extend(node._parents)
-    assert matmuls == 1 + 6 + 1  # input projection, one h @ W_hh^T per step, the head
+    assert matmuls == 1 + 6 + 1  # input projection, one x_t + h @ W_hh^T per step, the head
 
 
 # -- losses ------------------------------------------------------------------------------------

@@ -192,6 +192,23 @@ def test_matmul_in_every_numpy_case(case, data):
     np.testing.assert_allclose(out.data, np.matmul(left, right), rtol=1e-12, atol=1e-12)
 
 
+@given(data=st.data(), n=st.integers(0, 4), k=st.integers(0, 4), m=st.integers(0, 4))
+def test_addmm_is_bias_plus_matmul_with_broadcast_bias(data, n, k, m):
+    bias_shape = data.draw(st.sampled_from([(), (m,), (1, m), (n, m), (n, 1)]), label="bias shape")
+    bias, x, w = (data.draw(arrays(shape)) for shape in (bias_shape, (n, k), (k, m)))
+    [out] = check_vjp(tg.addmm, [bias, x, w], data)
+    np.testing.assert_allclose(out.data, bias + x @ w, rtol=1e-12, atol=1e-12)
+
+
+def test_addmm_refuses_bad_shapes_with_the_op_name():
+    with pytest.raises(ValueError, match=r"addmm: .*\(2, 3\) and \(4, 5\)"):
+        tg.addmm(tg.zeros(5), tg.zeros(2, 3), tg.zeros(4, 5))
+    with pytest.raises(ValueError, match=r"addmm: bias of shape \(3, 5\) does not broadcast"):
+        tg.addmm(tg.zeros(3, 5), tg.zeros(2, 4), tg.zeros(4, 5))
+    with pytest.raises(TypeError, match="addmm"):
+        tg.addmm(tg.zeros(5), np.zeros((2, 4)), tg.zeros(4, 5))
+
+
 @pytest.mark.parametrize("case", ["2-D @ 2-D", "N-D @ N-D", "1-D @ N-D"])
 @given(data=st.data())
 def test_matmul_with_an_array_on_the_left(case, data):

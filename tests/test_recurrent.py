@@ -242,10 +242,10 @@ def _graph_size(*outputs) -> int:
 
 
 @pytest.mark.parametrize(("kind", "bias", "per_step"), [
-    ("rnn_tanh", True, 4), ("rnn_relu", False, 4), ("lstm", True, 14), ("gru", True, 15), ("gru", False, 14),
+    ("rnn_tanh", True, 3), ("rnn_relu", False, 3), ("lstm", True, 13), ("gru", True, 15), ("gru", False, 14),
 ])
 def test_graph_nodes_per_time_step(kind, bias, per_step):
-    """The time loop adds only: slice of the projection, h @ W_hh^T, add, gate math."""
+    """The time loop adds only: slice of the projection, addmm (x_t + h W_hh^T), gate math."""
     module_class, _, _, extras = KINDS[kind]
     module = module_class(2, 3, bias=bias, **extras)
     sizes = [_graph_size(module.forward_tokens(np.zeros((steps, 2), dtype=int))[0]) for steps in (3, 4)]

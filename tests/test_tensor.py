@@ -414,3 +414,17 @@ def test_no_grad_decorator_without_parentheses_and_reentrant_use():
             assert not tg.is_grad_enabled()
         assert not tg.is_grad_enabled()
     assert tg.is_grad_enabled()
+
+
+def test_a_failed_backward_leaves_no_partial_gradients_behind():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    shared = x * 3.0
+    first = (shared * 2.0).sum()
+    first.backward()  # frees the graph through `shared`
+    second = (shared + x * 5.0).sum()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        second.backward()
+    x.zero_grad()
+    fresh = (x * 5.0).sum()
+    fresh.backward()
+    np.testing.assert_array_equal(x.grad, [5.0, 5.0])

@@ -10,7 +10,7 @@
 
 from . import functional, nn, ops, optim, runtime
 from .gradcheck import GradcheckError, check_gradients, gradcheck
-from .ops import concatenate, split, stack
+from .ops import addmm, concatenate, split, stack
 from .rng import default_generator, manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad, ones, rand, randn, zeros
@@ -23,6 +23,7 @@ __all__ = [
     "CheckpointError",
     "GradcheckError",
     "Tensor",
+    "addmm",
     "concatenate",
     "check_gradients",
     "default_generator",

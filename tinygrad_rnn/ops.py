@@ -169,6 +169,37 @@ def matmul(a: Tensor, b: _Operand) -> Tensor:
     return result(out, (a, b), backward, "matmul")
 
 
+def addmm(bias: _Operand, x: Tensor, weight: Tensor) -> Tensor:
+    """``bias + x @ weight`` for 2-D ``x`` and ``weight`` in one node (PyTorch's ``addmm``).
+
+    ``bias`` broadcasts to the product's shape. One node instead of two matters in a
+    recurrence, where ``x_t W_ih^T + h W_hh^T`` is computed at every time step.
+    """
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"addmm: x and weight must be Tensors, got {type(x).__name__} and "
+                        f"{type(weight).__name__}")
+    bias = _operand(bias, x, "addmm")
+    a, w = x.data, weight.data
+    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
+        raise ValueError(f"addmm: x and weight must be 2-D with matching inner dimensions, got "
+                         f"shapes {x.shape} and {weight.shape}")
+    out = np.dot(a, w)
+    if out.dtype != np.result_type(out, bias.data):
+        out = out.astype(np.result_type(out, bias.data))
+    try:
+        out += bias.data
+    except ValueError:
+        raise ValueError(f"addmm: bias of shape {bias.shape} does not broadcast to the product's "
+                         f"shape {out.shape}") from None
+
+    def backward(grad):
+        return (grad,
+                np.dot(grad, w.T) if x.requires_grad else None,
+                Product(a, grad) if weight.requires_grad else None)
+
+    return result(out, (bias, x, weight), backward, "addmm")
+
+
 def rmatmul(a: Tensor, b: _Operand) -> Tensor:
     return matmul(_operand(b, a, "matmul"), a)
 
@@ -296,7 +327,10 @@ def _normalize_index(op: str, a: Tensor, index):
 
 def getitem(a: Tensor, index) -> Tensor:
     """``a[index]``: slicing and integer-array gather; backward scatter-adds (repeats add up)."""
-    index, basic = _normalize_index("getitem", a, index)
+    if type(index) is int or type(index) is slice:
+        basic = True  # the per-time-step x[t]: no conversion needed
+    else:
+        index, basic = _normalize_index("getitem", a, index)
     try:
         out = a.data[index]
     except IndexError as error:
@@ -495,6 +529,7 @@ Tensor.__pow__ = pow
 Tensor.__rpow__ = rpow
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = rmatmul
+Tensor.addmm = addmm
 Tensor.__getitem__ = getitem
 Tensor.sum = sum
 Tensor.mean = mean

@@ -168,33 +168,50 @@ class Tensor:
         _accumulate(self, seed)
         if self._backward is None:
             return
+        ndarray, pop, push = np.ndarray, heapq.heappop, heapq.heappush
         queue = [(-self._order, self)]
-        queued = {self._order}
         deferred_leaves = []
-        while queue:
-            node = heapq.heappop(queue)[1]
-            if node._pending is not None:
-                _flush(node)
-            grads = node._backward(node.grad)
-            for parent, parent_grad in zip(node._parents, grads):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                if type(parent_grad) is Product:
-                    if parent._pending is None:
-                        parent._pending = []
-                        if parent._backward is None:
-                            deferred_leaves.append(parent)
-                    parent._pending.append(parent_grad)
-                else:
-                    _accumulate(parent, parent_grad)
-                if parent._backward is not None and parent._order not in queued:
-                    queued.add(parent._order)
-                    heapq.heappush(queue, (-parent._order, parent))
-            node.grad = None
-            node._owns_grad = False
-            if not retain_graph:
-                node._parents = ()
-                node._backward = _graph_freed
+        node = self
+        try:
+            while queue:
+                node = pop(queue)[1]
+                if node._pending is not None:
+                    _flush(node)
+                grads = node._backward(node.grad)
+                for parent, parent_grad in zip(node._parents, grads):
+                    if parent_grad is None or not parent.requires_grad:
+                        continue
+                    if parent._backward is not None:
+                        # An interior node: queue it when its first gradient arrives (it has a
+                        # lower creation order than every consumer, so it is still to come).
+                        if parent.grad is None and parent._pending is None:
+                            push(queue, (-parent._order, parent))
+                            data = parent.data
+                            if (type(parent_grad) is ndarray and parent_grad.shape == data.shape
+                                    and parent_grad.dtype == data.dtype):
+                                parent.grad = parent_grad  # the common case, without _accumulate
+                                parent._owns_grad = False
+                                continue
+                    elif type(parent_grad) is Product and parent._pending is None:
+                        deferred_leaves.append(parent)
+                    if type(parent_grad) is Product:
+                        if parent._pending is None:
+                            parent._pending = []
+                        parent._pending.append(parent_grad)
+                    else:
+                        _accumulate(parent, parent_grad)
+                node.grad = None
+                node._owns_grad = False
+                if not retain_graph:
+                    node._parents = ()
+                    node._backward = _graph_freed
+        except BaseException:
+            # Leave no half-accumulated gradient behind: a later sweep must start clean.
+            for unfinished in [node, *(entry[1] for entry in queue)]:
+                unfinished.grad, unfinished._pending, unfinished._owns_grad = None, None, False
+            for leaf in deferred_leaves:
+                leaf._pending = None
+            raise
         for leaf in deferred_leaves:
             _flush(leaf)
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .. import ops
 from .. import rng as _rng
 from ..tensor import Tensor
 from .module import Module, Parameter, float_dtype, positive_int
@@ -70,9 +71,12 @@ def affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     in backward, is a single 2-D matrix product.
     """
     rows = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
-    y = rows @ weight.T
-    if bias is not None:
-        y = y + bias
+    if bias is None:
+        y = rows @ weight.T
+    elif rows.ndim == 2:
+        y = ops.addmm(bias, rows, weight.T)
+    else:
+        y = rows @ weight.T + bias
     return y.reshape(*x.shape[:-1], weight.shape[0]) if x.ndim > 2 else y
 
 

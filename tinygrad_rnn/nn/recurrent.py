@@ -46,18 +46,18 @@ State = tuple[Tensor, ...]
 # -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh^T, b_hn) -> state --
 def _tanh_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
     (h,) = state
-    return ((x_t + h @ weight_hh_t).tanh(),)
+    return (ops.addmm(x_t, h, weight_hh_t).tanh(),)
 
 
 def _relu_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
     (h,) = state
-    return ((x_t + h @ weight_hh_t).relu(),)
+    return (ops.addmm(x_t, h, weight_hh_t).relu(),)
 
 
 def _lstm_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
     h, c = state
     size = h.shape[-1]
-    gates = x_t + h @ weight_hh_t
+    gates = ops.addmm(x_t, h, weight_hh_t)
     # One sigmoid over all four gates and three slices of it make fewer nodes than
     # slicing four pre-activations first; the g columns of it are simply unused.
     sigmoids = gates.sigmoid()

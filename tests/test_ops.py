@@ -624,3 +624,17 @@ def test_concatenate_mismatch_names_the_shapes():
         tg.concatenate([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))], axis=1)
     with pytest.raises(TypeError, match="concatenate: expected a non-empty list"):
         tg.concatenate([])
+
+
+@pytest.mark.parametrize("rows", [5, 300])
+def test_gather_backward_adds_repeated_rows_for_small_and_large_tables(rows):
+    """Both scatter strategies (one-hot product for few rows, sorted runs for many)."""
+    rng = np.random.default_rng(rows)
+    weight = tg.Tensor(rng.standard_normal((rows, 3)), requires_grad=True)
+    ids = rng.integers(0, rows, (40, 7))
+    ids[0, :3] = ids[1, 0]  # make sure some rows repeat
+    upstream = rng.standard_normal((40, 7, 3))
+    weight[ids].backward(upstream)
+    expected = np.zeros((rows, 3))
+    np.add.at(expected, ids, upstream)
+    np.testing.assert_allclose(weight.grad, expected, rtol=1e-12, atol=1e-12)

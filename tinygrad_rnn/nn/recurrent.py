@@ -355,9 +355,10 @@ class _Recurrent(Module):
             folded, bias_hn = _biases(self, f"_l{layer}", self._kind)
             weight_ih = getattr(self, f"weight_ih_l{layer}")
             if isinstance(inputs, np.ndarray):
-                projection = weight_ih.T[inputs]
-                if folded is not None:
-                    projection = projection + folded
+                # one_hot(tokens) @ W_ih^T + b is row `token` of (W_ih^T + b): add the bias
+                # to the (V, G·H) table, not to the (T, B, G·H) projection.
+                table = weight_ih.T if folded is None else weight_ih.T + folded
+                projection = table[inputs]
             else:
                 projection = affine(inputs, weight_ih, folded)
             weight_hh_t = getattr(self, f"weight_hh_l{layer}").T

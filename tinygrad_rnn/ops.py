@@ -184,7 +184,7 @@ def addmm(bias: _Operand, x: Tensor, weight: Tensor) -> Tensor:
         raise ValueError(f"addmm: x and weight must be 2-D with matching inner dimensions, got "
                          f"shapes {x.shape} and {weight.shape}")
     out = np.dot(a, w)
-    if out.dtype != np.result_type(out, bias.data):
+    if bias.data.dtype != out.dtype and out.dtype != np.result_type(out, bias.data):
         out = out.astype(np.result_type(out, bias.data))
     try:
         out += bias.data
@@ -295,7 +295,7 @@ def transpose(a: Tensor, *axes) -> Tensor:
             raise ValueError(f"transpose: axis {i} is out of range for a tensor of shape {a.shape}")
     if len(axes) != a.ndim or sorted(int(i) % a.ndim for i in axes) != list(range(a.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation for a tensor of shape {a.shape}")
-    inverse = tuple(np.argsort([i % a.ndim for i in axes]))
+    inverse = tuple(sorted(range(len(axes)), key=lambda i: axes[i] % a.ndim))
 
     def backward(grad):
         return (grad.transpose(inverse),)

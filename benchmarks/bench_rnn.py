@@ -139,7 +139,21 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
+    """The process's peak RSS since the last ``_reset_peak`` (VmHWM)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> None:
+    """Reset the peak-RSS mark to the current RSS (Linux: write 5 to clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass
 
 
 def worker(spec: dict) -> dict:
@@ -153,7 +167,12 @@ def worker(spec: dict) -> dict:
             if i in (spec["steps"] // 10, spec["steps"]):
                 rss[i] = _rss_mb()
         return {"rss": rss}
-    baseline = _peak_mb()
+    import tinygrad_rnn.nn  # noqa: F401 - import before the baseline, so code is not counted
+    import tinygrad_rnn.reference  # noqa: F401
+    if kind == "torch":
+        import torch  # noqa: F401
+    baseline = _rss_mb()
+    _reset_peak()
     step = IMPLEMENTATIONS[kind](spec["cell"], *spec["size"])
     for _ in range(spec["warmup"]):
         step()
@@ -262,15 +281,21 @@ def leak_and_long_sequence(args) -> None:
               f"{last:.1f} MB at step {steps}: growth {last - first:+.1f} MB")
     lengths = (250, 500, 1000) if args.quick else (2500, 5000, 10000)
     print("long sequences (rnn, H=32, B=1, one training step, peak RSS growth):")
+    growth = {}
     for T in lengths:
         results = {kind: run_worker({"kind": kind, "cell": "rnn", "size": (VOCAB, 32, T, 1),
                                      "warmup": 0, "min_steps": 1, "max_steps": 1, "seconds": 0})
                    for kind in ("reference", "autograd")}
         ref, auto = results["reference"], results["autograd"]
         if ref and auto:
+            growth[T] = (ref["peak_growth_mb"], auto["peak_growth_mb"])
             print(f"  T={T:>6}: reference {_ms(ref):8.1f} ms, {ref['peak_growth_mb']:7.2f} MB;  "
-                  f"autograd {_ms(auto):8.1f} ms, {auto['peak_growth_mb']:7.2f} MB "
-                  f"({1024 * auto['peak_growth_mb'] / T:.2f} KB per time step)")
+                  f"autograd {_ms(auto):8.1f} ms, {auto['peak_growth_mb']:7.2f} MB")
+    if len(growth) == len(lengths):
+        first, last = lengths[0], lengths[-1]
+        for i, name in enumerate(("reference", "autograd")):
+            slope = 1024 * (growth[last][i] - growth[first][i]) / (last - first)
+            print(f"  {name}: {slope:.2f} KB per extra time step (T {first} -> {last})")
 
 
 def main(argv=None) -> None:

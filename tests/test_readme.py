@@ -1,0 +1,28 @@
+"""The README's Quickstart matches CI, and its Python tour runs as written."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_quickstart_has_exactly_two_commands_and_ci_runs_the_second():
+    quickstart = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.+?)\n```", quickstart, flags=re.S)
+    assert commands == [
+        'python -m pip install -e ".[dev]" && python -m tinygrad_rnn demo',
+        'python -m pip install -e ".[dev]" && python -m pytest',
+    ]
+    assert "quickstart:test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_python_tour_runs(tmp_path, monkeypatch, capsys):
+    blocks = re.findall(r"```python\n(.+?)\n```", README, flags=re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    out = capsys.readouterr().out
+    assert "(1, 3) (3, 2)" in out
+    assert (tmp_path / "model.npz").exists()

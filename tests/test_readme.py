@@ -11,7 +11,7 @@ def test_quickstart_has_exactly_two_commands_and_ci_runs_the_second():
     quickstart = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```bash\n(.+?)\n```", quickstart, flags=re.S)
     assert commands == [
-        'python -m pip install -e ".[dev]" && python -m tinygrad_rnn demo',
+        'python -m pip install -e ".[dev,plot]" && python -m tinygrad_rnn demo',
         'python -m pip install -e ".[dev]" && python -m pytest',
     ]
     assert "quickstart:test" in (ROOT / ".ci" / "run").read_text()

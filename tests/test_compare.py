@@ -103,3 +103,10 @@ def test_sampled_fd_elements_are_distinct_and_bounded():
     indices = compare._sample(np.random.default_rng(0), (30, 40), 25)
     assert len(indices) == 25 == len(set(indices))
     assert all(0 <= i < 30 and 0 <= j < 40 for i, j in indices)
+
+
+def test_the_module_is_callable_as_compare_gradients():
+    import tinygrad_rnn
+
+    report = tinygrad_rnn.compare(cell="rnn", seq_len=2, batch=1)
+    assert isinstance(report, compare.ComparisonReport) and report.passed

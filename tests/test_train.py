@@ -197,3 +197,11 @@ def test_without_matplotlib_the_plot_is_skipped_with_a_note(config, tmp_path, mo
     train(dataclasses.replace(config, steps=3), progress=False, log=logs.append)
     assert not (tmp_path / "run" / "loss.png").exists()
     assert "loss.png skipped: matplotlib is not installed" in logs[-1]
+
+
+def test_the_module_is_callable_as_train(config):
+    import tinygrad_rnn
+
+    result = tinygrad_rnn.train(dataclasses.replace(config, steps=2, eval_every=0), progress=False,
+                                log=quiet)
+    assert result.step == 2

@@ -30,6 +30,7 @@ import numpy as np
 
 from . import reference
 from .nn.models import RecurrentModel
+from .runtime import callable_module
 from .tensor import Tensor
 
 CELLS = ("rnn", "lstm", "gru")
@@ -301,3 +302,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\n\n".join(report.format_table() for report in reports))
     return 0 if all(report.passed for report in reports) else 1
+
+
+callable_module(__name__, compare_gradients)  # tinygrad_rnn.compare(...) calls compare_gradients

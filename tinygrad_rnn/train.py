@@ -65,7 +65,7 @@ from tqdm import tqdm
 from .data import BatchStream, CharTokenizer, Tokenizer, WordTokenizer, load_text, train_val_split
 from .nn import RecurrentModel, clip_grad_norm_, clip_grad_value_
 from .optim import SGD, Adagrad, Adam, Optimizer
-from .runtime import blas_threads
+from .runtime import blas_threads, callable_module
 from .sample import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
@@ -624,3 +624,6 @@ def _report(run: _Run, say: Callable[[str], None]) -> None:
 
 def _stderr_is_terminal() -> bool:
     return sys.stderr is not None and sys.stderr.isatty()
+
+
+callable_module(__name__, train)  # tinygrad_rnn.train(...) calls train

@@ -156,6 +156,8 @@ def test_head_is_applied_once_to_all_steps():
         seen.add(id(node))
         matmuls += node._op in ("matmul", "addmm")
         stack.extend(node._parents)
+        if node._view is not None:  # a slice is a view of its base, not a node
+            stack.append(node._view[0])
     assert matmuls == 1 + 6 + 1  # input projection, one x_t + h @ W_hh^T per step, the head
 
 

@@ -428,3 +428,39 @@ def test_a_failed_backward_leaves_no_partial_gradients_behind():
     fresh = (x * 5.0).sum()
     fresh.backward()
     np.testing.assert_array_equal(x.grad, [5.0, 5.0])
+
+
+# -- basic slices are views: their gradient goes straight into the base ---------------------
+def test_a_slice_is_a_view_whose_gradient_lands_in_its_base():
+    x = tg.Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True, dtype="float64")
+    row = x[1]
+    assert not row.is_leaf and row.requires_grad and "getitem" in repr(row)
+    assert np.shares_memory(row.data, x.data)
+    (row * 2.0).sum().backward()
+    expected = np.zeros((3, 4))
+    expected[1] = 2.0
+    np.testing.assert_array_equal(x.grad, expected)
+    assert row.grad is None  # like PyTorch, a non-leaf keeps no gradient
+
+
+@given(st.data())
+def test_views_of_views_broadcasts_and_matmul_weights_match_finite_differences(data):
+    x = data.draw(arrays((4, 5)))
+    check_vjp(lambda t: t[1:3][:, None, ::2] * t[0, :3] + t[0:1, 1:4] @ t[1:4, 0:3], [x], data)
+
+
+def test_a_view_as_the_output_of_backward_and_under_no_grad():
+    x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[1:].backward(np.array([5.0, 7.0], dtype=np.float32))
+    np.testing.assert_array_equal(x.grad, [0.0, 5.0, 7.0])
+    with tg.no_grad():
+        assert not x[0].requires_grad and x[0].is_leaf
+
+
+def test_a_view_of_a_freed_graph_refuses_a_second_backward():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    part = y[0]
+    (part * 1.0).backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        (part * 1.0).backward()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .tensor import Product, Scatter, Tensor, _as_dtype, _leaf, result
+from .tensor import Product, Scatter, Tensor, _as_dtype, _leaf, result, view
 
 _Operand = Tensor | np.ndarray | float | int
 
@@ -326,18 +326,24 @@ def _normalize_index(op: str, a: Tensor, index):
 
 
 def getitem(a: Tensor, index) -> Tensor:
-    """``a[index]``: slicing and integer-array gather; backward scatter-adds (repeats add up)."""
+    """``a[index]``: slicing and integer-array gather; backward scatter-adds (repeats add up).
+
+    Basic indexing (ints, slices, None, Ellipsis) makes a view (see ``tensor.view``);
+    an index with arrays makes a gather node.
+    """
     if type(index) is int or type(index) is slice:
         basic = True  # the per-time-step x[t]: no conversion needed
     else:
         index, basic = _normalize_index("getitem", a, index)
     try:
+        if basic:
+            return view(a, index)
         out = a.data[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {a.shape})") from None
 
     def backward(grad):
-        return (Scatter(index, grad, basic),)
+        return (Scatter(index, grad, False),)
 
     return result(out, (a,), backward, "getitem")
 

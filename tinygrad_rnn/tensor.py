@@ -50,7 +50,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_order",
-                 "_owns_grad", "_pending", "__weakref__")
+                 "_owns_grad", "_pending", "_view", "__weakref__")
     # Make `ndarray + Tensor` defer to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
 
@@ -68,6 +68,7 @@ class Tensor:
         self._order = 0
         self._owns_grad = False
         self._pending: list[Product] | None = None
+        self._view: tuple[Tensor, object] | None = None
 
     # -- array-like facts -------------------------------------------------------------
     @property
@@ -89,7 +90,7 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors created by the user rather than by an op that records a graph."""
-        return self._backward is None
+        return self._backward is None and self._view is None
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -165,13 +166,16 @@ class Tensor:
                 raise ValueError(
                     f"backward: grad has shape {seed.shape} but the output has shape {self.shape}"
                 )
-        _accumulate(self, seed)
-        if self._backward is None:
+        start = self
+        if self._view is not None:
+            start, seed = self._view[0], _view_gradient(self, seed)
+        _accumulate(start, seed)
+        if start._backward is None:
             return
         ndarray, pop, push = np.ndarray, heapq.heappop, heapq.heappush
-        queue = [(-self._order, self)]
+        queue = [(-start._order, start)]
         deferred_leaves = []
-        node = self
+        node = start
         try:
             while queue:
                 node = pop(queue)[1]
@@ -181,6 +185,9 @@ class Tensor:
                 for parent, parent_grad in zip(node._parents, grads):
                     if parent_grad is None or not parent.requires_grad:
                         continue
+                    if parent._view is not None:  # a view: the gradient goes to its base
+                        parent_grad = _view_gradient(parent, parent_grad)
+                        parent = parent._view[0]
                     if parent._backward is not None:
                         # An interior node: queue it when its first gradient arrives (it has a
                         # lower creation order than every consumer, so it is still to come).
@@ -370,7 +377,40 @@ def _leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     out._order = 0
     out._owns_grad = False
     out._pending = None
+    out._view = None
     return out
+
+
+def view(base: Tensor, index) -> Tensor:
+    """``base[index]`` for a basic index (ints, slices, None, Ellipsis), as a view.
+
+    A view is not a node of the graph: a gradient that reaches it is added straight
+    into ``base``'s gradient at ``index``. Slicing ``x[t]`` at every time step, or an
+    LSTM's gate columns, then costs no node in the backward sweep.
+    """
+    data = base.data[index]
+    if not (_grad_enabled and base.requires_grad):
+        return _leaf(data)
+    if base._view is not None:  # a view of a view: an ordinary node keeps indices simple
+        return result(data, (base,), lambda grad: (Scatter(index, grad, True),), "getitem")
+    out = _leaf(data, True)
+    out._view = (base, index)
+    out._op = "getitem"
+    return out
+
+
+def _view_gradient(view_tensor: Tensor, grad) -> Scatter:
+    """A gradient arriving at a view, as a sparse gradient of its base."""
+    data = view_tensor.data
+    if type(grad) is Scatter:
+        dense = np.zeros(data.shape, dtype=data.dtype)
+        grad.add_into(dense)
+        grad = dense
+    elif type(grad) is Product:
+        grad = np.dot(grad.left.T, grad.right)
+    if grad.shape != data.shape:
+        grad = unbroadcast(grad, data.shape)
+    return Scatter(view_tensor._view[1], grad, True)
 
 
 def result(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op: str) -> Tensor:
@@ -380,6 +420,7 @@ def result(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op
     out.grad = None
     out._owns_grad = False
     out._pending = None
+    out._view = None
     out._op = op
     if _grad_enabled:
         for parent in parents:

@@ -200,6 +200,30 @@ def test_addmm_is_bias_plus_matmul_with_broadcast_bias(data, n, k, m):
     np.testing.assert_allclose(out.data, bias + x @ w, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+@given(data=st.data(), n=st.integers(1, 4), k=st.integers(1, 4), m=st.integers(1, 4))
+def test_fused_addmm_activation_equals_the_unrolled_primitives(activation, data, n, k, m):
+    bias, x, w = (data.draw(arrays(shape)) for shape in ((m,), (n, k), (k, m)))
+    if activation == "relu":  # keep pre-activations away from the kink at 0, by construction
+        pre = bias + x @ w
+        bias = bias + np.where(pre >= 0, 0.5, -0.5) - np.where(np.abs(pre) < 0.5, pre, 0)
+    [fused] = check_vjp(lambda b, x, w: tg.addmm(b, x, w, activation=activation), [bias, x, w], data)
+    tensors = [tg.Tensor(v, requires_grad=True) for v in (bias, x, w)]
+    unrolled = getattr(tg.addmm(*tensors), activation)()
+    np.testing.assert_allclose(fused.data, unrolled.data, rtol=1e-12, atol=1e-12)
+    upstream = data.draw(arrays((n, m)))
+    unrolled.backward(upstream)
+    fused_tensors = [tg.Tensor(v, requires_grad=True) for v in (bias, x, w)]
+    tg.addmm(*fused_tensors, activation=activation).backward(upstream)
+    for a, b in zip(fused_tensors, tensors):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_addmm_refuses_an_unknown_activation():
+    with pytest.raises(ValueError, match="addmm: activation must be one of"):
+        tg.addmm(tg.zeros(2), tg.zeros(1, 3), tg.zeros(3, 2), activation="gelu")
+
+
 def test_addmm_refuses_bad_shapes_with_the_op_name():
     with pytest.raises(ValueError, match=r"addmm: .*\(2, 3\) and \(4, 5\)"):
         tg.addmm(tg.zeros(5), tg.zeros(2, 3), tg.zeros(4, 5))

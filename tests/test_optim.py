@@ -17,12 +17,23 @@ from tinygrad_rnn import optim, serialization
 
 
 # -- reference updates: one function per optimizer, p_{t} from p_{t-1} and g_t ----------------
+def _decayed(grad, param, weight_decay):
+    """g + weight_decay * p, formed in the parameter's dtype as the optimizer forms it.
+
+    In float32, g + λp can cancel to exactly 0 where float64 leaves ~1e-9, and Adam and
+    Adagrad normalize that residue up to a full-size step: the reference must round alike.
+    """
+    if not weight_decay:
+        return grad.astype(np.float64)
+    return (grad + weight_decay * param.astype(grad.dtype)).astype(np.float64)
+
+
 def sgd_reference(param, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
     """Parameter after each step; ``grads[t]`` is None where the parameter has no gradient."""
     p, buffer, trajectory = param.astype(np.float64), None, []
     for g in grads:
         if g is not None:
-            g = g.astype(np.float64) + weight_decay * p
+            g = _decayed(g, p, weight_decay)
             if momentum:
                 buffer = g if buffer is None else momentum * buffer + (1 - dampening) * g
                 g = g + momentum * buffer if nesterov else buffer
@@ -38,7 +49,7 @@ def adagrad_reference(param, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
     for g in grads:
         if g is not None:
             t += 1
-            g = g.astype(np.float64) + weight_decay * p
+            g = _decayed(g, p, weight_decay)
             total = total + g**2
             p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(total) + eps)
         trajectory.append(p)
@@ -52,7 +63,7 @@ def adam_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_d
     for g in grads:
         if g is not None:
             t += 1
-            g = g.astype(np.float64) + weight_decay * p
+            g = _decayed(g, p, weight_decay)
             m = beta1 * m + (1 - beta1) * g
             v = beta2 * v + (1 - beta2) * g**2
             v_max = np.maximum(v_max, v)

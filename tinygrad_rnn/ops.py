@@ -169,15 +169,50 @@ def matmul(a: Tensor, b: _Operand) -> Tensor:
     return result(out, (a, b), backward, "matmul")
 
 
-def addmm(bias: _Operand, x: Tensor, weight: Tensor) -> Tensor:
-    """``bias + x @ weight`` for 2-D ``x`` and ``weight`` in one node (PyTorch's ``addmm``).
+def _tanh_derivative(out):
+    return 1 - out * out
 
-    ``bias`` broadcasts to the product's shape. One node instead of two matters in a
-    recurrence, where ``x_t W_ih^T + h W_hh^T`` is computed at every time step.
+
+def _sigmoid_derivative(out):
+    return out * (1 - out)
+
+
+def _relu_derivative(out):
+    return out > 0
+
+
+# activation name -> (in-place forward, derivative written in terms of the output)
+_ACTIVATIONS = {
+    "tanh": (lambda z: np.tanh(z, out=z), _tanh_derivative),
+    "sigmoid": (lambda z: _sigmoid_inplace(z), _sigmoid_derivative),
+    "relu": (lambda z: np.maximum(z, 0, out=z), _relu_derivative),
+}
+
+
+def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+    return z
+
+
+def addmm(bias: _Operand, x: Tensor, weight: Tensor, activation: str | None = None) -> Tensor:
+    """``bias + x @ weight`` for 2-D ``x`` and ``weight``, in one node (PyTorch's ``addmm``).
+
+    ``bias`` broadcasts to the product's shape. With ``activation`` ("tanh", "sigmoid"
+    or "relu") the node also applies it, as PyTorch's fused ``_addmm_activation`` does:
+    ``act(bias + x @ weight)``, whose backward first multiplies the incoming gradient by
+    act'(pre-activation), written in terms of the output (1 − y², y(1 − y), y > 0).
+    In a recurrence, ``h_t = tanh(x_t W_ih^T + h_{t-1} W_hh^T)`` is then ONE node per
+    time step. Tests check it against the same computation unrolled from primitives.
     """
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"addmm: x and weight must be Tensors, got {type(x).__name__} and "
                         f"{type(weight).__name__}")
+    if activation is not None and activation not in _ACTIVATIONS:
+        raise ValueError(f"addmm: activation must be one of {tuple(_ACTIVATIONS)} or None, "
+                         f"got {activation!r}")
     bias = _operand(bias, x, "addmm")
     a, w = x.data, weight.data
     if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
@@ -191,13 +226,24 @@ def addmm(bias: _Operand, x: Tensor, weight: Tensor) -> Tensor:
     except ValueError:
         raise ValueError(f"addmm: bias of shape {bias.shape} does not broadcast to the product's "
                          f"shape {out.shape}") from None
+    if activation is None:
+        def backward(grad):
+            return (grad,
+                    np.dot(grad, w.T) if x.requires_grad else None,
+                    Product(a, grad) if weight.requires_grad else None)
 
-    def backward(grad):
+        return result(out, (bias, x, weight), backward, "addmm")
+
+    forward, derivative = _ACTIVATIONS[activation]
+    out = forward(out)
+
+    def backward_activated(grad):
+        grad = grad * derivative(out)
         return (grad,
                 np.dot(grad, w.T) if x.requires_grad else None,
                 Product(a, grad) if weight.requires_grad else None)
 
-    return result(out, (bias, x, weight), backward, "addmm")
+    return result(out, (bias, x, weight), backward_activated, f"addmm_{activation}")
 
 
 def rmatmul(a: Tensor, b: _Operand) -> Tensor:

@@ -46,12 +46,12 @@ State = tuple[Tensor, ...]
 # -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh^T, b_hn) -> state --
 def _tanh_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
     (h,) = state
-    return (ops.addmm(x_t, h, weight_hh_t).tanh(),)
+    return (ops.addmm(x_t, h, weight_hh_t, activation="tanh"),)
 
 
 def _relu_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
     (h,) = state
-    return (ops.addmm(x_t, h, weight_hh_t).relu(),)
+    return (ops.addmm(x_t, h, weight_hh_t, activation="relu"),)
 
 
 def _lstm_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:

@@ -207,16 +207,17 @@ def test_fused_addmm_activation_equals_the_unrolled_primitives(activation, data,
     if activation == "relu":  # keep pre-activations away from the kink at 0, by construction
         pre = bias + x @ w
         bias = bias + np.where(pre >= 0, 0.5, -0.5) - np.where(np.abs(pre) < 0.5, pre, 0)
-    [fused] = check_vjp(lambda b, x, w: tg.addmm(b, x, w, activation=activation), [bias, x, w], data)
-    tensors = [tg.Tensor(v, requires_grad=True) for v in (bias, x, w)]
-    unrolled = getattr(tg.addmm(*tensors), activation)()
-    np.testing.assert_allclose(fused.data, unrolled.data, rtol=1e-12, atol=1e-12)
+    check_vjp(lambda b, x, w: tg.addmm(b, x, w, activation=activation), [bias, x, w], data)
     upstream = data.draw(arrays((n, m)))
-    unrolled.backward(upstream)
-    fused_tensors = [tg.Tensor(v, requires_grad=True) for v in (bias, x, w)]
-    tg.addmm(*fused_tensors, activation=activation).backward(upstream)
-    for a, b in zip(fused_tensors, tensors):
-        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-10, atol=1e-12)
+    results = []
+    for build in (lambda *t: tg.addmm(*t, activation=activation),
+                  lambda *t: getattr(tg.addmm(*t), activation)()):
+        tensors = [tg.Tensor(v, requires_grad=True) for v in (bias, x, w)]
+        out = build(*tensors)
+        out.backward(upstream)
+        results.append([out.data] + [t.grad for t in tensors])
+    for fused, unrolled in zip(*results):
+        np.testing.assert_allclose(fused, unrolled, rtol=1e-10, atol=1e-12)
 
 
 def test_addmm_refuses_an_unknown_activation():

@@ -334,8 +334,8 @@ def transpose(a: Tensor, *axes) -> Tensor:
     """Permute axes (reverse them when none are given), like ``np.transpose``."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
-    if not axes:
-        axes = tuple(reversed(range(a.ndim)))
+    if not axes:  # reversing the axes is its own inverse (W.T in every layer, every step)
+        return result(a.data.T, (a,), lambda grad: (grad.T,), "transpose")
     for i in axes:
         if not -a.ndim <= i < a.ndim:
             raise ValueError(f"transpose: axis {i} is out of range for a tensor of shape {a.shape}")

@@ -169,32 +169,28 @@ def matmul(a: Tensor, b: _Operand) -> Tensor:
     return result(out, (a, b), backward, "matmul")
 
 
-def _tanh_derivative(out):
-    return 1 - out * out
+def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """σ(z) = 1 / (1 + e^−z), computed as (1 + tanh(z/2)) / 2, which never overflows."""
+    if out is None:
+        out = np.asarray(z * 0.5)  # asarray: a 0-d product comes back as a NumPy scalar
+    else:
+        np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
-def _sigmoid_derivative(out):
-    return out * (1 - out)
+def _relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(z, 0, out=out)
 
 
-def _relu_derivative(out):
-    return out > 0
-
-
-# activation name -> (in-place forward, derivative written in terms of the output)
+# name -> (forward(z, out=None), derivative written in terms of the output y)
 _ACTIVATIONS = {
-    "tanh": (lambda z: np.tanh(z, out=z), _tanh_derivative),
-    "sigmoid": (lambda z: _sigmoid_inplace(z), _sigmoid_derivative),
-    "relu": (lambda z: np.maximum(z, 0, out=z), _relu_derivative),
+    "tanh": (np.tanh, lambda y: 1 - y * y),
+    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
+    "relu": (_relu, lambda y: y > 0),
 }
-
-
-def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
-    z *= 0.5
-    np.tanh(z, out=z)
-    z *= 0.5
-    z += 0.5
-    return z
 
 
 def addmm(bias: _Operand, x: Tensor, weight: Tensor, activation: str | None = None) -> Tensor:
@@ -235,7 +231,7 @@ def addmm(bias: _Operand, x: Tensor, weight: Tensor, activation: str | None = No
         return result(out, (bias, x, weight), backward, "addmm")
 
     forward, derivative = _ACTIVATIONS[activation]
-    out = forward(out)
+    out = forward(out, out=out)
 
     def backward_activated(grad):
         grad = grad * derivative(out)
@@ -500,32 +496,29 @@ def log(a: Tensor) -> Tensor:
     return result(np.log(a.data), (a,), backward, "log")
 
 
-def tanh(a: Tensor) -> Tensor:
-    out = np.tanh(a.data)
+def _activation(a: Tensor, name: str) -> Tensor:
+    forward, derivative = _ACTIVATIONS[name]
+    out = forward(a.data)
 
     def backward(grad):
-        return (grad * (1 - out * out),)
+        return (grad * derivative(out),)
 
-    return result(out, (a,), backward, "tanh")
+    return result(out, (a,), backward, name)
+
+
+def tanh(a: Tensor) -> Tensor:
+    """tanh(x); the gradient is grad · (1 − tanh²)."""
+    return _activation(a, "tanh")
 
 
 def sigmoid(a: Tensor) -> Tensor:
-    """σ(x) = 1 / (1 + e^−x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
-    out = np.tanh(a.data * 0.5)
-    out *= 0.5
-    out += 0.5
-
-    def backward(grad):
-        return (grad * out * (1 - out),)
-
-    return result(out, (a,), backward, "sigmoid")
+    """σ(x), as (1 + tanh(x/2)) / 2, which never overflows; the gradient is grad · σ(1 − σ)."""
+    return _activation(a, "sigmoid")
 
 
 def relu(a: Tensor) -> Tensor:
-    def backward(grad):
-        return (grad * (a.data > 0),)
-
-    return result(np.maximum(a.data, 0), (a,), backward, "relu")
+    """max(x, 0); the gradient is grad where x > 0, else 0."""
+    return _activation(a, "relu")
 
 
 def _softmax_axis(op: str, a: Tensor, axis: int) -> int:

@@ -188,22 +188,23 @@ class Tensor:
                     if parent._view is not None:  # a view: the gradient goes to its base
                         parent_grad = _view_gradient(parent, parent_grad)
                         parent = parent._view[0]
-                    if parent._backward is not None:
-                        # An interior node: queue it when its first gradient arrives (it has a
-                        # lower creation order than every consumer, so it is still to come).
-                        if parent.grad is None and parent._pending is None:
-                            push(queue, (-parent._order, parent))
-                            data = parent.data
-                            if (type(parent_grad) is ndarray and parent_grad.shape == data.shape
-                                    and parent_grad.dtype == data.dtype):
-                                parent.grad = parent_grad  # the common case, without _accumulate
-                                parent._owns_grad = False
-                                continue
-                    elif type(parent_grad) is Product and parent._pending is None:
-                        deferred_leaves.append(parent)
+                    if (parent._backward is not None and parent.grad is None
+                            and parent._pending is None):
+                        # An interior node's first gradient: queue the node (it has a lower
+                        # creation order than every consumer, so it is still to come) and, in
+                        # the common case, keep the gradient as it is.
+                        push(queue, (-parent._order, parent))
+                        data = parent.data
+                        if (type(parent_grad) is ndarray and parent_grad.shape == data.shape
+                                and parent_grad.dtype == data.dtype):
+                            parent.grad = parent_grad
+                            parent._owns_grad = False
+                            continue
                     if type(parent_grad) is Product:
                         if parent._pending is None:
                             parent._pending = []
+                            if parent._backward is None:
+                                deferred_leaves.append(parent)
                         parent._pending.append(parent_grad)
                     else:
                         _accumulate(parent, parent_grad)
@@ -291,12 +292,15 @@ class Product:
         self.left = left
         self.right = right
 
+    def dense(self) -> np.ndarray:
+        return np.dot(self.left.T, self.right)
+
 
 def _flush(node: Tensor) -> None:
     """Materialise ``node``'s pending products into its gradient, in one product."""
     pending, node._pending = node._pending, None
     if len(pending) == 1:
-        total = np.dot(pending[0].left.T, pending[0].right)
+        total = pending[0].dense()
     else:
         total = np.dot(np.concatenate([p.left for p in pending]).T,
                        np.concatenate([p.right for p in pending]))
@@ -407,7 +411,7 @@ def _view_gradient(view_tensor: Tensor, grad) -> Scatter:
         grad.add_into(dense)
         grad = dense
     elif type(grad) is Product:
-        grad = np.dot(grad.left.T, grad.right)
+        grad = grad.dense()
     if grad.shape != data.shape:
         grad = unbroadcast(grad, data.shape)
     return Scatter(view_tensor._view[1], grad, True)

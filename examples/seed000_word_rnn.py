@@ -19,11 +19,12 @@ import argparse
 import sys
 
 import numpy as np
-from seed_common import init_weights, one_blas_thread, verify_gradients
+from seed_common import init_weights, verify_gradients
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.nn import RecurrentModel
 from tinygrad_rnn.optim import SGD
+from tinygrad_rnn.runtime import blas_threads
 
 SENTENCES = ["hello how are you", "how are you doing", "are you doing well"]
 
@@ -83,5 +84,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    with one_blas_thread():
+    with blas_threads(1):  # many small products: one BLAS thread is faster
         sys.exit(0 if main()["passed"] else 1)

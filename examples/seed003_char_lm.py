@@ -34,11 +34,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from seed_common import one_blas_thread, verify_gradients
+from seed_common import verify_gradients
 
 from tinygrad_rnn.data import BatchStream, CharTokenizer, load_text
 from tinygrad_rnn.nn import RecurrentModel, clip_grad_norm_
 from tinygrad_rnn.optim import Adam
+from tinygrad_rnn.runtime import blas_threads
 from tinygrad_rnn.sample import generate
 from tinygrad_rnn.train import write_plot
 
@@ -149,5 +150,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    with one_blas_thread():
+    with blas_threads(1):  # many small products: one BLAS thread is faster
         sys.exit(0 if main()["passed"] else 1)

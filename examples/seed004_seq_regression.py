@@ -24,11 +24,12 @@ import argparse
 import sys
 
 import numpy as np
-from seed_common import one_blas_thread, verify_gradients
+from seed_common import verify_gradients
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.nn import RecurrentModel
 from tinygrad_rnn.optim import SGD
+from tinygrad_rnn.runtime import blas_threads
 
 STEPS, FEATURES, HIDDEN_SIZE = 3, 3, 16
 
@@ -94,5 +95,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    with one_blas_thread():
+    with blas_threads(1):  # many small products: one BLAS thread is faster
         sys.exit(0 if main()["passed"] else 1)

@@ -6,7 +6,6 @@ The examples import this file as ``seed_common`` (Python puts a script's own fol
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 from collections.abc import Callable
@@ -16,7 +15,6 @@ import numpy as np
 from tinygrad_rnn import Tensor
 from tinygrad_rnn.gradcheck import GradcheckError, check_gradients
 from tinygrad_rnn.nn import Module
-from tinygrad_rnn.runtime import blas_threads
 
 
 def init_weights(model: Module, draw: Callable[[tuple[int, ...]], np.ndarray]) -> None:
@@ -53,8 +51,3 @@ def verify_gradients(model: Module, loss_of: Callable[[Module], Tensor]) -> dict
           f"(float64, worst absolute error {figures['max_abs_error']:.1e})")
     return figures
 
-
-def one_blas_thread() -> contextlib.AbstractContextManager:
-    """BLAS with one thread: these models multiply many small matrices, where a second
-    thread costs more in synchronisation than it saves (see ``tinygrad_rnn.runtime``)."""
-    return blas_threads(1)

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygrad_rnn.runtime import blas_threads
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -27,7 +29,7 @@ def run_example(name: str, *argv: str) -> dict:
         spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        with module.one_blas_thread():
+        with blas_threads(1):
             return module.main(["--fast", *argv])
     finally:
         sys.path.remove(str(EXAMPLES))

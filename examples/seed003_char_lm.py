@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, help="a UTF-8 text file (default: the built-in paragraph)")
     parser.add_argument("--out", type=Path, default=Path("runs/seed003"), help="where loss.png goes")
-    parser.add_argument("--epochs", type=int, default=None, help="default 60 (40 with --fast)")
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--lr", type=float, default=0.005)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--batch", type=int, default=16)
@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--temperature", type=float, default=0.5)
     parser.add_argument("--length", type=int, default=200, help="characters per sample")
     parser.add_argument("--fast", action="store_true",
-                        help="40 epochs, and the gradient check on a model with hidden size 8")
+                        help="the gradient check on a model with hidden size 8")
     args = parser.parse_args(argv)
-    epochs = args.epochs or (40 if args.fast else 60)
+    epochs = args.epochs
 
     text = DEFAULT_TEXT if args.data is None else load_text(args.data)
     tokenizer = CharTokenizer.fit(text)

@@ -336,6 +336,23 @@ def test_wrong_feature_size(lstm):
         lstm(tg.zeros(5, 2, 4))
 
 
+@pytest.mark.parametrize("name", ["weight_hh_l1", "weight_ih_l0", "bias_hh_l1"])
+def test_a_replaced_parameter_of_another_shape_is_named(lstm, name):
+    """The time steps skip addmm's checks, so the layer checks its parameters instead."""
+    shape = getattr(lstm, name).shape
+    setattr(lstm, name, nn.Parameter(np.zeros((shape[0] + 1, *shape[1:]), dtype=np.float32)))
+    with pytest.raises(ValueError, match=rf"LSTM: {name} has shape \({shape[0] + 1},"):
+        lstm(tg.zeros(5, 2, 3))
+
+
+def test_a_replaced_cell_parameter_of_another_dtype_is_named():
+    cell = nn.GRUCell(3, 4)
+    cell.weight_ih = nn.Parameter(np.zeros((12, 3)))
+    with pytest.raises(ValueError, match=r"GRUCell: weight_ih has shape \(12, 3\) and dtype float64, "
+                                         r"expected shape \(12, 3\) and dtype float32"):
+        cell(tg.zeros(2, 3))
+
+
 def test_mismatched_initial_state(lstm):
     h = tg.zeros(2, 3, 4)
     with pytest.raises(ValueError, match=r"LSTM: expected h0 of shape \(2, 2, 4\) \(num_layers, batch, "

@@ -44,10 +44,10 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against integer class targets ``(...)``.
 
-    Computed as −log_softmax(logits)[target], so the gradient with respect to the
+    The loss is −log_softmax(logits)[target], and the gradient with respect to the
     logits is (softmax − one_hot) / N for ``reduction="mean"`` over N predictions,
-    with no cancellation between large logits. ``reduction``: "mean" | "sum" | "none"
-    (per-prediction losses with the targets' shape).
+    with no cancellation between large logits (one node: ``ops.cross_entropy``).
+    ``reduction``: "mean" | "sum" | "none" (per-prediction losses with the targets' shape).
     """
     op = "cross_entropy"
     _check_reduction(op, reduction)
@@ -76,11 +76,7 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
             f"{op}: targets must lie in [0, {classes}) for logits of shape {logits.shape}, "
             f"got {bad[:5].tolist()}"
         )
-    log_probs = ops.log_softmax(logits, -1).reshape(-1, classes)
-    flat = target_array.reshape(-1)
-    picked = ops.getitem(log_probs, (np.arange(flat.size), flat))
-    losses = ops.neg(picked).reshape(target_array.shape)
-    return _reduce(losses, reduction)
+    return ops.cross_entropy(logits, target_array, reduction)
 
 
 def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:

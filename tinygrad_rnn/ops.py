@@ -222,6 +222,26 @@ def addmm(bias: _Operand, x: Tensor, weight: Tensor, activation: str | None = No
     except ValueError:
         raise ValueError(f"addmm: bias of shape {bias.shape} does not broadcast to the product's "
                          f"shape {out.shape}") from None
+    return _addmm_node(out, bias, x, weight, activation)
+
+
+def addmm_prechecked(bias: Tensor, x: Tensor, weight: Tensor, activation: str | None = None) -> Tensor:
+    """``addmm`` without its checks, for a caller that has made them once beforehand.
+
+    The operands must be Tensors of one float dtype, ``x`` and ``weight`` 2-D with
+    matching inner sizes, ``bias`` of the product's shape, and ``activation`` None or
+    one of ``addmm``'s. A recurrent layer checks its weights and state once, then calls
+    this at every time step: the checks would otherwise cost as much as the product.
+    """
+    out = np.dot(x.data, weight.data)
+    out += bias.data
+    return _addmm_node(out, bias, x, weight, activation)
+
+
+def _addmm_node(out: np.ndarray, bias: Tensor, x: Tensor, weight: Tensor,
+                activation: str | None) -> Tensor:
+    """The node for ``out = bias + x @ weight``: apply ``activation`` to ``out`` in place, wrap."""
+    a, w = x.data, weight.data
     if activation is None:
         def backward(grad):
             return (grad,
@@ -551,6 +571,49 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
         return (grad - np.exp(out) * grad.sum(axis=axis, keepdims=True),)
 
     return result(out, (a,), backward, "log_softmax")
+
+
+def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of ``(..., C)`` logits against int ``targets`` ``(...)``, one node.
+
+    Per prediction: log Σ exp(x − max) − (x − max)[target], which never overflows. The
+    backward is the textbook (softmax − one_hot) · grad (÷ N for "mean"), from the
+    probabilities kept by the forward: the same result as log_softmax, a gather, a
+    negation and a reduction composed (tests check both), in one node instead of five.
+    ``reduction`` is "mean", "sum" or "none"; ``functional.cross_entropy`` validates
+    the arguments and calls this.
+    """
+    count = targets.size
+    flat = logits.data.reshape(count, logits.shape[-1])
+    if count == 0 and reduction == "mean":
+        raise ValueError(f"cross_entropy: the mean over no predictions (logits of shape "
+                         f"{logits.shape}) is undefined")
+    rows, picked = np.arange(count), targets.reshape(-1)
+    shifted = flat - flat.max(axis=1, keepdims=True)
+    probabilities = np.exp(shifted)
+    totals = probabilities.sum(axis=1, keepdims=True)
+    losses = np.log(totals)[:, 0] - shifted[rows, picked]
+    probabilities /= totals
+    dtype = flat.dtype
+    if reduction == "none":
+        out = losses.reshape(targets.shape)
+    else:
+        out = np.asarray(losses.sum(), dtype=dtype)
+        if reduction == "mean":
+            out = out / np.asarray(count, dtype=dtype)
+
+    def backward(grad):
+        if reduction == "none":
+            scale = grad.reshape(count, 1)
+            dlogits = probabilities * scale
+            dlogits[rows, picked] -= scale[:, 0]
+        else:
+            scale = grad / count if reduction == "mean" else grad
+            dlogits = probabilities * scale
+            dlogits[rows, picked] -= scale
+        return (dlogits.reshape(logits.shape),)
+
+    return result(out, (logits,), backward, "cross_entropy")
 
 
 # -- attach to Tensor --------------------------------------------------------------------

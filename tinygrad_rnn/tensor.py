@@ -186,8 +186,14 @@ class Tensor:
                     if parent_grad is None or not parent.requires_grad:
                         continue
                     if parent._view is not None:  # a view: the gradient goes to its base
+                        base, index = parent._view
+                        if (base._owns_grad and type(parent_grad) is ndarray
+                                and parent_grad.shape == parent.data.shape
+                                and parent_grad.dtype == parent.data.dtype):
+                            base.grad[index] += parent_grad  # the base's buffer exists: add in
+                            continue
                         parent_grad = _view_gradient(parent, parent_grad)
-                        parent = parent._view[0]
+                        parent = base
                     if (parent._backward is not None and parent.grad is None
                             and parent._pending is None):
                         # An interior node's first gradient: queue the node (it has a lower
@@ -200,6 +206,16 @@ class Tensor:
                             parent.grad = parent_grad
                             parent._owns_grad = False
                             continue
+                    elif (type(parent_grad) is ndarray and parent.grad is not None
+                            and parent_grad.shape == parent.data.shape
+                            and parent_grad.dtype == parent.data.dtype):
+                        # A later dense gradient of the same shape: add it to an owned buffer.
+                        if parent._owns_grad:
+                            parent.grad += parent_grad
+                        else:
+                            parent.grad = parent.grad + parent_grad
+                            parent._owns_grad = True
+                        continue
                     if type(parent_grad) is Product:
                         if parent._pending is None:
                             parent._pending = []

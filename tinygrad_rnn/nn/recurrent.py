@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import ops
 from .. import rng as _rng
-from ..tensor import Tensor, zeros
+from ..tensor import Tensor, view, zeros
 from .layers import affine, check_float_input, check_indices, uniform_parameter
 from .module import Module, float_dtype, positive_int
 
@@ -46,18 +46,18 @@ State = tuple[Tensor, ...]
 # -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh^T, b_hn) -> state --
 def _tanh_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
     (h,) = state
-    return (ops.addmm(x_t, h, weight_hh_t, activation="tanh"),)
+    return (ops.addmm_prechecked(x_t, h, weight_hh_t, activation="tanh"),)
 
 
 def _relu_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
     (h,) = state
-    return (ops.addmm(x_t, h, weight_hh_t, activation="relu"),)
+    return (ops.addmm_prechecked(x_t, h, weight_hh_t, activation="relu"),)
 
 
 def _lstm_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
     h, c = state
     size = h.shape[-1]
-    gates = ops.addmm(x_t, h, weight_hh_t)
+    gates = ops.addmm_prechecked(x_t, h, weight_hh_t)
     # One sigmoid over all four gates and three slices of it make fewer nodes than
     # slicing four pre-activations first; the g columns of it are simply unused.
     sigmoids = gates.sigmoid()
@@ -131,6 +131,23 @@ def _biases(module: Module, suffix: str, kind: _Kind) -> tuple[Tensor | None, Te
     return bias_ih + bias_hh * folded_part, bias_hh[kept:]
 
 
+def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype) -> None:
+    """Refuse parameters that were replaced with other shapes or dtypes.
+
+    The time steps call ``ops.addmm_prechecked``, which trusts its operands, so the
+    shapes it relies on are checked here, once per layer and call.
+    """
+    rows, hidden = module._kind.gates * module.hidden_size, module.hidden_size
+    expected = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden)}
+    if module.bias:
+        expected.update(bias_ih=(rows,), bias_hh=(rows,))
+    for name, shape in expected.items():
+        param = getattr(module, name + suffix)
+        if param.shape != shape or param.dtype != dtype:
+            raise ValueError(f"{type(module).__name__}: {name}{suffix} has shape {param.shape} and "
+                             f"dtype {param.dtype}, expected shape {shape} and dtype {dtype}")
+
+
 def _initial_state(owner: str, hx, shape: tuple[int, ...], batched_shape: tuple[int, ...],
                    names: tuple[str, ...], described: str, dtype: np.dtype) -> State:
     """``hx`` checked against ``shape`` (zeros when None), as tensors of ``batched_shape``."""
@@ -193,6 +210,7 @@ class _Cell(Module):
         shape = (batch, hidden) if batched else (hidden,)
         described = "(batch, hidden_size)" if batched else "(hidden_size,) for unbatched input"
         state = _initial_state(owner, hx, shape, (batch, hidden), names, described, dtype)
+        _check_weights(self, "", size, dtype)
         folded, bias_hn = _biases(self, "", self._kind)
         state = self._kind.step(affine(x, self.weight_ih, folded), state, self.weight_hh.T, bias_hn)
         return state if batched else tuple(s.reshape(hidden) for s in state)
@@ -352,6 +370,8 @@ class _Recurrent(Module):
         step = self._kind.step
         finals = []
         for layer in range(self.num_layers):
+            _check_weights(self, f"_l{layer}", self.input_size if layer == 0 else self.hidden_size,
+                           self._dtype)
             folded, bias_hn = _biases(self, f"_l{layer}", self._kind)
             weight_ih = getattr(self, f"weight_ih_l{layer}")
             if isinstance(inputs, np.ndarray):
@@ -365,7 +385,7 @@ class _Recurrent(Module):
             layer_state = tuple(s[layer] for s in state)
             outputs = []
             for t in range(steps):
-                x_t = projection[t] if time_axis == 0 else projection[:, t]
+                x_t = view(projection, t if time_axis == 0 else (slice(None), t))
                 layer_state = step(x_t, layer_state, weight_hh_t, bias_hn)
                 outputs.append(layer_state[0])
             inputs = ops.stack(outputs, axis=time_axis)

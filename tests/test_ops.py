@@ -7,6 +7,7 @@ the check also asserts that inputs are not mutated and gradients do not alias.
 """
 
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -150,12 +151,28 @@ def test_unary_op_passes_gradcheck(name, data):
     assert tg.gradcheck(op, [x])
 
 
-def test_sigmoid_of_huge_inputs_is_finite_and_saturated():
-    x = Tensor([-1e4, -800.0, 0.0, 800.0, 1e4], dtype="float64", requires_grad=True)
-    out = x.sigmoid()
-    out.sum().backward()
-    np.testing.assert_array_equal(out.data, [0.0, 0.0, 0.5, 1.0, 1.0])
-    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.25, 0.0, 0.0])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_of_huge_inputs_is_finite_and_saturated(dtype):
+    """No overflow warning; below the cap σ is under the dtype's smallest normal number."""
+    x = Tensor([-1e4, -800.0, 0.0, 800.0, 1e4], dtype=dtype, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = x.sigmoid()
+        out.sum().backward()
+    tiny = np.finfo(dtype).tiny
+    np.testing.assert_array_equal(out.data[2:], [0.5, 1.0, 1.0])
+    assert (0 <= out.data[:2]).all() and (out.data[:2] <= tiny).all()
+    np.testing.assert_array_equal(x.grad[2:], [0.25, 0.0, 0.0])
+    assert (0 <= x.grad[:2]).all() and (x.grad[:2] <= tiny).all()
+
+
+@given(x=arrays((), uniform(-30.0, 30.0)))
+def test_sigmoid_is_accurate_in_relative_terms(x):
+    """σ agrees with the float64 formula to a few ulps relative, also where σ is tiny."""
+    for dtype in (np.float32, np.float64):
+        rounded = np.asarray(x, dtype=dtype)
+        exact = 1 / (1 + np.exp(-rounded.astype(np.float64)))
+        assert abs(Tensor(rounded).sigmoid().item() - exact) <= 4 * np.finfo(dtype).eps * exact
 
 
 def test_relu_passes_the_gradient_only_where_the_input_is_positive():

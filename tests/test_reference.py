@@ -427,11 +427,12 @@ def test_matches_pytorch(cell, input_kind):
 
 
 # -- dtypes, stability, invariants -----------------------------------------------------
+@pytest.mark.parametrize("hidden_size", [5, 1])  # 1: gate views of shape (B, 1), see _sigmoid
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("cell", CELLS)
-def test_float32_follows_float64(cell, loss):
+def test_float32_follows_float64(cell, loss, hidden_size):
     problem = make_problem(
-        cell, loss, seq_len=6, batch=3, hidden_size=5, num_layers=2, with_h0=True, seed=5
+        cell, loss, seq_len=6, batch=3, hidden_size=hidden_size, num_layers=2, with_h0=True, seed=5
     )
     result64 = problem.run()
     problem.params = {n: v.astype(np.float32) for n, v in problem.params.items()}

@@ -175,8 +175,17 @@ def backward(
 
 
 def _sigmoid(a: np.ndarray) -> None:
-    """σ(a) = (1 + tanh(a/2)) / 2 in place: no overflow for large |a|, unlike 1/(1+e^-a)."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
+    """σ(a) = 1 / (1 + e^(-a)) in place; -a is capped where e^(-a) would overflow.
+
+    At the cap (88 in float32, 709 in float64) σ is already below 1e-38 (1e-307), so
+    the cap changes nothing that matters and keeps exp from warning about overflow.
+    """
+    np.multiply(a, -1.0, out=a)  # not np.negative(a, out=a): wrong in NumPy 2.4 for some views
+    np.minimum(a, _EXP_CAP[a.dtype], out=a)
+    np.exp(a, out=a)
+    a += 1
+    np.reciprocal(a, out=a)
+
+
+# The largest whole x with exp(x) finite, for the two dtypes the reference computes in.
+_EXP_CAP = {np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}

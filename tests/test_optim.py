@@ -201,6 +201,23 @@ def test_lr_is_read_from_param_groups_at_each_step():
         optimizer.step()
 
 
+def test_an_edit_to_an_equal_value_of_another_type_is_still_checked():
+    """Validation is skipped only for unchanged values: 1 == True, but 1 is not a flag."""
+    params = make_params([np.array([1.0])])
+    optimizer = optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True)
+    params[0].grad = np.array([1.0])
+    optimizer.step()
+    optimizer.param_groups[0]["nesterov"] = 1
+    with pytest.raises(TypeError, match="SGD: nesterov must be True or False, got 1"):
+        optimizer.step()
+    optimizer.param_groups[0]["nesterov"] = True
+    adam = optim.Adam(params, lr=0.1, betas=[0.9, 0.999])
+    adam.step()
+    adam.param_groups[0]["betas"] = [0.9, 1.5]
+    with pytest.raises(ValueError, match=r"Adam: each of betas must be in \[0, 1\)"):
+        adam.step()
+
+
 def test_adagrad_reproduces_min_char_rnn_with_eps_inside_the_root():
     rng = np.random.default_rng(2)
     param = rng.normal(size=(6,))

@@ -476,7 +476,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     axis = axis % out.ndim
 
     def backward(grad):
-        return tuple(np.moveaxis(grad, axis, 0))
+        return tuple(grad if axis == 0 else np.moveaxis(grad, axis, 0))
 
     return result(out, tuple(tensors), backward, "stack")
 

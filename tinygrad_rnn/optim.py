@@ -67,6 +67,8 @@ class Optimizer:
             {**self.defaults, "params": _parameter_list(params, self._name)}
         ]
         self.state: dict[int, dict[str, Any]] = {}
+        self._validated_key: tuple | None = None
+        self._validated: dict[str, Any] = {}
 
     @property
     def _name(self) -> str:
@@ -84,9 +86,18 @@ class Optimizer:
         raise NotImplementedError
 
     def _hyperparameters(self) -> dict[str, Any]:
-        """The group's current hyperparameters, validated (they may have been edited)."""
+        """The group's current hyperparameters, validated (they may have been edited).
+
+        Validation runs again only when a value (or its type) differs from the last
+        validated one, so an unchanged group costs one tuple comparison per step.
+        """
         group = self.param_groups[0]
-        return self._checked({name: group[name] for name in self.defaults})
+        values = tuple(group[name] for name in self.defaults)
+        key = tuple(map(_typed, values))
+        if key != self._validated_key:
+            self._validated = self._checked(dict(zip(self.defaults, values)))
+            self._validated_key = key
+        return self._validated
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to None."""
@@ -397,6 +408,13 @@ def _parameter_list(params: Iterable[Tensor], optimizer: str) -> list[Tensor]:
                 "array); each parameter must appear once"
             )
     return params
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with its type (and its items' types), so that 1 and True compare unequal."""
+    if isinstance(value, (tuple, list)):
+        return type(value), tuple(map(_typed, value))
+    return type(value), value
 
 
 def _state_index(key: Any, count: int, where: str) -> int:

@@ -382,7 +382,7 @@ class _Recurrent(Module):
             else:
                 projection = affine(inputs, weight_ih, folded)
             weight_hh_t = getattr(self, f"weight_hh_l{layer}").T
-            layer_state = tuple(s[layer] for s in state)
+            layer_state = tuple(view(s, layer) for s in state)
             outputs = []
             for t in range(steps):
                 x_t = view(projection, t if time_axis == 0 else (slice(None), t))
@@ -391,7 +391,9 @@ class _Recurrent(Module):
             inputs = ops.stack(outputs, axis=time_axis)
             finals.append(layer_state)
         output = inputs
-        final = tuple(ops.stack(list(per_layer)) for per_layer in zip(*finals))
+        # One layer's final state is a view with a leading axis; several are stacked.
+        final = tuple(view(per_layer[0], None) if len(per_layer) == 1 else ops.stack(list(per_layer))
+                      for per_layer in zip(*finals))
         if not batched:
             output = output.reshape(steps, self.hidden_size)
             final = tuple(s.reshape(self.num_layers, self.hidden_size) for s in final)

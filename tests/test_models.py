@@ -240,7 +240,8 @@ def test_call_errors():
         model(np.zeros(3, dtype=int))
     with pytest.raises(ValueError, match=r"RNN: tokens must lie in \[0, 5\)"):
         model(tokens + 5)
-    with pytest.raises(ValueError, match=r"cross_entropy: targets of shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"RecurrentModel.loss: targets of shape \(2,\) do not match "
+                                         r"the \(3, 2\) \(T, B\) predictions"):
         model.loss(tokens, tokens[-1])
     dense = nn.RecurrentModel("gru", 5, 4, 2, input_kind="dense")
     with pytest.raises(ValueError, match=r"RecurrentModel: dense inputs must have shape \(T, B, 5\), "

@@ -130,6 +130,16 @@ class RecurrentModel(Module):
             raise ValueError(f"RecurrentModel.loss: reduction must be one of {_REDUCTIONS}, "
                              f"got {reduction!r}")
         hidden, state = self._hidden(inputs, state)
+        if loss == "ce":
+            # The head reads the T·B hidden states as one (T·B, H) matrix and the loss takes
+            # its (T·B, O) logits as they are: two reshape nodes fewer than head(hidden).
+            target_array = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+            if target_array.shape != hidden.shape[:2]:
+                raise ValueError(f"RecurrentModel.loss: targets of shape {target_array.shape} do not "
+                                 f"match the {hidden.shape[:2]} (T, B) predictions; loss='ce' "
+                                 f"needs one class index per step and sequence")
+            logits = self.head(hidden.reshape(-1, hidden.shape[-1]))
+            return functional.cross_entropy(logits, target_array.reshape(-1), reduction), state
         if loss.endswith("_last"):
             h_n = state[0] if isinstance(state, tuple) else state
             hidden = h_n[-1]  # the last layer's final hidden state, == hidden[-1]

@@ -244,7 +244,7 @@ def _graph_size(*outputs) -> int:
 
 
 @pytest.mark.parametrize(("kind", "bias", "per_step"), [
-    ("rnn_tanh", True, 1), ("rnn_relu", False, 1), ("lstm", True, 8), ("gru", True, 11), ("gru", False, 10),
+    ("rnn_tanh", True, 1), ("rnn_relu", False, 1), ("lstm", True, 8), ("gru", True, 9), ("gru", False, 9),
 ])
 def test_graph_nodes_per_time_step(kind, bias, per_step):
     """The time loop adds only addmm (x_t + h W_hh^T, with a fused tanh/relu for the RNN)

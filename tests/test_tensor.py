@@ -449,6 +449,19 @@ def test_views_of_views_broadcasts_and_matmul_weights_match_finite_differences(d
     check_vjp(lambda t: t[1:3][:, None, ::2] * t[0, :3] + t[0:1, 1:4] @ t[1:4, 0:3], [x], data)
 
 
+@given(st.data())
+def test_a_row_view_sliced_again_is_one_view_of_the_base(data):
+    """x[t][i, j:k] becomes the view x[t, i, j:k]: no node, the same values and gradients."""
+    x = data.draw(arrays((3, 4, 5)))
+    t = data.draw(st.integers(-3, 2), label="t")
+    start = data.draw(st.integers(0, 4), label="start")
+    row = tg.Tensor(x, requires_grad=True)[t]
+    part = row[:, start:]
+    assert part._view[0] is row._view[0] and part._view[1] == (t, slice(None), slice(start, None))
+    np.testing.assert_array_equal(part.data, x[t][:, start:])
+    check_vjp(lambda a: a[t][:, start:] * a[t][1, start:], [x], data)
+
+
 def test_a_view_as_the_output_of_backward_and_under_no_grad():
     x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[1:].backward(np.array([5.0, 7.0], dtype=np.float32))

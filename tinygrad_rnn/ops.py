@@ -248,7 +248,8 @@ def addmm_prechecked(bias: Tensor, x: Tensor, weight: Tensor, activation: str | 
     """``addmm`` without its checks, for a caller that has made them once beforehand.
 
     The operands must be Tensors of one float dtype, ``x`` and ``weight`` 2-D with
-    matching inner sizes, ``bias`` of the product's shape, and ``activation`` None or
+    matching inner sizes, ``bias`` broadcasting to the product's shape (without making
+    it larger), and ``activation`` None or
     one of ``addmm``'s. A recurrent layer checks its weights and state once, then calls
     this at every time step: the checks would otherwise cost as much as the product.
     """

@@ -411,8 +411,14 @@ def view(base: Tensor, index) -> Tensor:
     data = base.data[index]
     if not (_grad_enabled and base.requires_grad):
         return _leaf(data)
-    if base._view is not None:  # a view of a view: an ordinary node keeps indices simple
-        return result(data, (base,), lambda grad: (Scatter(index, grad, True),), "getitem")
+    if base._view is not None:
+        # A view of a view: x[t][i, j] is x[t, i, j] when t is an int and i, j are ints or
+        # slices (a GRU step's x_t[:, 2H:]); other combinations become an ordinary node.
+        outer, first = base._view
+        parts = index if type(index) is tuple else (index,)
+        if type(first) is not int or not all(type(part) in (int, slice) for part in parts):
+            return result(data, (base,), lambda grad: (Scatter(index, grad, True),), "getitem")
+        base, index = outer, (first, *parts)
     out = _leaf(data, True)
     out._view = (base, index)
     out._op = "getitem"

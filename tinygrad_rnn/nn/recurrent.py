@@ -72,14 +72,12 @@ def _lstm_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State
 def _gru_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn: Tensor | None) -> State:
     (h,) = state
     size = h.shape[-1]
-    hidden_part = h @ weight_hh_t
+    # v = h W_hh^T + [0 | 0 | b_hn]: b_hr and b_hz are folded into x_t, b_hn stays in r ⊙ (...).
+    hidden_part = h @ weight_hh_t if bias_hn is None else ops.addmm_prechecked(bias_hn, h, weight_hh_t)
     # σ over all three gate columns (the n columns are unused) saves two slice nodes.
     gates = (x_t + hidden_part).sigmoid()
     reset, update = gates[:, :size], gates[:, size:2 * size]
-    hidden_n = hidden_part[:, 2 * size:]
-    if bias_hn is not None:
-        hidden_n = hidden_n + bias_hn
-    new = (x_t[:, 2 * size:] + reset * hidden_n).tanh()
+    new = (x_t[:, 2 * size:] + reset * hidden_part[:, 2 * size:]).tanh()
     # (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n), one node fewer.
     return (new + update * (h - new),)
 
@@ -118,7 +116,7 @@ def _add_parameters(module: Module, suffix: str, input_size: int, hidden_size: i
 
 
 def _biases(module: Module, suffix: str, kind: _Kind) -> tuple[Tensor | None, Tensor | None]:
-    """(bias added to the input projection, b_hn kept inside the GRU step or None)."""
+    """(bias added to the input projection, [0 | 0 | b_hn] kept inside the GRU step or None)."""
     bias_ih = getattr(module, "bias_ih" + suffix, None)
     if bias_ih is None:
         return None, None
@@ -128,7 +126,7 @@ def _biases(module: Module, suffix: str, kind: _Kind) -> tuple[Tensor | None, Te
     kept = bias_hh.shape[0] - bias_hh.shape[0] // kind.gates  # where the last gate (n) starts
     folded_part = np.ones(bias_hh.shape, dtype=bias_hh.dtype)
     folded_part[kept:] = 0
-    return bias_ih + bias_hh * folded_part, bias_hh[kept:]
+    return bias_ih + bias_hh * folded_part, bias_hh * (1 - folded_part)
 
 
 def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype) -> None:

@@ -143,6 +143,20 @@ def test_cross_entropy_refuses_bad_logits_and_reductions():
         cross_entropy(Tensor(np.zeros((2, 3), dtype=np.int64)), np.array([0, 1]))
     with pytest.raises(TypeError, match="cross_entropy: logits must be a Tensor"):
         cross_entropy(np.zeros((2, 3)), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"cross_entropy: logits .*C >= 1, got shape \(0, 0\)"):
+        cross_entropy(Tensor(np.zeros((0, 0))), np.zeros(0, dtype=int), reduction="sum")
+
+
+def test_cross_entropy_of_no_predictions():
+    """sum and none of zero predictions are 0 and empty; their mean is refused, not NaN."""
+    logits = Tensor(np.zeros((0, 3)), requires_grad=True)
+    targets = np.zeros(0, dtype=int)
+    total = cross_entropy(logits, targets, reduction="sum")
+    total.backward()
+    assert total.item() == 0.0 and logits.grad.shape == (0, 3)
+    assert cross_entropy(logits, targets, reduction="none").shape == (0,)
+    with pytest.raises(ValueError, match=r"cross_entropy: the mean over no predictions"):
+        cross_entropy(logits, targets)
 
 
 # -- mse_loss ---------------------------------------------------------------------------------

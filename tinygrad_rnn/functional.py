@@ -53,10 +53,10 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
     _check_reduction(op, reduction)
     if not isinstance(logits, Tensor):
         raise TypeError(f"{op}: logits must be a Tensor, got {type(logits).__name__}")
-    if logits.ndim == 0 or logits.dtype.kind != "f":
+    if logits.ndim == 0 or logits.shape[-1] == 0 or logits.dtype.kind != "f":
         raise ValueError(
-            f"{op}: logits must be a floating-point tensor of shape (..., C), got shape "
-            f"{logits.shape} and dtype {logits.dtype}"
+            f"{op}: logits must be a floating-point tensor of shape (..., C) with C >= 1, got "
+            f"shape {logits.shape} and dtype {logits.dtype}"
         )
     target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if target_array.dtype.kind not in "iu":

@@ -249,9 +249,9 @@ def addmm_prechecked(bias: Tensor, x: Tensor, weight: Tensor, activation: str | 
 
     The operands must be Tensors of one float dtype, ``x`` and ``weight`` 2-D with
     matching inner sizes, ``bias`` broadcasting to the product's shape (without making
-    it larger), and ``activation`` None or
-    one of ``addmm``'s. A recurrent layer checks its weights and state once, then calls
-    this at every time step: the checks would otherwise cost as much as the product.
+    it larger), and ``activation`` None or one of ``addmm``'s. A recurrent layer checks
+    its weights and state once, then calls this at every time step: the checks would
+    otherwise cost as much as the product.
     """
     out = np.dot(x.data, weight.data)
     out += bias.data

@@ -190,7 +190,13 @@ class Tensor:
                         if (base._owns_grad and type(parent_grad) is ndarray
                                 and parent_grad.shape == parent.data.shape
                                 and parent_grad.dtype == parent.data.dtype):
-                            base.grad[index] += parent_grad  # the base's buffer exists: add in
+                            # The base's buffer exists: add in place (``buffer[index] += g``
+                            # would also copy the slice back onto itself).
+                            target = base.grad[index]
+                            if type(target) is ndarray:
+                                np.add(target, parent_grad, out=target)
+                            else:  # a single element
+                                base.grad[index] += parent_grad
                             continue
                         parent_grad = _view_gradient(parent, parent_grad)
                         parent = base
@@ -259,7 +265,11 @@ class Scatter:
     def add_into(self, buffer: np.ndarray) -> None:
         index = self.index
         if self.basic:
-            buffer[index] += self.values
+            target = buffer[index]
+            if type(target) is np.ndarray:  # a view: add in place, no copy back
+                np.add(target, self.values, out=target)
+            else:
+                buffer[index] += self.values
         elif type(index) is np.ndarray and index.dtype.kind in "iu" and buffer.ndim >= 1:
             _scatter_rows(buffer, index, self.values)
         else:
@@ -358,7 +368,7 @@ def _accumulate(node: Tensor, grad) -> None:
         grad = grad.astype(node.data.dtype)
     if node.grad is None:
         if node._backward is None:
-            node.grad = np.array(grad, copy=True)
+            node.grad = np.array(grad, order="C", copy=True)  # C order: optimizers sweep it fast
             node._owns_grad = True
         else:
             node.grad = grad
@@ -502,7 +512,7 @@ def _shape(op: str, shape) -> tuple[int, ...]:
 
 def _float_dtype(dtype, op: str) -> np.dtype:
     dtype = np.dtype(np.float32) if dtype is None else _as_dtype(dtype, op)
-    if not np.issubdtype(dtype, np.floating):
+    if dtype.kind != "f":
         raise TypeError(f"{op}: dtype must be floating point, got {dtype}")
     return dtype
 

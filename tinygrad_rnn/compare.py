@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import reference
+from .gradcheck import central_difference
 from .nn.models import RecurrentModel
 from .runtime import callable_module
 from .tensor import Tensor
@@ -186,7 +187,7 @@ def compare_gradients(
     for name in autograd:
         a, r = np.asarray(autograd[name], np.float64), np.asarray(ref[name], np.float64)
         indices = _sample(sampler, a.shape, fd_samples)
-        fd = np.array([_central_difference(values[name], index, loss_at, eps) for index in indices])
+        fd = np.array([central_difference(values[name], index, loss_at, eps) for index in indices])
         a_s, r_s = np.array([a[i] for i in indices]), np.array([r[i] for i in indices])
         row = GradientRow(
             name=name, shape=a.shape,
@@ -232,16 +233,6 @@ def _sample(rng, shape, limit) -> list[tuple[int, ...]]:
     size = int(np.prod(shape))
     flat = np.arange(size) if size <= limit else np.sort(rng.choice(size, limit, replace=False))
     return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in flat]
-
-
-def _central_difference(array: np.ndarray, index, loss_at, eps) -> float:
-    original = array[index]
-    array[index] = original + eps
-    plus = loss_at()
-    array[index] = original - eps
-    minus = loss_at()
-    array[index] = original
-    return (plus - minus) / (2 * eps)
 
 
 def _max_abs(difference: np.ndarray) -> float:

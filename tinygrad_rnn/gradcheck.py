@@ -197,13 +197,19 @@ def _central_differences(x: Tensor, projected: Callable[[], float], eps: float) 
     numerical = np.zeros(x.shape)
     try:
         for index in np.ndindex(*x.shape):
-            value = x.data[index]
-            x.data[index] = value + eps
-            plus = projected()
-            x.data[index] = value - eps
-            minus = projected()
-            x.data[index] = value
-            numerical[index] = (plus - minus) / (2 * eps)
+            numerical[index] = central_difference(x.data, index, projected, eps)
     finally:
         x.data = original
     return numerical
+
+
+def central_difference(array: np.ndarray, index, loss_at: Callable[[], float], eps: float) -> float:
+    """(f(x + eps) − f(x − eps)) / 2 eps for the element ``array[index]``, perturbed in place
+    and restored; ``loss_at()`` evaluates f at the array's current values."""
+    value = array[index]
+    array[index] = value + eps
+    plus = loss_at()
+    array[index] = value - eps
+    minus = loss_at()
+    array[index] = value
+    return (plus - minus) / (2 * eps)

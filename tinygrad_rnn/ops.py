@@ -11,6 +11,7 @@ Bad input is refused here, at the op, with the op's name and the shapes involved
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -189,15 +190,10 @@ def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.reciprocal(out, out=out)
 
 
-_EXP_LIMITS: dict[np.dtype, float] = {}
-
-
+@functools.cache
 def _exp_limit(dtype: np.dtype) -> float:
     """The largest whole x with exp(x) finite in ``dtype``."""
-    limit = _EXP_LIMITS.get(dtype)
-    if limit is None:
-        limit = _EXP_LIMITS[dtype] = float(math.floor(math.log(float(np.finfo(dtype).max))))
-    return limit
+    return float(math.floor(math.log(float(np.finfo(dtype).max))))
 
 
 def _relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

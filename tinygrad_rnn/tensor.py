@@ -190,13 +190,7 @@ class Tensor:
                         if (base._owns_grad and type(parent_grad) is ndarray
                                 and parent_grad.shape == parent.data.shape
                                 and parent_grad.dtype == parent.data.dtype):
-                            # The base's buffer exists: add in place (``buffer[index] += g``
-                            # would also copy the slice back onto itself).
-                            target = base.grad[index]
-                            if type(target) is ndarray:
-                                np.add(target, parent_grad, out=target)
-                            else:  # a single element
-                                base.grad[index] += parent_grad
+                            _add_at(base.grad, index, parent_grad)  # its buffer exists
                             continue
                         parent_grad = _view_gradient(parent, parent_grad)
                         parent = base
@@ -265,15 +259,21 @@ class Scatter:
     def add_into(self, buffer: np.ndarray) -> None:
         index = self.index
         if self.basic:
-            target = buffer[index]
-            if type(target) is np.ndarray:  # a view: add in place, no copy back
-                np.add(target, self.values, out=target)
-            else:
-                buffer[index] += self.values
+            _add_at(buffer, index, self.values)
         elif type(index) is np.ndarray and index.dtype.kind in "iu" and buffer.ndim >= 1:
             _scatter_rows(buffer, index, self.values)
         else:
             np.add.at(buffer, index, self.values)
+
+
+def _add_at(buffer: np.ndarray, index, values: np.ndarray) -> None:
+    """``buffer[index] += values`` for a basic index, without writing the slice back onto
+    itself (which the augmented assignment does, as a copy)."""
+    target = buffer[index]
+    if type(target) is np.ndarray:
+        np.add(target, values, out=target)
+    else:  # a single element
+        buffer[index] += values
 
 
 def _scatter_rows(buffer: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:

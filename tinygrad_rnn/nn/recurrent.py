@@ -389,9 +389,7 @@ class _Recurrent(Module):
             inputs = ops.stack(outputs, axis=time_axis)
             finals.append(layer_state)
         output = inputs
-        # One layer's final state is a view with a leading axis; several are stacked.
-        final = tuple(view(per_layer[0], None) if len(per_layer) == 1 else ops.stack(list(per_layer))
-                      for per_layer in zip(*finals))
+        final = tuple(ops.stack(list(per_layer)) for per_layer in zip(*finals))
         if not batched:
             output = output.reshape(steps, self.hidden_size)
             final = tuple(s.reshape(self.num_layers, self.hidden_size) for s in final)

@@ -1,4 +1,4 @@
-"""Losses: cross_entropy and mse_loss against NumPy formulas, exact gradients, bad input."""
+"""Losses and linear: against NumPy formulas (and PyTorch when installed), exact gradients, bad input."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
-from tinygrad_rnn.functional import cross_entropy, mse_loss
+from tinygrad_rnn.functional import cross_entropy, linear, mse_loss
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -190,3 +190,43 @@ def test_mse_loss_refuses_a_shape_mismatch_and_a_bad_reduction():
         mse_loss(Tensor(np.zeros(2)), np.zeros(2), reduction="max")
     with pytest.raises(TypeError, match="mse_loss: prediction must be a Tensor"):
         mse_loss(np.zeros(2), np.zeros(2))
+
+
+# -- linear ------------------------------------------------------------------------------------
+@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(1, 4), m=st.integers(1, 4),
+       with_bias=st.booleans())
+def test_linear_over_any_leading_axes(leading, data, k, m, with_bias):
+    """(*, in) → (*, out), including a 1-D input (no leading axes) and size-0 leading axes."""
+    x, w, b = data.draw(arrays((*leading, k))), data.draw(arrays((m, k))), data.draw(arrays((m,)))
+    inputs = [x, w, b] if with_bias else [x, w]
+    [out] = check_vjp(linear, inputs, data)
+    assert out.shape == (*leading, m)
+    np.testing.assert_allclose(out.data, x @ w.T + (b if with_bias else 0), rtol=1e-12, atol=1e-12)
+
+
+@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(1, 4), m=st.integers(1, 4))
+def test_linear_matches_torch(leading, data, k, m):
+    torch = pytest.importorskip("torch")
+    x, w, b = data.draw(arrays((*leading, k))), data.draw(arrays((m, k))), data.draw(arrays((m,)))
+    upstream = data.draw(arrays((*leading, m)))
+    ours = [Tensor(v, requires_grad=True) for v in (x, w, b)]
+    linear(*ours).backward(upstream)
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    out = torch.nn.functional.linear(*theirs)
+    out.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(linear(*ours).data, out.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for mine, torch_tensor in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad, torch_tensor.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_linear_refuses_bad_operands_with_its_name():
+    with pytest.raises(ValueError, match=r"linear: input must be \(\*, in\) and weight \(out, in\), "
+                                         r"got shapes \(2, 3\) and \(4, 5\)"):
+        linear(tg.zeros(2, 3), tg.zeros(4, 5))
+    with pytest.raises(ValueError, match=r"linear: .*\(\) and \(4, 5\)"):
+        linear(tg.zeros(()), tg.zeros(4, 5))
+    with pytest.raises(ValueError, match=r"linear: bias must have shape \(4,\) for a weight of shape "
+                                         r"\(4, 5\), got \(5,\)"):
+        linear(tg.zeros(2, 5), tg.zeros(4, 5), tg.zeros(5))
+    with pytest.raises(TypeError, match="linear: input and weight must be Tensors, got list"):
+        linear([[1.0]], tg.zeros(1, 1))

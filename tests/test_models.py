@@ -154,7 +154,7 @@ def test_head_is_applied_once_to_all_steps():
         if id(node) in seen:
             continue
         seen.add(id(node))
-        matmuls += node._op == "matmul" or node._op.startswith("addmm")
+        matmuls += node._op == "matmul" or node._op.startswith(("addmm", "linear"))
         stack.extend(node._parents)
         if node._view is not None:  # a slice is a view of its base, not a node
             stack.append(node._view[0])

@@ -217,18 +217,27 @@ def test_addmm_is_bias_plus_matmul_with_broadcast_bias(data, n, k, m):
     np.testing.assert_allclose(out.data, bias + x @ w, rtol=1e-12, atol=1e-12)
 
 
+# The two fused products, each written as (bias, x, w) -> node, with w as addmm reads it.
+FUSED_PRODUCTS = {
+    "addmm": lambda b, x, w, **kw: tg.addmm(b, x, w, **kw),
+    "linear": lambda b, x, w, **kw: tg.ops.linear(x, w.T, b, **kw),
+}
+
+
+@pytest.mark.parametrize("op", FUSED_PRODUCTS)
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 @given(data=st.data(), n=st.integers(1, 4), k=st.integers(1, 4), m=st.integers(1, 4))
-def test_fused_addmm_activation_equals_the_unrolled_primitives(activation, data, n, k, m):
+def test_fused_activation_equals_the_unrolled_primitives(op, activation, data, n, k, m):
+    fused_product = FUSED_PRODUCTS[op]
     bias, x, w = (data.draw(arrays(shape)) for shape in ((m,), (n, k), (k, m)))
     if activation == "relu":  # keep pre-activations away from the kink at 0, by construction
         pre = bias + x @ w
         bias = bias + np.where(pre >= 0, 0.5, -0.5) - np.where(np.abs(pre) < 0.5, pre, 0)
-    check_vjp(lambda b, x, w: tg.addmm(b, x, w, activation=activation), [bias, x, w], data)
+    check_vjp(lambda b, x, w: fused_product(b, x, w, activation=activation), [bias, x, w], data)
     upstream = data.draw(arrays((n, m)))
     results = []
-    for build in (lambda *t: tg.addmm(*t, activation=activation),
-                  lambda *t: getattr(tg.addmm(*t), activation)()):
+    for build in (lambda *t: fused_product(*t, activation=activation),
+                  lambda *t: getattr(fused_product(*t), activation)()):
         tensors = [tg.Tensor(v, requires_grad=True) for v in (bias, x, w)]
         out = build(*tensors)
         out.backward(upstream)
@@ -253,6 +262,38 @@ def test_addmm_prechecked_equals_addmm(activation, data, n, k, m):
         np.testing.assert_array_equal(checked, prechecked)
 
 
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("activation", [None, "tanh", "sigmoid", "relu"])
+@given(data=st.data(), n=st.integers(0, 4), k=st.integers(0, 4), m=st.integers(0, 4))
+def test_linear_prechecked_equals_linear(with_bias, activation, data, n, k, m):
+    """The recurrent layers' unchecked linear: same values, same gradients."""
+    x, w, bias = (data.draw(arrays(shape)) for shape in ((n, k), (m, k), (n, m)))
+    upstream = data.draw(arrays((n, m)))
+    results = []
+    for build in (tg.ops.linear, tg.ops.linear_prechecked):
+        tensors = [tg.Tensor(v, requires_grad=True) for v in (x, w, bias)]
+        out = build(tensors[0], tensors[1], tensors[2] if with_bias else None, activation=activation)
+        out.backward(upstream)
+        results.append([out.data] + [t.grad for t in tensors])
+    for checked, prechecked in zip(*results):
+        np.testing.assert_array_equal(checked, prechecked)
+
+
+def test_linear_refuses_bad_operands_with_the_op_name():
+    with pytest.raises(ValueError, match=r"linear: x must be \(N, in\) and weight \(out, in\), got "
+                                         r"shapes \(2, 3\) and \(3, 2\)"):
+        tg.ops.linear(tg.zeros(2, 3), tg.zeros(3, 2))
+    with pytest.raises(ValueError, match=r"linear: .*\(3,\) and \(2, 3\)"):
+        tg.ops.linear(tg.zeros(3), tg.zeros(2, 3))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(4, 2\) does not broadcast to the "
+                                         r"output's shape \(3, 2\)"):
+        tg.ops.linear(tg.zeros(3, 5), tg.zeros(2, 5), tg.zeros(4, 2))
+    with pytest.raises(ValueError, match="linear: activation must be one of"):
+        tg.ops.linear(tg.zeros(3, 5), tg.zeros(2, 5), activation="gelu")
+    with pytest.raises(TypeError, match="linear: x and weight must be Tensors, got ndarray"):
+        tg.ops.linear(np.zeros((3, 5)), tg.zeros(2, 5))
+
+
 def test_addmm_refuses_an_unknown_activation():
     with pytest.raises(ValueError, match="addmm: activation must be one of"):
         tg.addmm(tg.zeros(2), tg.zeros(1, 3), tg.zeros(3, 2), activation="gelu")
@@ -265,6 +306,33 @@ def test_addmm_refuses_bad_shapes_with_the_op_name():
         tg.addmm(tg.zeros(3, 5), tg.zeros(2, 4), tg.zeros(4, 5))
     with pytest.raises(TypeError, match="addmm"):
         tg.addmm(tg.zeros(5), np.zeros((2, 4)), tg.zeros(4, 5))
+
+
+@given(data=st.data(), n=st.integers(0, 4), k=st.integers(0, 4), m=st.integers(0, 4))
+def test_linear_is_x_times_weight_transposed_plus_a_broadcast_bias(data, n, k, m):
+    """PyTorch's F.linear: weight (out, in), bias of any shape broadcasting to (N, out), or none."""
+    bias_shape = data.draw(st.sampled_from([None, (), (m,), (1, m), (n, m), (n, 1)]), label="bias")
+    x, w = data.draw(arrays((n, k))), data.draw(arrays((m, k)))
+    if bias_shape is None:
+        [out] = check_vjp(tg.ops.linear, [x, w], data)
+        np.testing.assert_allclose(out.data, x @ w.T, rtol=1e-12, atol=1e-12)
+        return
+    bias = data.draw(arrays(bias_shape))
+    [out] = check_vjp(lambda x, w, b: tg.ops.linear(x, w, b), [x, w, bias], data)
+    np.testing.assert_allclose(out.data, x @ w.T + bias, rtol=1e-12, atol=1e-12)
+
+
+@given(data=st.data(), n=st.integers(1, 4), k=st.integers(1, 4), m=st.integers(1, 4))
+def test_linear_gives_the_weight_its_gradient_in_its_own_layout(data, n, k, m):
+    """grad.T @ x is (out, in) and C-ordered: no transpose node, no copy to reorder it."""
+    x = tg.Tensor(data.draw(arrays((n, k))))
+    w = tg.Tensor(data.draw(arrays((m, k))), requires_grad=True)
+    out = tg.ops.linear(x, w)
+    assert out._parents == (x, w)
+    upstream = data.draw(arrays((n, m)))
+    out.backward(upstream)
+    assert w.grad.flags.c_contiguous
+    np.testing.assert_allclose(w.grad, upstream.T @ x.data, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", ["2-D @ 2-D", "N-D @ N-D", "1-D @ N-D"])

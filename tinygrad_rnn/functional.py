@@ -41,6 +41,28 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     return ops.log_softmax(x, axis)
 
 
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` over any leading axes, as PyTorch's ``F.linear``.
+
+    ``input`` (*, in) with at least one axis, ``weight`` (out, in), ``bias`` (out,) or
+    None; the result is (*, out). Leading axes are flattened first, so the product, and
+    the weight's gradient in backward, is one 2-D matrix product (``ops.linear``).
+    """
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"linear: input and weight must be Tensors, got {type(input).__name__} "
+                        f"and {type(weight).__name__}")
+    if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input must be (*, in) and weight (out, in), got shapes "
+                         f"{input.shape} and {weight.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) for a weight of shape "
+                         f"{weight.shape}, got {bias.shape}")
+    if input.ndim == 2:
+        return ops.linear(input, weight, bias)
+    rows = input.reshape(-1, input.shape[-1])
+    return ops.linear(rows, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
+
+
 def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against integer class targets ``(...)``.
 

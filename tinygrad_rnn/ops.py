@@ -237,7 +237,7 @@ def addmm(bias: _Operand, x: Tensor, weight: Tensor, activation: str | None = No
     except ValueError:
         raise ValueError(f"addmm: bias of shape {bias.shape} does not broadcast to the product's "
                          f"shape {out.shape}") from None
-    return _addmm_node(out, bias, x, weight, activation)
+    return _product_node(out, bias, x, weight, activation, False)
 
 
 def addmm_prechecked(bias: Tensor, x: Tensor, weight: Tensor, activation: str | None = None) -> Tensor:
@@ -245,37 +245,96 @@ def addmm_prechecked(bias: Tensor, x: Tensor, weight: Tensor, activation: str | 
 
     The operands must be Tensors of one float dtype, ``x`` and ``weight`` 2-D with
     matching inner sizes, ``bias`` broadcasting to the product's shape (without making
-    it larger), and ``activation`` None or one of ``addmm``'s. A recurrent layer checks
-    its weights and state once, then calls this at every time step: the checks would
-    otherwise cost as much as the product.
+    it larger), and ``activation`` None or one of ``addmm``'s.
     """
     out = np.dot(x.data, weight.data)
     out += bias.data
-    return _addmm_node(out, bias, x, weight, activation)
+    return _product_node(out, bias, x, weight, activation, False)
 
 
-def _addmm_node(out: np.ndarray, bias: Tensor, x: Tensor, weight: Tensor,
-                activation: str | None) -> Tensor:
-    """The node for ``out = bias + x @ weight``: apply ``activation`` to ``out`` in place, wrap."""
+def linear(x: Tensor, weight: Tensor, bias: _Operand | None = None,
+           activation: str | None = None) -> Tensor:
+    """``x @ weight.T + bias`` for 2-D ``x`` (N, in) and ``weight`` (out, in): PyTorch's ``F.linear``.
+
+    One node, like ``addmm`` (and ``activation`` fuses the same way), but the weight
+    keeps its (out, in) layout: its gradient is ``grad.T @ x``, already in that layout,
+    so no transpose node sits between a layer's parameter and its products, and the
+    gradients of a weight used at every time step still become one matrix product.
+    """
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"linear: x and weight must be Tensors, got {type(x).__name__} and "
+                        f"{type(weight).__name__}")
+    if activation is not None and activation not in _ACTIVATIONS:
+        raise ValueError(f"linear: activation must be one of {tuple(_ACTIVATIONS)} or None, "
+                         f"got {activation!r}")
     a, w = x.data, weight.data
-    if activation is None:
-        def backward(grad):
-            return (grad,
-                    np.dot(grad, w.T) if x.requires_grad else None,
-                    Product(a, grad) if weight.requires_grad else None)
+    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[1]:
+        raise ValueError(f"linear: x must be (N, in) and weight (out, in), got shapes {x.shape} "
+                         f"and {weight.shape}")
+    out = np.dot(a, w.T)
+    if bias is None:
+        return _product_node(out, None, x, weight, activation, True)
+    bias = _operand(bias, x, "linear")
+    if bias.data.dtype != out.dtype and out.dtype != np.result_type(out, bias.data):
+        out = out.astype(np.result_type(out, bias.data))
+    try:
+        out += bias.data
+    except ValueError:
+        raise ValueError(f"linear: bias of shape {bias.shape} does not broadcast to the output's "
+                         f"shape {out.shape}") from None
+    return _product_node(out, bias, x, weight, activation, True)
 
-        return result(out, (bias, x, weight), backward, "addmm")
 
-    forward, derivative = _ACTIVATIONS[activation]
-    out = forward(out, out=out)
+def linear_prechecked(x: Tensor, weight: Tensor, bias: Tensor | None,
+                      activation: str | None = None) -> Tensor:
+    """``linear`` without its checks, for a caller that has made them once beforehand.
 
-    def backward_activated(grad):
-        grad = grad * derivative(out)
-        return (grad,
-                np.dot(grad, w.T) if x.requires_grad else None,
-                Product(a, grad) if weight.requires_grad else None)
+    The operands must be Tensors of one float dtype, ``x`` (N, in) and ``weight``
+    (out, in), ``bias`` None or broadcasting to (N, out) without making it larger, and
+    ``activation`` None or one of ``linear``'s. A recurrent layer checks its weights
+    and state once, then calls this at every time step: the checks would otherwise
+    cost as much as the product.
+    """
+    out = np.dot(x.data, weight.data.T)
+    if bias is not None:
+        out += bias.data
+    return _product_node(out, bias, x, weight, activation, True)
 
-    return result(out, (bias, x, weight), backward_activated, f"addmm_{activation}")
+
+def _product_node(out: np.ndarray, bias: Tensor | None, x: Tensor, weight: Tensor,
+                  activation: str | None, transposed: bool) -> Tensor:
+    """The node for ``out = bias + x @ W``, W = ``weight.T`` if ``transposed`` else ``weight``.
+
+    Applies ``activation`` to ``out`` in place first. In backward the incoming gradient
+    (times act'(pre-activation), written in terms of the output) goes to the bias as it
+    is, to x as grad @ W^T, and to the weight as a deferred ``Product``.
+    """
+    a, w = x.data, weight.data
+    w_back = w if transposed else w.T  # grad_x = grad @ w_back
+    derivative = None
+    if activation is not None:
+        forward, derivative = _ACTIVATIONS[activation]
+        out = forward(out, out=out)
+
+    def backward(grad):
+        if derivative is not None:
+            grad = grad * derivative(out)
+        grad_x = np.dot(grad, w_back) if x.requires_grad else None
+        if not weight.requires_grad:
+            grad_w = None
+        elif transposed:
+            grad_w = Product(grad, a)
+        else:
+            grad_w = Product(a, grad)
+        return (grad_x, grad_w) if bias is None else (grad, grad_x, grad_w)
+
+    parents = (x, weight) if bias is None else (bias, x, weight)
+    return result(out, parents, backward, _PRODUCT_NODE_NAMES[transposed, activation])
+
+
+_PRODUCT_NODE_NAMES = {(transposed, activation): base if activation is None else f"{base}_{activation}"
+                       for transposed, base in ((False, "addmm"), (True, "linear"))
+                       for activation in (None, *_ACTIVATIONS)}
 
 
 def rmatmul(a: Tensor, b: _Operand) -> Tensor:
@@ -466,10 +525,17 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
-    try:
-        out = np.stack([t.data for t in tensors], axis=axis)
-    except np.exceptions.AxisError:
-        raise ValueError(f"stack: axis {axis} is out of range for shape {tensors[0].shape}") from None
+    shape = tensors[0].shape
+    arrays = [t.data for t in tensors]
+    if axis == 0 and shape:
+        # Joining along the existing first axis lays the arrays out exactly as stacking
+        # does, and np.concatenate is a single C call (np.stack adds a Python loop).
+        out = np.concatenate(arrays).reshape(len(arrays), *shape)
+    else:
+        try:
+            out = np.stack(arrays, axis=axis)
+        except np.exceptions.AxisError:
+            raise ValueError(f"stack: axis {axis} is out of range for shape {shape}") from None
     axis = axis % out.ndim
 
     def backward(grad):

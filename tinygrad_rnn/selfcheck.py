@@ -18,7 +18,7 @@ import numpy as np
 
 from . import functional as F
 from .gradcheck import check_gradients
-from .ops import concatenate, split, stack
+from .ops import concatenate, linear, split, stack
 from .tensor import Tensor
 
 Problem = tuple[Callable, list, list[str]]
@@ -63,6 +63,9 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "addmm, fused activation": lambda r: (lambda b, x, w: b.addmm(x, w, activation="tanh"),
                                            [_t(r, 2), _t(r, 3, 4), _t(r, 4, 2)],
                                            ["bias (2,)", "x (3,4)", "weight (4,2)"]),
+        "linear (x Wᵀ + b), fused sigmoid": lambda r: (
+            lambda x, w, b: linear(x, w, b, activation="sigmoid"),
+            [_t(r, 3, 4), _t(r, 2, 4), _t(r, 2)], ["x (3,4)", "weight (2,4)", "bias (2,)"]),
         "matmul 1-D": lambda r: (lambda a, b: a @ b, [_t(r, 4), _t(r, 2, 4, 3)], ["a (4,)", "b"]),
         "sum (axis, keepdims)": unary(lambda x: x.sum(axis=(0, 2), keepdims=True), shape=(2, 3, 4)),
         "mean": unary(lambda x: x.mean(axis=-1), shape=(2, 3, 4)),

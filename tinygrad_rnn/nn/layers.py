@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import ops
+from .. import functional
 from .. import rng as _rng
 from ..tensor import Tensor
 from .module import Module, Parameter, float_dtype, positive_int
@@ -64,22 +64,6 @@ def check_indices(owner: str, indices, count: int, what: str) -> np.ndarray:
     return array
 
 
-def affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """x W^T + b for x of shape (..., in), ``weight`` (out, in): (..., out).
-
-    Leading axes are flattened first so that the product, and the weight's gradient
-    in backward, is a single 2-D matrix product.
-    """
-    rows = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
-    if bias is None:
-        y = rows @ weight.T
-    elif rows.ndim == 2:
-        y = ops.addmm(bias, rows, weight.T)
-    else:
-        y = rows @ weight.T + bias
-    return y.reshape(*x.shape[:-1], weight.shape[0]) if x.ndim > 2 else y
-
-
 class Linear(Module):
     """y = x W^T + b over any leading axes; ``weight`` is (out, in), ``bias`` (out,).
 
@@ -108,7 +92,7 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         x = check_float_input("Linear", x, self.in_features, self.weight.dtype,
                               f"(..., {self.in_features})")
-        return affine(x, self.weight, self.bias)
+        return functional.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -15,8 +15,9 @@ Everything is composed from the engine's ops. The sequence modules are written f
 speed on a graph engine: the input projection x_t W_ih^T + b_ih of every step is one
 matrix product before the time loop (for one-hot tokens, a row gather instead), b_hh
 is folded into it wherever the equations allow (all of it for RNN and LSTM, the r and
-z parts for GRU), W_hh^T is transposed once per layer, and each step reads its slice
-of the projection (a sparse gradient in backward) and adds only a handful of nodes.
+z parts for GRU), each step multiplies by W_hh through ``ops.linear`` (so W_hh gets its
+gradient as one product over all steps, in its own layout, with no transpose node),
+and each step reads its slice of the projection (a view) and adds only a handful of nodes.
 
 >>> import tinygrad_rnn as tg
 >>> from tinygrad_rnn import nn
@@ -34,30 +35,30 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import ops
+from .. import functional, ops
 from .. import rng as _rng
 from ..tensor import Tensor, view, zeros
-from .layers import affine, check_float_input, check_indices, uniform_parameter
+from .layers import check_float_input, check_indices, uniform_parameter
 from .module import Module, float_dtype, positive_int
 
 State = tuple[Tensor, ...]
 
 
-# -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh^T, b_hn) -> state --
-def _tanh_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
+# -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh, b_hn) -> state --
+def _tanh_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn) -> State:
     (h,) = state
-    return (ops.addmm_prechecked(x_t, h, weight_hh_t, activation="tanh"),)
+    return (ops.linear_prechecked(h, weight_hh, x_t, activation="tanh"),)
 
 
-def _relu_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
+def _relu_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn) -> State:
     (h,) = state
-    return (ops.addmm_prechecked(x_t, h, weight_hh_t, activation="relu"),)
+    return (ops.linear_prechecked(h, weight_hh, x_t, activation="relu"),)
 
 
-def _lstm_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State:
+def _lstm_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn) -> State:
     h, c = state
     size = h.shape[-1]
-    gates = ops.addmm_prechecked(x_t, h, weight_hh_t)
+    gates = ops.linear_prechecked(h, weight_hh, x_t)
     # One sigmoid over all four gates and three slices of it make fewer nodes than
     # slicing four pre-activations first; the g columns of it are simply unused.
     sigmoids = gates.sigmoid()
@@ -69,11 +70,11 @@ def _lstm_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn) -> State
     return output_gate * c.tanh(), c
 
 
-def _gru_step(x_t: Tensor, state: State, weight_hh_t: Tensor, bias_hn: Tensor | None) -> State:
+def _gru_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn: Tensor | None) -> State:
     (h,) = state
     size = h.shape[-1]
     # v = h W_hh^T + [0 | 0 | b_hn]: b_hr and b_hz are folded into x_t, b_hn stays in r ⊙ (...).
-    hidden_part = h @ weight_hh_t if bias_hn is None else ops.addmm_prechecked(bias_hn, h, weight_hh_t)
+    hidden_part = ops.linear_prechecked(h, weight_hh, bias_hn)
     # σ over all three gate columns (the n columns are unused) saves two slice nodes.
     gates = (x_t + hidden_part).sigmoid()
     reset, update = gates[:, :size], gates[:, size:2 * size]
@@ -132,7 +133,7 @@ def _biases(module: Module, suffix: str, kind: _Kind) -> tuple[Tensor | None, Te
 def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype) -> None:
     """Refuse parameters that were replaced with other shapes or dtypes.
 
-    The time steps call ``ops.addmm_prechecked``, which trusts its operands, so the
+    The time steps call ``ops.linear_prechecked``, which trusts its operands, so the
     shapes it relies on are checked here, once per layer and call.
     """
     rows, hidden = module._kind.gates * module.hidden_size, module.hidden_size
@@ -210,7 +211,8 @@ class _Cell(Module):
         state = _initial_state(owner, hx, shape, (batch, hidden), names, described, dtype)
         _check_weights(self, "", size, dtype)
         folded, bias_hn = _biases(self, "", self._kind)
-        state = self._kind.step(affine(x, self.weight_ih, folded), state, self.weight_hh.T, bias_hn)
+        state = self._kind.step(functional.linear(x, self.weight_ih, folded), state, self.weight_hh,
+                                bias_hn)
         return state if batched else tuple(s.reshape(hidden) for s in state)
 
     def extra_repr(self) -> str:
@@ -378,13 +380,13 @@ class _Recurrent(Module):
                 table = weight_ih.T if folded is None else weight_ih.T + folded
                 projection = table[inputs]
             else:
-                projection = affine(inputs, weight_ih, folded)
-            weight_hh_t = getattr(self, f"weight_hh_l{layer}").T
+                projection = functional.linear(inputs, weight_ih, folded)
+            weight_hh = getattr(self, f"weight_hh_l{layer}")
             layer_state = tuple(view(s, layer) for s in state)
             outputs = []
             for t in range(steps):
                 x_t = view(projection, t if time_axis == 0 else (slice(None), t))
-                layer_state = step(x_t, layer_state, weight_hh_t, bias_hn)
+                layer_state = step(x_t, layer_state, weight_hh, bias_hn)
                 outputs.append(layer_state[0])
             inputs = ops.stack(outputs, axis=time_axis)
             finals.append(layer_state)

@@ -63,8 +63,8 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "addmm, fused activation": lambda r: (lambda b, x, w: b.addmm(x, w, activation="tanh"),
                                            [_t(r, 2), _t(r, 3, 4), _t(r, 4, 2)],
                                            ["bias (2,)", "x (3,4)", "weight (4,2)"]),
-        "linear (x Wᵀ + b), fused sigmoid": lambda r: (
-            lambda x, w, b: linear(x, w, b, activation="sigmoid"),
+        "linear (x Wᵀ + b), fused activation": lambda r: (
+            lambda x, w, b: linear(x, w, b, activation="tanh"),
             [_t(r, 3, 4), _t(r, 2, 4), _t(r, 2)], ["x (3,4)", "weight (2,4)", "bias (2,)"]),
         "matmul 1-D": lambda r: (lambda a, b: a @ b, [_t(r, 4), _t(r, 2, 4, 3)], ["a (4,)", "b"]),
         "sum (axis, keepdims)": unary(lambda x: x.sum(axis=(0, 2), keepdims=True), shape=(2, 3, 4)),

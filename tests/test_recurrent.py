@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.nn import recurrent
 
 KINDS = {  # name -> (sequence module, cell, number of gates, constructor extras)
     "rnn_tanh": (nn.RNN, nn.RNNCell, 1, {"nonlinearity": "tanh"}),
@@ -162,19 +163,41 @@ def test_sequence_gradcheck(case):
     _gradcheck_module(kind, module, module, tg.Tensor(x, requires_grad=True), h0, c0, with_state)
 
 
+# forward_tokens multiplies by the one-hot matrix up to this many multiply-adds and
+# gathers rows above it: a limit of 0 forces the gather, the default the product here.
+TOKEN_PATHS = {"gather": 0, "one-hot product": recurrent._ONE_HOT_PRODUCT_MACS}
+
+
+def test_token_projection_takes_the_product_when_small_and_gathers_when_large():
+    weight, bias = tg.randn(6, 5, requires_grad=True), tg.randn(6, requires_grad=True)
+    tokens = np.array([[0, 4], [2, 2], [1, 3]])
+    small = recurrent._token_projection(tokens, weight, bias)
+    assert small._op == "reshape" and small._parents[0]._op == "linear"
+    large = tg.randn(6, 4096, requires_grad=True)  # 480 tokens x 4096 x 6 > 2**20 multiply-adds
+    gathered = recurrent._token_projection(np.tile(tokens, (10, 8)), large, bias)
+    assert gathered._op == "getitem"
+    np.testing.assert_allclose(small.data, weight.data.T[tokens] + bias.data, rtol=1e-6)
+
+
+@pytest.mark.parametrize("path", TOKEN_PATHS)
 @given(sequence_cases(), st.data())
-def test_forward_tokens_gradcheck_and_equals_one_hot_input(case, data):
+def test_forward_tokens_gradcheck_and_equals_one_hot_input(path, case, data):
     kind, module, x, h0, c0, with_state = case
     tokens = data.draw(st.lists(st.integers(0, module.input_size - 1), min_size=x.shape[0] * x.shape[1],
                                 max_size=x.shape[0] * x.shape[1]))
     tokens = np.array(tokens).reshape(x.shape[:2])
     one_hot = np.eye(module.input_size)[tokens]
     hx = _hx(kind, h0, c0) if with_state else None
-    by_tokens, state = module.forward_tokens(tokens, hx)
-    dense, dense_state = module(tg.Tensor(one_hot), hx)
-    np.testing.assert_allclose(by_tokens.data, dense.data, rtol=1e-12, atol=1e-14)
-    _gradcheck_module(kind, module, lambda _, hx: module.forward_tokens(tokens, hx), None, h0, c0,
-                      with_state)
+    default_limit = recurrent._ONE_HOT_PRODUCT_MACS
+    recurrent._ONE_HOT_PRODUCT_MACS = TOKEN_PATHS[path]
+    try:
+        by_tokens, state = module.forward_tokens(tokens, hx)
+        dense, dense_state = module(tg.Tensor(one_hot), hx)
+        np.testing.assert_allclose(by_tokens.data, dense.data, rtol=1e-12, atol=1e-14)
+        _gradcheck_module(kind, module, lambda _, hx: module.forward_tokens(tokens, hx), None, h0, c0,
+                          with_state)
+    finally:
+        recurrent._ONE_HOT_PRODUCT_MACS = default_limit
 
 
 @given(st.sampled_from(list(KINDS)), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4),

@@ -13,7 +13,7 @@ W_hh is (G·H, H) with G gates stacked along the first axis.
 
 Everything is composed from the engine's ops. The sequence modules are written for
 speed on a graph engine: the input projection x_t W_ih^T + b_ih of every step is one
-matrix product before the time loop (for one-hot tokens, a row gather instead), b_hh
+matrix product before the time loop (for one-hot tokens, a row gather when large), b_hh
 is folded into it wherever the equations allow (all of it for RNN and LSTM, the r and
 z parts for GRU), each step multiplies by W_hh through ``ops.linear`` (so W_hh gets its
 gradient as one product over all steps, in its own layout, with no transpose node),
@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import functional, ops
 from .. import rng as _rng
-from ..tensor import Tensor, view, zeros
+from ..tensor import Tensor, _leaf, view, zeros
 from .layers import check_float_input, check_indices, uniform_parameter
 from .module import Module, float_dtype, positive_int
 
@@ -128,6 +128,29 @@ def _biases(module: Module, suffix: str, kind: _Kind) -> tuple[Tensor | None, Te
     folded_part = np.ones(bias_hh.shape, dtype=bias_hh.dtype)
     folded_part[kept:] = 0
     return bias_ih + bias_hh * folded_part, bias_hh * (1 - folded_part)
+
+
+# Up to this many multiply-adds, tokens are projected by the one-hot product itself.
+_ONE_HOT_PRODUCT_MACS = 2**20
+
+
+def _token_projection(tokens: np.ndarray, weight_ih: Tensor, folded: Tensor | None) -> Tensor:
+    """one_hot(tokens) @ W_ih^T + b for checked int tokens of any shape: (*tokens.shape, G·H).
+
+    A small problem (min-char-rnn's size) takes the product itself: one node, whose
+    weight gradient is a single (G·H, rows) @ (rows, V) product, already in W_ih's
+    layout. A larger one gathers rows of the (V, G·H) table W_ih^T + b instead, moving
+    rows·G·H numbers where the product would do V times as many multiply-adds (and the
+    bias is added to V rows, not to every step's).
+    """
+    width, vocab = weight_ih.shape
+    if tokens.size * vocab * width <= _ONE_HOT_PRODUCT_MACS:
+        one_hot = np.zeros((tokens.size, vocab), dtype=weight_ih.dtype)
+        one_hot[np.arange(tokens.size), tokens.reshape(-1)] = 1
+        projection = ops.linear(_leaf(one_hot), weight_ih, folded)
+        return projection.reshape(*tokens.shape, width)
+    table = weight_ih.T if folded is None else weight_ih.T + folded
+    return table[tokens]
 
 
 def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype) -> None:
@@ -326,9 +349,9 @@ class _Recurrent(Module):
         """Run over integer tokens read as one-hot vectors of size ``input_size``.
 
         tokens (T, B), (B, T) if batch_first, or (T,) unbatched. The first layer's input
-        projection is the row gather ``weight_ih_l0.T[tokens]``, equal to
-        one_hot(tokens) @ weight_ih_l0.T, without building the one-hot matrix. Returns
-        what ``forward`` returns.
+        projection one_hot(tokens) @ weight_ih_l0.T is that product while it is small and
+        otherwise the row gather ``weight_ih_l0.T[tokens]``, without the one-hot matrix.
+        Returns what ``forward`` returns.
         """
         owner = type(self).__name__
         tokens = check_indices(owner, tokens, self.input_size, "tokens")
@@ -375,10 +398,7 @@ class _Recurrent(Module):
             folded, bias_hn = _biases(self, f"_l{layer}", self._kind)
             weight_ih = getattr(self, f"weight_ih_l{layer}")
             if isinstance(inputs, np.ndarray):
-                # one_hot(tokens) @ W_ih^T + b is row `token` of (W_ih^T + b): add the bias
-                # to the (V, G·H) table, not to the (T, B, G·H) projection.
-                table = weight_ih.T if folded is None else weight_ih.T + folded
-                projection = table[inputs]
+                projection = _token_projection(inputs, weight_ih, folded)
             else:
                 projection = functional.linear(inputs, weight_ih, folded)
             weight_hh = getattr(self, f"weight_hh_l{layer}")

@@ -13,6 +13,7 @@ import ast
 import pathlib
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -450,6 +451,23 @@ def test_float32_follows_float64(cell, loss, hidden_size):
         np.testing.assert_allclose(
             result32.grads[name], grad, rtol=1e-4, atol=1e-5 * scale, err_msg=name
         )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_saturated_gates_neither_warn_nor_break(cell, dtype):
+    """Gate pre-activations far past exp's range: σ is 0 or 1, everything stays finite."""
+    problem = make_problem(cell, "ce")
+    problem.params = {n: v.astype(dtype) for n, v in problem.params.items()}
+    for name in problem.params:
+        if name.startswith("rnn.bias"):
+            problem.params[name][::2] = -1e4  # every other gate unit: σ(−1e4) = 0
+            problem.params[name][1::2] = 1e4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = problem.run()
+    assert np.isfinite(result.loss)
+    assert all(np.isfinite(g).all() for g in result.grads.values())
 
 
 @pytest.mark.parametrize("loss", ("ce", "ce_last"))

@@ -28,6 +28,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
+from tinygrad_rnn import tensor as tensor_module
 
 # -- elementwise arithmetic -------------------------------------------------------------
 BINARY = {
@@ -752,15 +753,20 @@ def test_concatenate_mismatch_names_the_shapes():
         tg.concatenate([])
 
 
-@pytest.mark.parametrize("rows", [5, 300])
-def test_gather_backward_adds_repeated_rows_for_small_and_large_tables(rows):
-    """Both scatter strategies (one-hot product for few rows, sorted runs for many)."""
+@pytest.mark.parametrize(("rows", "width", "large"),
+                         [(5, 3, False), (300, 3, False), (65, 3000, True), (20000, 4, True)])
+def test_gather_backward_adds_repeated_rows_for_small_and_large_tables(rows, width, large):
+    """Both scatter strategies: the one-hot product while it is small (the first two),
+    sorted rows beyond 2**24 multiply-adds (the last two: once-only and repeated rows)."""
     rng = np.random.default_rng(rows)
-    weight = tg.Tensor(rng.standard_normal((rows, 3)), requires_grad=True)
+    weight = tg.Tensor(rng.standard_normal((rows, width)), requires_grad=True)
     ids = rng.integers(0, rows, (40, 7))
     ids[0, :3] = ids[1, 0]  # make sure some rows repeat
-    upstream = rng.standard_normal((40, 7, 3))
+    ids[2, 0] = rows - 1 - ids[2, 0] % 2  # and, for the large table, a row or two occur once
+    upstream = rng.standard_normal((40, 7, width))
     weight[ids].backward(upstream)
-    expected = np.zeros((rows, 3))
-    np.add.at(expected, ids, upstream)
+    weight[ids].backward(upstream)  # the second sweep adds into the gradient already there
+    expected = np.zeros((rows, width))
+    np.add.at(expected, ids, 2 * upstream)
     np.testing.assert_allclose(weight.grad, expected, rtol=1e-12, atol=1e-12)
+    assert (ids.size * rows * width > tensor_module._ONE_HOT_MACS) == large

@@ -279,9 +279,13 @@ def _add_at(buffer: np.ndarray, index, values: np.ndarray) -> None:
 def _scatter_rows(buffer: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
     """``buffer[index] += values`` with repeated rows adding up (an embedding's backward).
 
-    For a few hundred rows (a character vocabulary) this is ``one_hot(index).T @ values``,
-    one BLAS product; for more, the rows are sorted and each run summed with
-    ``np.add.reduceat``. Both do what ``np.add.at`` does, several times faster.
+    While the product is small (a character vocabulary and a short batch) this is
+    ``one_hot(index).T @ values``, one BLAS call. Beyond that the rows are sorted:
+    those that occur once are added with one fancy-indexed add (their targets are
+    distinct), and each repeated one's run is summed on its own; this moves the values
+    once, where the product would do ``len(buffer)`` multiply-adds per value (and
+    ``np.add.reduceat`` over rows is slower still for wide rows). All of it does what
+    ``np.add.at`` does, several times faster.
     """
     count = buffer.shape[0]
     rows = index.reshape(-1) % count
@@ -289,7 +293,7 @@ def _scatter_rows(buffer: np.ndarray, index: np.ndarray, values: np.ndarray) -> 
         return
     values = values.reshape(rows.size, -1)
     target = buffer.reshape(count, -1)
-    if count <= _ONE_HOT_ROWS:
+    if rows.size * count * values.shape[1] <= _ONE_HOT_MACS:
         one_hot = np.zeros((rows.size, count), dtype=values.dtype)
         one_hot[np.arange(rows.size), rows] = 1
         target += np.dot(one_hot.T, values)
@@ -297,10 +301,15 @@ def _scatter_rows(buffer: np.ndarray, index: np.ndarray, values: np.ndarray) -> 
     order = np.argsort(rows, kind="stable")
     sorted_rows = rows[order]
     starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    target[sorted_rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
+    ends = np.r_[starts[1:], rows.size]
+    once = ends - starts == 1
+    target[sorted_rows[starts[once]]] += values[order[starts[once]]]
+    for start, end in zip(starts[~once].tolist(), ends[~once].tolist()):
+        row = target[sorted_rows[start]]
+        row += values.take(order[start:end], axis=0).sum(axis=0)
 
 
-_ONE_HOT_ROWS = 256
+_ONE_HOT_MACS = 2**24  # the one-hot product's multiply-adds up to which it is the faster way
 
 
 class Product:

@@ -462,8 +462,9 @@ def getitem(a: Tensor, index) -> Tensor:
     Basic indexing (ints, slices, None, Ellipsis) makes a view (see ``tensor.view``);
     an index with arrays makes a gather node.
     """
-    if type(index) is int or type(index) is slice:
-        basic = True  # the per-time-step x[t]: no conversion needed
+    if type(index) is int or type(index) is slice or (
+            type(index) is tuple and all(type(part) is slice or type(part) is int for part in index)):
+        basic = True  # x[t] or an LSTM's gates[:, :H]: nothing to convert
     else:
         index, basic = _normalize_index("getitem", a, index)
     try:

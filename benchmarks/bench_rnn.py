@@ -10,8 +10,10 @@ Implementations, each timed in its own process, side by side in one run:
                  (only when ``torch`` is installed: ``pip install torch==2.13.0``)
 * ``gemm``       the step's matrix products alone, at their real shapes (a floor)
 
-Printed: median and min-max ms per step, ratios, GFLOP/s, peak RSS growth; then a
-leak check (RSS at step 100 vs step 1,000) and a long-sequence run (T up to 10,000).
+Each implementation runs in 3 rounds (``--rounds``), alternating with the others, each
+round a fresh process; their timed steps are pooled. Printed: median and min-max ms
+per step, ratios, GFLOP/s, peak RSS growth; then a leak check (RSS at step 100 vs
+step 1,000) and a long-sequence run (T up to 10,000).
 
     python benchmarks/bench_rnn.py              # the full table (a few minutes)
     python benchmarks/bench_rnn.py --quick      # a smoke run with tiny sizes (seconds)
@@ -21,6 +23,7 @@ leak check (RSS at step 100 vs step 1,000) and a long-sequence run (T up to 10,0
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -174,7 +177,10 @@ def worker(spec: dict) -> dict:
     baseline = _rss_mb()
     _reset_peak()
     step = IMPLEMENTATIONS[kind](spec["cell"], *spec["size"])
-    for _ in range(spec["warmup"]):
+    warm_until = time.perf_counter() + spec.get("warmup_seconds", 0.0)
+    for i in itertools.count():  # at least `warmup` steps, and for at least `warmup_seconds`
+        if i >= spec["warmup"] and time.perf_counter() >= warm_until:
+            break
         step()
     times, deadline = [], time.perf_counter() + spec["seconds"]
     while len(times) < spec["min_steps"] or (time.perf_counter() < deadline
@@ -223,8 +229,10 @@ def bench_table(args) -> list[dict]:
     kinds = ["reference", "autograd", "gemm"]
     if not args.no_torch and _torch_available():
         kinds.append("torch")
-    budget = {"warmup": 1 if args.quick else 3, "min_steps": 3 if args.quick else 10,
-              "max_steps": 5 if args.quick else 300, "seconds": 0.2 if args.quick else 2.0}
+    # Per round: 0.3 s of warm-up, then timed steps for 1 s (at least 10, at most 1,500).
+    budget = {"warmup": 1 if args.quick else 3, "warmup_seconds": 0.0 if args.quick else 0.3,
+              "min_steps": 3 if args.quick else 10, "max_steps": 5 if args.quick else 1500,
+              "seconds": 0.2 if args.quick else 1.0}
     rows = []
     for size_name in args.sizes:
         if size_name not in sizes:
@@ -234,12 +242,25 @@ def bench_table(args) -> list[dict]:
                 continue
             size = sizes[size_name]
             row = {"size": size_name, "cell": cell, "shape": size}
-            for kind in kinds:
-                figures = run_worker({"kind": kind, "cell": cell, "size": size, **budget})
-                row[kind] = figures
+            # Rounds alternate the implementations, so a slow spell of a shared machine
+            # falls on all of them; each round is a fresh process, their steps are pooled.
+            runs = {kind: [] for kind in kinds}
+            for _ in range(args.rounds):
+                for kind in kinds:
+                    runs[kind].append(run_worker({"kind": kind, "cell": cell, "size": size, **budget}))
+            for kind, figures in runs.items():
+                row[kind] = _pooled(figures)
             rows.append(row)
             print_row(row, header=len(rows) == 1)
     return rows
+
+
+def _pooled(runs: list[dict | None]) -> dict | None:
+    """One implementation's rounds as one: all timed steps, the largest peak-RSS growth."""
+    if any(run is None for run in runs):
+        return None
+    return {"times": [t for run in runs for t in run["times"]],
+            "peak_growth_mb": max(run["peak_growth_mb"] for run in runs)}
 
 
 def _ms(figures, stat=statistics.median):
@@ -305,10 +326,16 @@ def main(argv=None) -> None:
                         choices=["rnn", "lstm", "gru"])
     parser.add_argument("--all-large", action="store_true", help="also LSTM/GRU at size L")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few steps (a smoke run)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="alternating rounds per implementation (default 3; 1 with --quick)")
     parser.add_argument("--no-memory", action="store_true", help="skip the leak and long-T runs")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return

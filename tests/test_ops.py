@@ -307,6 +307,8 @@ def test_addmm_refuses_bad_shapes_with_the_op_name():
         tg.addmm(tg.zeros(3, 5), tg.zeros(2, 4), tg.zeros(4, 5))
     with pytest.raises(TypeError, match="addmm"):
         tg.addmm(tg.zeros(5), np.zeros((2, 4)), tg.zeros(4, 5))
+    with pytest.raises(TypeError, match="addmm: bias must be a Tensor, an array or a number, got None"):
+        tg.addmm(None, tg.zeros(2, 4), tg.zeros(4, 5))
 
 
 @given(data=st.data(), n=st.integers(0, 4), k=st.integers(0, 4), m=st.integers(0, 4))

@@ -212,26 +212,9 @@ def addmm(bias: _Operand, x: Tensor, weight: Tensor, activation: str | None = No
     In a recurrence, ``h_t = tanh(x_t W_ih^T + h_{t-1} W_hh^T)`` is then ONE node per
     time step. Tests check it against the same computation unrolled from primitives.
     """
-    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError(f"addmm: x and weight must be Tensors, got {type(x).__name__} and "
-                        f"{type(weight).__name__}")
-    if activation is not None and activation not in _ACTIVATIONS:
-        raise ValueError(f"addmm: activation must be one of {tuple(_ACTIVATIONS)} or None, "
-                         f"got {activation!r}")
-    bias = _operand(bias, x, "addmm")
-    a, w = x.data, weight.data
-    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
-        raise ValueError(f"addmm: x and weight must be 2-D with matching inner dimensions, got "
-                         f"shapes {x.shape} and {weight.shape}")
-    out = np.dot(a, w)
-    if bias.data.dtype != out.dtype and out.dtype != np.result_type(out, bias.data):
-        out = out.astype(np.result_type(out, bias.data))
-    try:
-        out += bias.data
-    except ValueError:
-        raise ValueError(f"addmm: bias of shape {bias.shape} does not broadcast to the product's "
-                         f"shape {out.shape}") from None
-    return _product_node(out, bias, x, weight, activation, False)
+    if bias is None:
+        raise TypeError("addmm: bias must be a Tensor, an array or a number, got None")
+    return _checked_product("addmm", bias, x, weight, activation, transposed=False)
 
 
 def addmm_prechecked(bias: Tensor, x: Tensor, weight: Tensor, activation: str | None = None) -> Tensor:
@@ -255,28 +238,7 @@ def linear(x: Tensor, weight: Tensor, bias: _Operand | None = None,
     so no transpose node sits between a layer's parameter and its products, and the
     gradients of a weight used at every time step still become one matrix product.
     """
-    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError(f"linear: x and weight must be Tensors, got {type(x).__name__} and "
-                        f"{type(weight).__name__}")
-    if activation is not None and activation not in _ACTIVATIONS:
-        raise ValueError(f"linear: activation must be one of {tuple(_ACTIVATIONS)} or None, "
-                         f"got {activation!r}")
-    a, w = x.data, weight.data
-    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[1]:
-        raise ValueError(f"linear: x must be (N, in) and weight (out, in), got shapes {x.shape} "
-                         f"and {weight.shape}")
-    out = np.dot(a, w.T)
-    if bias is None:
-        return _product_node(out, None, x, weight, activation, True)
-    bias = _operand(bias, x, "linear")
-    if bias.data.dtype != out.dtype and out.dtype != np.result_type(out, bias.data):
-        out = out.astype(np.result_type(out, bias.data))
-    try:
-        out += bias.data
-    except ValueError:
-        raise ValueError(f"linear: bias of shape {bias.shape} does not broadcast to the output's "
-                         f"shape {out.shape}") from None
-    return _product_node(out, bias, x, weight, activation, True)
+    return _checked_product("linear", bias, x, weight, activation, transposed=True)
 
 
 def linear_prechecked(x: Tensor, weight: Tensor, bias: Tensor | None,
@@ -293,6 +255,34 @@ def linear_prechecked(x: Tensor, weight: Tensor, bias: Tensor | None,
     if bias is not None:
         out += bias.data
     return _product_node(out, bias, x, weight, activation, True)
+
+
+def _checked_product(op: str, bias: _Operand | None, x: Tensor, weight: Tensor,
+                     activation: str | None, transposed: bool) -> Tensor:
+    """``addmm``/``linear`` with their operands checked: ``bias + x @ W``, W = ``weight.T``
+    if ``transposed`` else ``weight``, through ``_product_node``."""
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: x and weight must be Tensors, got {type(x).__name__} and "
+                        f"{type(weight).__name__}")
+    if activation is not None and activation not in _ACTIVATIONS:
+        raise ValueError(f"{op}: activation must be one of {tuple(_ACTIVATIONS)} or None, "
+                         f"got {activation!r}")
+    a, w = x.data, weight.data
+    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[1 if transposed else 0]:
+        expected = ("x must be (N, in) and weight (out, in)" if transposed
+                    else "x and weight must be 2-D with matching inner dimensions")
+        raise ValueError(f"{op}: {expected}, got shapes {x.shape} and {weight.shape}")
+    out = np.dot(a, w.T if transposed else w)
+    if bias is not None:
+        bias = _operand(bias, x, op)
+        if bias.data.dtype != out.dtype and out.dtype != np.result_type(out, bias.data):
+            out = out.astype(np.result_type(out, bias.data))
+        try:
+            out += bias.data
+        except ValueError:
+            raise ValueError(f"{op}: bias of shape {bias.shape} does not broadcast to the "
+                             f"output's shape {out.shape}") from None
+    return _product_node(out, bias, x, weight, activation, transposed)
 
 
 def _product_node(out: np.ndarray, bias: Tensor | None, x: Tensor, weight: Tensor,

@@ -456,6 +456,18 @@ def test_getitem_boolean_mask(x, data):
     np.testing.assert_array_equal(out.data, x[mask])
 
 
+@pytest.mark.parametrize("index", [(1, 2), (-1, 0), ()])
+def test_getitem_of_single_elements_holds_a_0_d_array(index):
+    """x[i, j] (and x[()] of a 0-d x) is a 0-d ndarray, as every Tensor's data is, not a scalar."""
+    x = Tensor(np.arange(6.0).reshape(2, 3) if index else np.float64(4.0), requires_grad=True)
+    element = x[index]
+    assert type(element.data) is np.ndarray and element.shape == ()
+    (element * 3.0).backward()
+    expected = np.zeros(x.shape)
+    expected[index] = 3.0
+    np.testing.assert_array_equal(x.grad, expected)
+
+
 @given(x=arrays(shapes(min_dims=1)), data=st.data())
 def test_getitem_boolean_mask_on_the_first_axis(x, data):
     mask = data.draw(hnp.arrays(np.bool_, x.shape[:1]), label="mask")

@@ -428,6 +428,8 @@ def view(base: Tensor, index) -> Tensor:
     LSTM's gate columns, then costs no node in the backward sweep.
     """
     data = base.data[index]
+    if type(data) is not np.ndarray:  # every index an int: NumPy gives a scalar, keep 0-d
+        data = np.asarray(data)
     if not (_grad_enabled and base.requires_grad):
         return _leaf(data)
     if base._view is not None:

@@ -247,22 +247,6 @@ def test_fused_activation_equals_the_unrolled_primitives(op, activation, data, n
         np.testing.assert_allclose(fused, unrolled, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("activation", [None, "tanh", "sigmoid", "relu"])
-@given(data=st.data(), n=st.integers(0, 4), k=st.integers(0, 4), m=st.integers(0, 4))
-def test_addmm_prechecked_equals_addmm(activation, data, n, k, m):
-    """The recurrent layers' unchecked addmm: same values, same gradients."""
-    bias, x, w = (data.draw(arrays(shape)) for shape in ((n, m), (n, k), (k, m)))
-    upstream = data.draw(arrays((n, m)))
-    results = []
-    for build in (tg.ops.addmm, tg.ops.addmm_prechecked):
-        tensors = [tg.Tensor(v, requires_grad=True) for v in (bias, x, w)]
-        out = build(*tensors, activation=activation)
-        out.backward(upstream)
-        results.append([out.data] + [t.grad for t in tensors])
-    for checked, prechecked in zip(*results):
-        np.testing.assert_array_equal(checked, prechecked)
-
-
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize("activation", [None, "tanh", "sigmoid", "relu"])
 @given(data=st.data(), n=st.integers(0, 4), k=st.integers(0, 4), m=st.integers(0, 4))

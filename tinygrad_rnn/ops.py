@@ -217,18 +217,6 @@ def addmm(bias: _Operand, x: Tensor, weight: Tensor, activation: str | None = No
     return _checked_product("addmm", bias, x, weight, activation, transposed=False)
 
 
-def addmm_prechecked(bias: Tensor, x: Tensor, weight: Tensor, activation: str | None = None) -> Tensor:
-    """``addmm`` without its checks, for a caller that has made them once beforehand.
-
-    The operands must be Tensors of one float dtype, ``x`` and ``weight`` 2-D with
-    matching inner sizes, ``bias`` broadcasting to the product's shape (without making
-    it larger), and ``activation`` None or one of ``addmm``'s.
-    """
-    out = np.dot(x.data, weight.data)
-    out += bias.data
-    return _product_node(out, bias, x, weight, activation, False)
-
-
 def linear(x: Tensor, weight: Tensor, bias: _Operand | None = None,
            activation: str | None = None) -> Tensor:
     """``x @ weight.T + bias`` for 2-D ``x`` (N, in) and ``weight`` (out, in): PyTorch's ``F.linear``.

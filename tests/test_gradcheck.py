@@ -131,3 +131,12 @@ def test_an_input_without_a_gradient_keeps_none():
     with pytest.raises(GradcheckError):
         tg.gradcheck(wrong, [x])
     assert x.grad is None
+
+
+def test_large_outputs_the_element_does_not_touch_add_no_rounding_error():
+    """y = (x0², 1e10 · x1): perturbing x0 leaves the 1e10-sized output exactly as it was.
+    Differencing a projected sum instead would bury d(x0²) in rounding (ulp(1e10) / 2ε ≈ 1)."""
+    x = tg.Tensor(np.array([0.3, 0.7]), requires_grad=True)
+    fn = lambda t: tg.stack([t[0] * t[0], t[1] * 1e10])  # noqa: E731
+    [check] = tg.check_gradients(fn, [x])
+    assert check.failing == 0, check

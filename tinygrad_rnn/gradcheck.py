@@ -5,7 +5,9 @@ For a function ``fn(*inputs)`` returning a tensor (or a tuple of tensors) of any
 of every input that requires grad,
 
 * the analytical gradient of ``L = Σ v · fn(inputs)`` from ``backward``, with
-* the central difference ``(L(x + ε) − L(x − ε)) / 2ε``,
+* the central difference ``Σ v · (fn(x + ε) − fn(x − ε)) / 2ε`` (the outputs are
+  differenced before they are projected, so those that the element does not touch
+  cancel exactly, as in a Jacobian column, rather than add their rounding error),
 
 and accepts when ``|analytical − numerical| ≤ atol + rtol · |numerical|`` everywhere.
 The check runs in float64: with float32's 7 significant digits, ``L(x ± ε)`` for
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -122,14 +125,19 @@ def check_gradients(
     projections = [rng.standard_normal(out.shape) for out in outputs]
     analytical = _analytical(inputs, checked, outputs, projections)
 
-    def projected() -> float:
+    projection = np.concatenate([v.ravel() for v in projections])
+
+    def outputs_at() -> np.ndarray:
+        """Every output, flattened into one vector: differenced before it is projected,
+        so outputs that a perturbed element does not touch cancel exactly instead of
+        adding their rounding error to the difference."""
         with no_grad():
             result = _as_outputs(fn(*inputs))
-        return float(np.sum([np.sum(out.data * v) for out, v in zip(result, projections)]))
+        return np.concatenate([np.ravel(out.data) for out in result]).astype(np.float64)
 
     checks = []
     for i, grad in zip(checked, analytical):
-        numerical = _central_differences(inputs[i], projected, eps)
+        numerical = _central_differences(inputs[i], outputs_at, projection, eps)
         checks.append(_compare(labels[i], grad, numerical, atol, rtol))
     return checks
 
@@ -190,22 +198,24 @@ def _analytical(inputs, checked, outputs, projections) -> list[np.ndarray]:
             inputs[i].grad, inputs[i]._owns_grad = grad, owns
 
 
-def _central_differences(x: Tensor, projected: Callable[[], float], eps: float) -> np.ndarray:
-    """d projected / d x, one element at a time, on a private copy of ``x.data``."""
+def _central_differences(x: Tensor, outputs_at: Callable[[], np.ndarray], projection: np.ndarray,
+                         eps: float) -> np.ndarray:
+    """d (projection · outputs) / d x, one element at a time, on a private copy of ``x.data``."""
     original = x.data
     x.data = original.copy()
     numerical = np.zeros(x.shape)
     try:
         for index in np.ndindex(*x.shape):
-            numerical[index] = central_difference(x.data, index, projected, eps)
+            numerical[index] = float(central_difference(x.data, index, outputs_at, eps) @ projection)
     finally:
         x.data = original
     return numerical
 
 
-def central_difference(array: np.ndarray, index, loss_at: Callable[[], float], eps: float) -> float:
+def central_difference(array: np.ndarray, index, loss_at: Callable[[], Any], eps: float) -> Any:
     """(f(x + eps) − f(x − eps)) / 2 eps for the element ``array[index]``, perturbed in place
-    and restored; ``loss_at()`` evaluates f at the array's current values."""
+    and restored; ``loss_at()`` evaluates f (a float, or an array differenced elementwise)
+    at the array's current values."""
     value = array[index]
     array[index] = value + eps
     plus = loss_at()

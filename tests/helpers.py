@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
+from tinygrad_rnn.gradcheck import central_difference
 
 MAX_DIMS = 3
 MAX_SIDE = 3
@@ -108,25 +109,19 @@ def numerical_gradients(fn: Op, inputs: Sequence[np.ndarray], upstreams: Sequenc
     Everything runs in float64, under ``no_grad``, on private copies of ``inputs``.
     """
     points = [np.array(x, dtype=np.float64) for x in inputs]
+    projection = np.concatenate([np.ravel(up) for up in upstreams]).astype(np.float64)
 
-    def evaluated() -> list[np.ndarray]:
+    def outputs_at() -> np.ndarray:
+        """Every output, flattened into one vector (differenced before it is projected)."""
         with tg.no_grad():
-            return [out.data.astype(np.float64) for out in _as_list(fn(*[tg.Tensor(x) for x in points]))]
+            outputs = _as_list(fn(*[tg.Tensor(x) for x in points]))
+        return np.concatenate([np.ravel(out.data) for out in outputs]).astype(np.float64)
 
     gradients = []
     for point in points:
         gradient = np.zeros_like(point)
         for index in np.ndindex(point.shape):
-            value = point[index]
-            point[index] = value + eps
-            plus = evaluated()
-            point[index] = value - eps
-            minus = evaluated()
-            point[index] = value
-            # Difference the outputs before projecting them: outputs the element does not
-            # touch then cancel exactly instead of adding their rounding error.
-            gradient[index] = sum(float(np.sum((p - m) * up))
-                                  for p, m, up in zip(plus, minus, upstreams)) / (2 * eps)
+            gradient[index] = central_difference(point, index, outputs_at, eps) @ projection
         gradients.append(gradient)
     return gradients
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["SGD", "Adagrad", "Adam", "Optimizer"]
+__all__ = ["SGD", "Adagrad", "Adam", "Optimizer", "lr_scheduler"]
 
 
 class Optimizer:
@@ -446,3 +446,8 @@ def _flag(optimizer: str, name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{optimizer}: {name} must be True or False, got {value!r}")
     return bool(value)
+
+
+# PyTorch's path to the schedulers is torch.optim.lr_scheduler; the same works here. The
+# import comes last because lr_scheduler imports Optimizer from this module.
+from . import lr_scheduler  # noqa: E402

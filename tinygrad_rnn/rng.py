@@ -5,9 +5,9 @@ sampling) takes an explicit ``rng=`` (a ``numpy.random.Generator``); without one
 draws from the default generator, which ``manual_seed(n)`` re-seeds::
 
     >>> import tinygrad_rnn as tg
-    >>> tg.manual_seed(0)
+    >>> _ = tg.manual_seed(0)  # it returns the generator
     >>> a = tg.randn(3)
-    >>> tg.manual_seed(0)
+    >>> _ = tg.manual_seed(0)
     >>> bool((tg.randn(3).data == a.data).all())
     True
 """

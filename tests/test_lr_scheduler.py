@@ -1,0 +1,336 @@
+"""Learning-rate schedulers: closed forms, stacking, resuming, errors, and PyTorch's values."""
+
+import bisect
+import math
+import types
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import lr_scheduler
+from tinygrad_rnn.lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
+from tinygrad_rnn.serialization import load, save
+
+
+def make_optimizer(lr: float = 0.5) -> tg.optim.SGD:
+    return tg.optim.SGD([tg.Tensor(np.zeros(3), requires_grad=True)], lr=lr)
+
+
+def schedule(scheduler, epochs: int) -> list[float]:
+    """The rate in force at each of ``epochs`` epochs (read before each step())."""
+    rates = []
+    for _ in range(epochs):
+        rates.append(scheduler.optimizer.param_groups[0]["lr"])
+        assert scheduler.get_last_lr() == [rates[-1]]
+        scheduler.optimizer.step()
+        scheduler.step()
+    return rates
+
+
+base_lrs = st.floats(1e-4, 10.0)
+gammas = st.floats(0.05, 1.5)
+epoch_counts = st.integers(1, 60)
+
+# Each entry: a strategy of constructor keywords, and the closed form lr(base, epoch, keywords).
+CLOSED_FORMS = {
+    StepLR: (st.fixed_dictionaries({"step_size": st.integers(1, 10), "gamma": gammas}),
+             lambda base, e, k: base * k["gamma"] ** (e // k["step_size"])),
+    MultiStepLR: (st.fixed_dictionaries({"milestones": st.lists(st.integers(0, 40), max_size=5),
+                                         "gamma": gammas}),
+                  lambda base, e, k: base * k["gamma"] ** bisect.bisect_right(sorted(k["milestones"]), e)),
+    ExponentialLR: (st.fixed_dictionaries({"gamma": gammas}),
+                    lambda base, e, k: base * k["gamma"] ** e),
+    LinearLR: (st.fixed_dictionaries({"start_factor": st.floats(0.01, 1.0), "end_factor": st.floats(0.0, 1.0),
+                                      "total_iters": st.integers(1, 30)}),
+               lambda base, e, k: base * (k["start_factor"] + (k["end_factor"] - k["start_factor"])
+                                          * min(e, k["total_iters"]) / k["total_iters"])),
+    CosineAnnealingLR: (st.fixed_dictionaries({"T_max": st.integers(1, 20), "eta_min": st.floats(0.0, 1e-3)}),
+                        lambda base, e, k: lr_scheduler.cosine_annealing(base, k["eta_min"], e, k["T_max"])),
+}
+
+
+@pytest.mark.parametrize("cls", list(CLOSED_FORMS), ids=lambda cls: cls.__name__)
+@given(data=st.data(), base=base_lrs, epochs=epoch_counts)
+def test_step_by_step_rates_follow_the_closed_form(cls, data, base, epochs):
+    keywords_strategy, closed_form = CLOSED_FORMS[cls]
+    keywords = data.draw(keywords_strategy)
+    rates = schedule(cls(make_optimizer(base), **keywords), epochs)
+    expected = [closed_form(base, epoch, keywords) for epoch in range(epochs)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_the_first_scheduler_records_initial_lr_and_later_ones_keep_it():
+    optimizer = make_optimizer(0.5)
+    StepLR(optimizer, step_size=1, gamma=0.5).step()
+    assert optimizer.param_groups[0]["lr"] == 0.25
+    second = ExponentialLR(optimizer, gamma=0.9)
+    assert optimizer.param_groups[0]["initial_lr"] == 0.5
+    assert second.base_lrs == [0.5]
+
+
+def test_stacked_schedulers_multiply_their_factors():
+    optimizer = make_optimizer(1.0)
+    steps = StepLR(optimizer, step_size=3, gamma=0.5)
+    decay = ExponentialLR(optimizer, gamma=0.9)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        steps.step()
+        decay.step()
+    np.testing.assert_allclose(rates, [0.5 ** (e // 3) * 0.9 ** e for e in range(10)], rtol=1e-12)
+
+
+def test_lambda_lr_scales_the_initial_rate():
+    optimizer = make_optimizer(2.0)
+    rates = schedule(LambdaLR(optimizer, lambda epoch: 1 / (epoch + 1)), 4)
+    assert rates == [2.0, 1.0, 2.0 / 3, 0.5]
+
+
+def test_the_optimizer_uses_the_scheduled_rate():
+    weight = tg.Tensor(np.array([1.0]), requires_grad=True)
+    optimizer = tg.optim.SGD([weight], lr=1.0)
+    scheduler = StepLR(optimizer, step_size=1, gamma=0.5)
+    for _ in range(3):
+        weight.grad = np.array([1.0])
+        optimizer.step()
+        scheduler.step()
+    assert weight.data[0] == 1.0 - 1.0 - 0.5 - 0.25
+
+
+@pytest.mark.parametrize("make", [
+    lambda opt, last_epoch=-1: StepLR(opt, step_size=4, gamma=0.5, last_epoch=last_epoch),
+    lambda opt, last_epoch=-1: MultiStepLR(opt, milestones=[2, 5, 5], gamma=0.3, last_epoch=last_epoch),
+    lambda opt, last_epoch=-1: ExponentialLR(opt, gamma=0.8, last_epoch=last_epoch),
+    lambda opt, last_epoch=-1: LinearLR(opt, start_factor=0.25, total_iters=6, last_epoch=last_epoch),
+    lambda opt, last_epoch=-1: CosineAnnealingLR(opt, T_max=5, eta_min=0.01, last_epoch=last_epoch),
+], ids=["StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR"])
+def test_a_saved_schedule_continues_exactly_after_a_checkpoint(make, tmp_path):
+    uninterrupted = make(make_optimizer())
+    expected = schedule(uninterrupted, 14)
+
+    optimizer = make_optimizer()
+    first = make(optimizer)
+    before = schedule(first, 6)
+    save({"optimizer": optimizer.state_dict(), "scheduler": first.state_dict()}, tmp_path / "ckpt.npz")
+    checkpoint = load(tmp_path / "ckpt.npz")
+
+    restored_optimizer = make_optimizer(123.0)
+    restored = make(restored_optimizer)
+    restored_optimizer.load_state_dict(checkpoint["optimizer"])
+    restored.load_state_dict(checkpoint["scheduler"])
+    assert before + schedule(restored, 8) == expected
+
+
+def test_last_epoch_continues_a_schedule_from_its_initial_lr():
+    optimizer = make_optimizer(1.0)
+    optimizer.param_groups[0]["initial_lr"] = 1.0
+    optimizer.param_groups[0]["lr"] = 0.5 ** 2
+    scheduler = StepLR(optimizer, step_size=1, gamma=0.5, last_epoch=2)
+    assert scheduler.last_epoch == 3
+    assert schedule(scheduler, 2) == [0.125, 0.0625]
+    cosine = CosineAnnealingLR(optimizer, T_max=10, last_epoch=4)
+    assert cosine.get_last_lr() == [pytest.approx(lr_scheduler.cosine_annealing(1.0, 0.0, 5, 10))]
+
+
+def test_a_callable_object_keeps_its_state_through_lambda_lr_state_dict():
+    class Warmup:
+        def __init__(self, steps):
+            self.steps = steps
+
+        def __call__(self, epoch):
+            return min(1.0, (epoch + 1) / self.steps)
+
+    scheduler = LambdaLR(make_optimizer(1.0), [Warmup(4)])
+    state = scheduler.state_dict()
+    assert state["lr_lambdas"] == [{"steps": 4}]
+    other = LambdaLR(make_optimizer(1.0), [Warmup(100)])
+    other.load_state_dict(state)
+    assert other.lr_lambdas[0].steps == 4
+    assert LambdaLR(make_optimizer(), lambda epoch: 1.0).state_dict()["lr_lambdas"] == [None]
+
+
+# -- ReduceLROnPlateau ----------------------------------------------------------------------------
+
+def plateau_rates(metrics, **keywords) -> list[float]:
+    scheduler = ReduceLROnPlateau(make_optimizer(1.0), **keywords)
+    rates = []
+    for value in metrics:
+        scheduler.step(value)
+        rates.append(scheduler.get_last_lr()[0])
+    return rates
+
+
+def test_plateau_waits_patience_bad_epochs_then_cools_down():
+    metrics = [5, 4, 4, 4, 4, 4, 4, 4, 4]
+    rates = plateau_rates(metrics, patience=2, factor=0.5, cooldown=2)
+    # bad epochs 1, 2, 3 (> patience): cut at index 4; 2 cooldown epochs; 3 more bad: cut at index 9
+    assert rates == [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5]
+    assert plateau_rates(metrics + [4, 4], patience=2, factor=0.5, cooldown=2)[-3:] == [0.5, 0.25, 0.25]
+
+
+def test_plateau_threshold_modes_and_max_mode():
+    # 0.2 % better is no improvement under a 1 % relative threshold, but is under a 0.001 absolute one.
+    slow = [1.0, 0.998, 0.996, 0.994]
+    assert plateau_rates(slow, patience=1, threshold=0.01)[-1] == pytest.approx(0.1)
+    assert plateau_rates(slow, patience=1, threshold=1e-3, threshold_mode="abs")[-1] == 1.0
+    assert plateau_rates([0.5, 0.6, 0.7], mode="max", patience=0) == [1.0, 1.0, 1.0]
+    worse = plateau_rates([0.5, 0.4, 0.3], mode="max", patience=0)
+    assert worse == [1.0, pytest.approx(0.1), pytest.approx(0.01)]
+
+
+def test_plateau_respects_min_lr_and_eps():
+    assert plateau_rates([1, 1, 1, 1], patience=0, factor=0.1, min_lr=0.05) == [1.0, 0.1, 0.05, 0.05]
+    assert plateau_rates([1, 1, 1], patience=0, factor=0.5, eps=0.6) == [1.0, 1.0, 1.0]
+
+
+def test_plateau_state_dict_round_trip(tmp_path):
+    metrics = [3.0, 2.0, 2.5, 2.4, 2.6, 2.7, 1.0, 1.5, 1.6]
+    first = ReduceLROnPlateau(make_optimizer(1.0), patience=1, cooldown=1)
+    for value in metrics[:4]:
+        first.step(value)
+    save({"plateau": first.state_dict()}, tmp_path / "p.npz")
+    second = ReduceLROnPlateau(make_optimizer(1.0))
+    second.optimizer.param_groups[0]["lr"] = first.get_last_lr()[0]
+    second.load_state_dict(load(tmp_path / "p.npz")["plateau"])
+    for value in metrics[4:]:
+        first.step(value)
+        second.step(value)
+    assert first.state_dict() == second.state_dict()
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda opt: StepLR("sgd", step_size=1), TypeError, "StepLR: expected an Optimizer, got str"),
+    (lambda opt: StepLR(opt, step_size=0), ValueError, "StepLR: step_size must be >= 1, got 0"),
+    (lambda opt: StepLR(opt, step_size=1.5), TypeError, "StepLR: step_size must be an int"),
+    (lambda opt: StepLR(opt, step_size=2, gamma=-1), ValueError, "StepLR: gamma must be > 0"),
+    (lambda opt: ExponentialLR(opt, gamma=float("nan")), TypeError, "ExponentialLR: gamma must be a finite"),
+    (lambda opt: MultiStepLR(opt, milestones=3), TypeError, "MultiStepLR: milestones must be a list of ints"),
+    (lambda opt: MultiStepLR(opt, milestones=[2, -1]), ValueError, "MultiStepLR: milestones must be >= 0"),
+    (lambda opt: LinearLR(opt, start_factor=0), ValueError, r"LinearLR: start_factor must be in \(0, 1\]"),
+    (lambda opt: LinearLR(opt, end_factor=2), ValueError, r"LinearLR: end_factor must be in \[0, 1\]"),
+    (lambda opt: CosineAnnealingLR(opt, T_max=0), ValueError, "CosineAnnealingLR: T_max must be >= 1"),
+    (lambda opt: CosineAnnealingLR(opt, T_max=3, eta_min=-1), ValueError, "eta_min must be >= 0"),
+    (lambda opt: LambdaLR(opt, 0.5), TypeError, r"LambdaLR: lr_lambda\[0\] must be callable"),
+    (lambda opt: LambdaLR(opt, [abs, abs]), ValueError, "LambdaLR: expected 1 lr_lambdas"),
+    (lambda opt: StepLR(opt, step_size=1, last_epoch=-2), ValueError, "last_epoch must be >= -1"),
+    (lambda opt: StepLR(opt, step_size=1, last_epoch=3), ValueError,
+     r"last_epoch=3 continues a schedule, but param_groups\[0\] has no 'initial_lr'"),
+    (lambda opt: ReduceLROnPlateau(opt, factor=1.0), ValueError, r"factor must be in \[0, 1\), got 1.0"),
+    (lambda opt: ReduceLROnPlateau(opt, mode="lowest"), ValueError, "mode must be 'min' or 'max'"),
+    (lambda opt: ReduceLROnPlateau(opt, threshold_mode="pct"), ValueError, "threshold_mode must be"),
+    (lambda opt: ReduceLROnPlateau(opt, patience=-1), ValueError, "patience must be >= 0"),
+    (lambda opt: ReduceLROnPlateau(opt, min_lr=[0.1, 0.2]), ValueError, "expected 1 min_lr values"),
+    (lambda opt: ReduceLROnPlateau(opt).step("low"), TypeError, "ReduceLROnPlateau.step: metrics must be a"),
+])
+def test_bad_arguments_name_the_scheduler(make, error, message):
+    with pytest.raises(error, match=message):
+        make(make_optimizer())
+
+
+def test_load_state_dict_refuses_another_schedulers_state():
+    step = StepLR(make_optimizer(), step_size=2)
+    with pytest.raises(ValueError, match=r"StepLR.load_state_dict: keys do not match.*missing \['step_"):
+        step.load_state_dict(ExponentialLR(make_optimizer(), gamma=0.5).state_dict())
+    state = step.state_dict()
+    with pytest.raises(ValueError, match="'last_epoch' should be like 0, got 'two'"):
+        step.load_state_dict({**state, "last_epoch": "two"})
+    with pytest.raises(ValueError, match="'base_lrs' should be like"):
+        step.load_state_dict({**state, "base_lrs": [0.5, 0.5]})
+    with pytest.raises(TypeError, match="expected a dict, got list"):
+        step.load_state_dict([])
+    assert step.state_dict() == state
+
+
+def test_state_dict_is_plain_data():
+    for scheduler in (StepLR(make_optimizer(), 2), MultiStepLR(make_optimizer(), [1, 1]),
+                      ReduceLROnPlateau(make_optimizer())):
+        def plain(value):
+            if isinstance(value, dict):
+                return all(isinstance(key, str) and plain(item) for key, item in value.items())
+            if isinstance(value, list):
+                return all(plain(item) for item in value)
+            return value is None or isinstance(value, (bool, int, float, str))
+        assert plain(scheduler.state_dict())
+
+
+# -- cross-check against PyTorch (skipped where torch is not installed) ---------------------------
+
+TORCH_CASES = {
+    "StepLR": {"step_size": 3, "gamma": 0.5},
+    "MultiStepLR": {"milestones": [2, 4, 4, 9], "gamma": 0.7},
+    "ExponentialLR": {"gamma": 0.93},
+    "LinearLR": {"start_factor": 0.2, "end_factor": 0.9, "total_iters": 7},
+    "CosineAnnealingLR": {"T_max": 6, "eta_min": 0.01},
+}
+
+
+def torch_schedule(torch, name, keywords, epochs, base=0.5, extra=None):
+    optimizer = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=base)
+    schedulers = [getattr(torch.optim.lr_scheduler, name)(optimizer, **keywords)]
+    if extra is not None:
+        schedulers.append(getattr(torch.optim.lr_scheduler, extra[0])(optimizer, **extra[1]))
+    rates = []
+    for _ in range(epochs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        for scheduler in schedulers:
+            scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize("name", list(TORCH_CASES))
+def test_matches_torch_schedulers(name):
+    torch = pytest.importorskip("torch")
+    ours = schedule(getattr(lr_scheduler, name)(make_optimizer(0.5), **TORCH_CASES[name]), 25)
+    np.testing.assert_allclose(ours, torch_schedule(torch, name, TORCH_CASES[name], 25), rtol=1e-12)
+
+
+def test_matches_torch_when_stacked_with_a_cosine():
+    torch = pytest.importorskip("torch")
+    optimizer = make_optimizer(0.5)
+    cosine = CosineAnnealingLR(optimizer, T_max=8)
+    warmup = LinearLR(optimizer, start_factor=0.1, total_iters=4)
+    rates = []
+    for _ in range(20):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        cosine.step()
+        warmup.step()
+    expected = torch_schedule(torch, "CosineAnnealingLR", {"T_max": 8}, 20,
+                              extra=("LinearLR", {"start_factor": 0.1, "total_iters": 4}))
+    np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=1e-15)
+
+
+@given(metrics=st.lists(st.sampled_from([1.0, 0.9, 0.95, 0.99995, 1.2, math.nan]), min_size=1, max_size=40),
+       patience=st.integers(0, 3), cooldown=st.integers(0, 2), mode=st.sampled_from(["min", "max"]),
+       threshold_mode=st.sampled_from(["rel", "abs"]))
+def test_plateau_matches_torch(metrics, patience, cooldown, mode, threshold_mode):
+    torch = pytest.importorskip("torch")
+    keywords = {"patience": patience, "cooldown": cooldown, "mode": mode, "threshold_mode": threshold_mode,
+                "factor": 0.5, "min_lr": 0.01}
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **keywords)
+    expected = []
+    for value in metrics:
+        theirs.step(value)
+        expected.append(theirs.get_last_lr()[0])
+    assert plateau_rates(metrics, **keywords) == expected
+
+
+def test_reachable_as_optim_lr_scheduler_like_torch():
+    assert tg.optim.lr_scheduler is lr_scheduler
+    assert isinstance(lr_scheduler, types.ModuleType)

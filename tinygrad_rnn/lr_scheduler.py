@@ -1,0 +1,430 @@
+"""Learning-rate schedulers with PyTorch's names, formulas and call order.
+
+A scheduler owns the ``"lr"`` of its optimizer's parameter group. Create it after the
+optimizer, then call ``scheduler.step()`` once per epoch (or per step, for a per-step
+schedule) *after* ``optimizer.step()``:
+
+>>> import numpy as np, tinygrad_rnn as tg
+>>> w = tg.Tensor(np.zeros(2), requires_grad=True)
+>>> opt = tg.optim.SGD([w], lr=1.0)
+>>> scheduler = StepLR(opt, step_size=2, gamma=0.5)
+>>> lrs = []
+>>> for epoch in range(5):
+...     lrs.append(scheduler.get_last_lr()[0])
+...     opt.step()
+...     scheduler.step()
+>>> lrs
+[1.0, 1.0, 0.5, 0.5, 0.25]
+
+As in PyTorch, ``last_epoch`` counts the calls to ``step()`` (the constructor makes
+call 0), the first scheduler on an optimizer records the group's starting rate as
+``initial_lr`` (the base rate every closed form starts from), and the schedulers that
+scale the current rate (:class:`StepLR`, :class:`MultiStepLR`, :class:`ExponentialLR`,
+:class:`LinearLR`, :class:`CosineAnnealingLR`) may be stacked on one optimizer, their
+factors multiplying. :class:`LambdaLR` sets ``initial_lr · lr_lambda(last_epoch)``, and
+:class:`ReduceLROnPlateau` lowers the rate when a measured metric stops improving.
+
+``state_dict()`` holds only JSON values (numbers, strings, lists and dicts), so it can be
+saved in a checkpoint with :func:`tinygrad_rnn.serialization.save`; ``load_state_dict``
+validates such a dict and restores the schedule exactly where it was.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .optim import Optimizer
+
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "ReduceLROnPlateau",
+    "StepLR",
+    "cosine_annealing",
+]
+
+
+def cosine_annealing(base_lr: float, eta_min: float, epoch: float, period: float) -> float:
+    """η_min + (base_lr − η_min)·(1 + cos(π·epoch/period))/2: base_lr at 0, η_min at ``period``.
+
+    >>> cosine_annealing(1.0, 0.0, 5, 10)
+    0.5
+    """
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * epoch / period)) / 2
+
+
+class LRScheduler:
+    """Base class: ``step()``, ``get_last_lr()``, ``state_dict()``, ``load_state_dict()``.
+
+    A subclass defines ``_next_lrs()``: the group rates after ``last_epoch`` was
+    advanced, computed from the current rates (``self._current_lrs()``) or from
+    ``self.base_lrs``; during the constructor's call ``self._initial`` is True.
+    ``last_epoch = k >= 0`` continues a schedule at epoch k (the group must then hold
+    ``"initial_lr"``, e.g. restored by a previous scheduler).
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{self._name}: expected an Optimizer, got {type(optimizer).__name__}")
+        last_epoch = _integer(self._name, "last_epoch", last_epoch, minimum=-1)
+        self.optimizer = optimizer
+        groups = optimizer.param_groups
+        if last_epoch == -1:
+            for group in groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            missing = [index for index, group in enumerate(groups) if "initial_lr" not in group]
+            if missing:
+                raise ValueError(
+                    f"{self._name}: last_epoch={last_epoch} continues a schedule, but "
+                    f"param_groups[{missing[0]}] has no 'initial_lr'; create the scheduler with "
+                    "last_epoch=-1 for a new schedule, or load_state_dict() a saved one"
+                )
+        self.base_lrs: list[float] = [group["initial_lr"] for group in groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._initial = True
+        try:
+            self.step()
+        finally:
+            self._initial = False
+
+    @property
+    def _name(self) -> str:
+        return type(self).__name__
+
+    def _current_lrs(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def _next_lrs(self) -> list[float]:
+        raise NotImplementedError
+
+    def get_last_lr(self) -> list[float]:
+        """The rates the last ``step()`` set, one per parameter group."""
+        return list(self._last_lr)
+
+    def step(self) -> None:
+        """Advance ``last_epoch`` by one and set the group rates for it."""
+        self._step_count += 1
+        self.last_epoch += 1
+        for group, lr in zip(self.optimizer.param_groups, self._next_lrs()):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
+
+    _unsaved: tuple[str, ...] = ("optimizer", "_initial")
+
+    def _plain_state(self) -> dict[str, Any]:
+        return {key: _json_copy(value) for key, value in vars(self).items() if key not in self._unsaved}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer: hyperparameters and position, as JSON values."""
+        return self._plain_state()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a ``state_dict()`` of a scheduler of this class (validated first)."""
+        expected = self._plain_state()
+        where = f"{self._name}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{where}: expected a dict, got {type(state_dict).__name__}")
+        missing, unexpected = set(expected) - set(state_dict), set(state_dict) - set(expected)
+        if missing or unexpected:
+            raise ValueError(f"{where}: keys do not match {self._name}'s: missing {sorted(missing)}, "
+                             f"unexpected {sorted(unexpected)}")
+        for key, value in state_dict.items():
+            _check_like(where, key, value, expected[key])
+        for key, value in state_dict.items():
+            setattr(self, key, _json_copy(value))
+
+    def __repr__(self) -> str:
+        return f"{self._name}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"
+
+
+class LambdaLR(LRScheduler):
+    """lr = initial_lr · lr_lambda(last_epoch), e.g. a warm-up: ``lambda e: min(1, (e + 1) / 100)``.
+
+    ``lr_lambda`` is one function for every group or a list with one per group. As in
+    PyTorch, ``state_dict()`` stores a callable object's ``__dict__`` but not a plain
+    function (None in its place): recreate the scheduler with the same functions before
+    loading.
+    """
+
+    _unsaved = ("optimizer", "_initial", "lr_lambdas")
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
+        groups = len(getattr(optimizer, "param_groups", ()))
+        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+        if len(lambdas) != groups:
+            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per group), got {len(lambdas)}")
+        for index, function in enumerate(lambdas):
+            if not callable(function):
+                raise TypeError(
+                    f"LambdaLR: lr_lambda[{index}] must be callable, got {type(function).__name__}")
+        self.lr_lambdas = lambdas
+        super().__init__(optimizer, last_epoch)
+
+    def _next_lrs(self) -> list[float]:
+        return [base_lr * function(self.last_epoch)
+                for function, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["lr_lambdas"] = [None if _is_plain_function(function) else _json_copy(vars(function))
+                               for function in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        where = "LambdaLR.load_state_dict"
+        if not isinstance(state_dict, dict) or "lr_lambdas" not in state_dict:
+            raise ValueError(f"{where}: expected a dict with 'lr_lambdas' (from state_dict())")
+        saved = state_dict["lr_lambdas"]
+        if not isinstance(saved, list) or len(saved) != len(self.lr_lambdas):
+            raise ValueError(f"{where}: 'lr_lambdas' must be a list of {len(self.lr_lambdas)}, got {saved!r}")
+        super().load_state_dict({key: value for key, value in state_dict.items() if key != "lr_lambdas"})
+        for function, attributes in zip(self.lr_lambdas, saved):
+            if attributes is not None:
+                vars(function).update(attributes)
+
+
+class StepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs: initial_lr · γ^⌊epoch/step_size⌋."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        self.step_size = _integer("StepLR", "step_size", step_size, minimum=1)
+        self.gamma = _positive("StepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def _next_lrs(self) -> list[float]:
+        if self.last_epoch == 0 or self.last_epoch % self.step_size:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` at each epoch listed in ``milestones`` (once per listing)."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Iterable):
+            raise TypeError(
+                f"MultiStepLR: milestones must be a list of ints, got {type(milestones).__name__}")
+        self.milestones = sorted(_integer("MultiStepLR", "milestones", epoch, minimum=0)
+                                 for epoch in milestones)
+        self.gamma = _positive("MultiStepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def _next_lrs(self) -> list[float]:
+        hits = self.milestones.count(self.last_epoch)
+        if not hits:
+            return self._current_lrs()
+        return [lr * self.gamma ** hits for lr in self._current_lrs()]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every epoch: initial_lr · γ^epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = _positive("ExponentialLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def _next_lrs(self) -> list[float]:
+        if self._initial:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class LinearLR(LRScheduler):
+    """Scale the rate by a factor going linearly from ``start_factor`` to ``end_factor``
+    over ``total_iters`` epochs, then hold it (a linear warm-up with the defaults' shape)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        start_factor = _number("LinearLR", "start_factor", start_factor)
+        end_factor = _number("LinearLR", "end_factor", end_factor)
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
+        self.start_factor, self.end_factor = start_factor, end_factor
+        self.total_iters = _integer("LinearLR", "total_iters", total_iters, minimum=1)
+        super().__init__(optimizer, last_epoch)
+
+    def _next_lrs(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        # Scale the current rate (so schedulers stack) by factor(e) / factor(e − 1); each factor is
+        # computed directly, so that an end_factor of 0 ends at exactly 0, never at −1e-17.
+        ratio = self._factor(self.last_epoch) / self._factor(self.last_epoch - 1)
+        return [lr * ratio for lr in self._current_lrs()]
+
+    def _factor(self, epoch: int) -> float:
+        return self.start_factor + (self.end_factor - self.start_factor) * epoch / self.total_iters
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Follow :func:`cosine_annealing` from initial_lr down to ``eta_min`` over ``T_max``
+    epochs (and, continued past ``T_max``, back up: the cosine's period is 2·T_max)."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        self.T_max = _integer("CosineAnnealingLR", "T_max", T_max, minimum=1)
+        self.eta_min = _number("CosineAnnealingLR", "eta_min", eta_min)
+        if self.eta_min < 0:
+            raise ValueError(f"CosineAnnealingLR: eta_min must be >= 0, got {self.eta_min}")
+        super().__init__(optimizer, last_epoch)
+
+    def _next_lrs(self) -> list[float]:
+        epoch, period, eta_min = self.last_epoch, self.T_max, self.eta_min
+        if self._initial and epoch == 0:
+            return self._current_lrs()
+        if self._step_count == 1:  # resumed at epoch > 0: the closed form
+            return [cosine_annealing(base_lr, eta_min, epoch, period) for base_lr in self.base_lrs]
+        if (epoch - 1 - period) % (2 * period) == 0:  # at the trough the ratio below is 0/0
+            return [lr + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
+                    for lr, base_lr in zip(self._current_lrs(), self.base_lrs)]
+        # The ratio of consecutive closed-form steps, applied to the current rate (stackable).
+        ratio = (1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
+        return [eta_min + ratio * (lr - eta_min) for lr in self._current_lrs()]
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the rate by ``factor`` once ``metric`` has not improved for more than
+    ``patience`` calls of ``step(metric)``; then wait ``cooldown`` calls before counting again.
+
+    ``mode`` "min" (a loss) or "max" (an accuracy); "improved" means better than the best
+    so far by ``threshold``, relative (``threshold_mode="rel"``: below best·(1 − threshold))
+    or absolute ("abs": below best − threshold). Rates never go below ``min_lr`` (one
+    number, or a list with one per group), and a change smaller than ``eps`` is skipped.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> opt = tg.optim.SGD([tg.Tensor(np.zeros(1), requires_grad=True)], lr=1.0)
+    >>> plateau = ReduceLROnPlateau(opt, patience=1, factor=0.5)
+    >>> for val_loss in (3.0, 2.0, 2.5, 2.4, 2.3):
+    ...     plateau.step(val_loss)
+    >>> plateau.get_last_lr()
+    [0.5]
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | list[float] = 0.0, eps: float = 1e-8) -> None:
+        name = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"{name}: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{name}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.factor = _number(name, "factor", factor)
+        if not 0 <= self.factor < 1:
+            raise ValueError(f"{name}: factor must be in [0, 1), got {self.factor}")
+        groups = len(optimizer.param_groups)
+        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * groups
+        if len(min_lrs) != groups:
+            raise ValueError(f"{name}: expected {groups} min_lr values (one per group), got {len(min_lrs)}")
+        self.min_lrs = [_number(name, "min_lr", value) for value in min_lrs]
+        self.optimizer = optimizer
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.threshold = _number(name, "threshold", threshold)
+        self.patience = _integer(name, "patience", patience, minimum=0)
+        self.cooldown = _integer(name, "cooldown", cooldown, minimum=0)
+        self.eps = _number(name, "eps", eps)
+        self.last_epoch = 0
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self._last_lr = self._current_lrs()
+
+    _unsaved = ("optimizer",)
+
+    def _is_better(self, value: float) -> bool:
+        sign = 1 if self.mode == "max" else -1  # the direction of an improvement
+        if self.threshold_mode == "rel":
+            bar = self.best * (1 + sign * self.threshold)
+        else:
+            bar = self.best + sign * self.threshold
+        return value > bar if self.mode == "max" else value < bar
+
+    def step(self, metrics: float) -> None:  # type: ignore[override]
+        """Record one measurement of the watched metric (e.g. the validation loss)."""
+        try:
+            value = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number, got {metrics!r}") from None
+        self.last_epoch += 1
+        if self._is_better(value):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                old_lr = float(group["lr"])
+                new_lr = max(old_lr * self.factor, min_lr)
+                if old_lr - new_lr > self.eps:
+                    group["lr"] = new_lr
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._current_lrs()
+
+
+def _is_plain_function(function: Callable) -> bool:
+    """A def or lambda (not saved, as in PyTorch), rather than a callable object with state."""
+    plain = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+    return isinstance(function, plain) or not hasattr(function, "__dict__")
+
+
+def _json_copy(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_json_copy(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_copy(item) for key, item in value.items()}
+    return value
+
+
+def _check_like(where: str, key: str, value: Any, like: Any) -> None:
+    """``value`` has the kind of ``like`` (a number, a string, a list of numbers, ...)."""
+    if isinstance(like, bool) or like is None or isinstance(like, str):
+        ok = type(value) is type(like)
+    elif isinstance(like, numbers.Real):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    elif isinstance(like, (list, dict)):
+        ok = isinstance(value, type(like)) and (isinstance(like, dict) or len(value) == len(like)
+                                                or key == "milestones")
+    else:
+        ok = True
+    if not ok:
+        raise ValueError(f"{where}: {key!r} should be like {like!r}, got {value!r}")
+
+
+def _number(scheduler: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{scheduler}: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _positive(scheduler: str, name: str, value: Any) -> float:
+    value = _number(scheduler, name, value)
+    if value <= 0:
+        raise ValueError(f"{scheduler}: {name} must be > 0, got {value}")
+    return value
+
+
+def _integer(scheduler: str, name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{scheduler}: {name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{scheduler}: {name} must be >= {minimum}, got {value}")
+    return int(value)

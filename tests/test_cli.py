@@ -216,3 +216,15 @@ def test_ctrl_c_stops_training_with_a_checkpoint(tmp_path):
     step = serialization.load(tmp_path / "run" / "checkpoint.npz")["step"]
     assert 3 <= step < 100000
     assert len(log.read_text().splitlines()) == step + 1
+
+
+def test_schedule_and_early_stopping_flags(tmp_path):
+    (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
+    result = cli("train", "--data", "text.txt", *TINY, "--steps", "10", "--out", "run", "--lr-schedule",
+                 "cosine", "--warmup", "2", "--min-lr", "0.001", "--patience", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "adam lr 0.01, cosine to 0.001 after 2 warm-up steps" in result.stdout
+    assert "early stop after 1 evaluations without a new best" in result.stdout
+    assert ", lr 0.00" in result.stdout and (tmp_path / "run" / "best.npz").exists()
+    refused = cli("train", "--data", "text.txt", *TINY, "--out", "other", "--min-lr", "0.5", cwd=tmp_path)
+    assert_user_error(refused, "--min-lr must be in [0, --lr] = [0, 0.01], got 0.5")

@@ -11,11 +11,14 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_rnn import serialization
 from tinygrad_rnn.nn import RecurrentModel
+from tinygrad_rnn.optim import Adam
 from tinygrad_rnn.sample import CHECKPOINT_FORMAT, load_checkpoint
-from tinygrad_rnn.train import LOG_COLUMNS, TrainConfig, TrainingDiverged, train
+from tinygrad_rnn.train import LOG_COLUMNS, TrainConfig, TrainingDiverged, learning_rate, train
 
 # 1,800 characters; with batch 4 and seq_len 8, an epoch is 51 windows, the last one 4 steps long.
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
@@ -205,3 +208,120 @@ def test_the_module_is_callable_as_train(config):
     result = tinygrad_rnn.train(dataclasses.replace(config, steps=2, eval_every=0), progress=False,
                                 log=quiet)
     assert result.step == 2
+
+
+# -- learning-rate schedule and early stopping ----------------------------------------------------
+
+@given(lr=st.floats(1e-4, 10.0), min_fraction=st.floats(0.0, 1.0), warmup=st.integers(0, 20),
+       total=st.integers(1, 200), schedule=st.sampled_from(["constant", "cosine"]))
+def test_learning_rate_warms_up_then_follows_its_schedule(lr, min_fraction, warmup, total, schedule):
+    min_lr = lr * min_fraction if schedule == "cosine" else 0.0
+    config = TrainConfig(lr=lr, min_lr=min_lr, warmup=warmup, lr_schedule=schedule).resolved()
+    rates = np.array([learning_rate(config, step, total) for step in range(total)])
+    ramp = rates[:warmup]
+    np.testing.assert_allclose(ramp, lr * np.arange(1, len(ramp) + 1) / warmup)
+    after = rates[warmup:]
+    if schedule == "constant":
+        assert (after == lr).all()
+    elif len(after):
+        assert after[0] == pytest.approx(lr)
+        assert (np.diff(after) <= 1e-12 * lr).all() and (after >= min_lr * (1 - 1e-12)).all()
+        # halfway through the decay the rate is halfway between lr and min_lr
+        if len(after) % 2 == 0:
+            assert after[len(after) // 2] == pytest.approx((lr + min_lr) / 2)
+
+
+def test_the_optimizer_steps_with_the_scheduled_rate(config, monkeypatch):
+    used = []
+    original = Adam.step
+
+    def recording_step(self):
+        used.append(self.param_groups[0]["lr"])
+        original(self)
+
+    monkeypatch.setattr(Adam, "step", recording_step)
+    result = run(config, optimizer="adam", steps=12, warmup=4, lr_schedule="cosine", min_lr=1e-3)
+    expected = [learning_rate(result.config, step, 12) for step in range(12)]
+    assert used == expected
+    assert used[:4] == [0.0025, 0.005, 0.0075, 0.01] and used[4] == pytest.approx(0.01) and used[-1] < 0.0014
+
+
+def test_a_scheduled_run_stopped_and_resumed_gives_bitwise_the_same_losses(config, tmp_path):
+    schedule = {"steps": 24, "warmup": 5, "lr_schedule": "cosine", "min_lr": 1e-4}
+
+    def stop_at_11(step, loss):
+        if step == 11:
+            raise KeyboardInterrupt
+
+    out = str(tmp_path / "split")
+    first = train(dataclasses.replace(config, **schedule, out=out), progress=False, log=quiet,
+                  callback=stop_at_11)
+    assert first.interrupted and first.step == 11
+    resumed = run(config, **schedule, out=out, resume=True)
+    straight = run(config, **schedule, out=str(tmp_path / "straight"))
+    assert resumed.step == 24
+    np.testing.assert_array_equal(resumed.history["train_loss"], straight.history["train_loss"])
+    constant = run(config, steps=24, out=str(tmp_path / "constant"))
+    assert not np.array_equal(constant.history["train_loss"], straight.history["train_loss"])
+
+
+def scripted_validation(monkeypatch, losses):
+    """Make the run's validation losses the given sequence (one per evaluation)."""
+    from tinygrad_rnn import train as train_module
+
+    remaining = list(losses)
+    monkeypatch.setattr(train_module._Run, "validation_loss", lambda self: remaining.pop(0))
+
+
+def test_patience_stops_the_run_and_keeps_the_best_model(config, tmp_path, monkeypatch):
+    scripted_validation(monkeypatch, [3.0, 2.0, 2.5, 2.1, 2.2, 1.0])
+    logs = []
+    result = train(dataclasses.replace(config, steps=100, eval_every=5, patience=3), progress=False,
+                   log=logs.append)
+    # evaluations at steps 5, 10, 15, 20, 25: the best is at step 10, three worse ones follow
+    assert result.stopped_early and result.step == 25 and not result.interrupted
+    assert any("early stop: 3 evaluations without a better validation loss" in line
+               and "at step 10" in line for line in logs)
+    assert "stopped early: step 25" in logs[-1] and "best.npz" in logs[-1]
+    best = serialization.load(tmp_path / "run" / "best.npz")
+    assert best["step"] == 10
+    model, _, checkpoint = load_checkpoint(tmp_path / "run" / "best.npz")
+    assert checkpoint["step"] == 10 and isinstance(model, RecurrentModel)
+    assert serialization.load(tmp_path / "run" / "checkpoint.npz")["step"] == 25
+
+
+def test_an_early_stopped_run_resumes_only_with_more_patience(config, tmp_path, monkeypatch):
+    scripted_validation(monkeypatch, [3.0, 2.0, 2.5, 2.6, 1.5, 1.4])
+    first = run(config, steps=100, eval_every=5, patience=2)
+    assert first.stopped_early and first.step == 20
+    logs = []
+    again = train(dataclasses.replace(config, steps=100, eval_every=5, patience=2, resume=True),
+                  progress=False, log=logs.append)
+    assert again.step == 20 and again.stopped_early
+    assert any("stopped early at step 20; nothing to do" in line for line in logs)
+    more = run(config, steps=30, eval_every=5, patience=4, resume=True)
+    assert more.step == 30 and not more.stopped_early
+    assert serialization.load(tmp_path / "run" / "best.npz")["step"] == 30
+
+
+def test_a_fresh_run_removes_a_replaced_runs_best_model(config, tmp_path, monkeypatch):
+    scripted_validation(monkeypatch, [3.0, 2.0, 1.0])  # the last is the final step's evaluation
+    run(config, steps=10, eval_every=5, patience=1)
+    assert (tmp_path / "run" / "best.npz").exists()
+    run(config, steps=4, eval_every=0, overwrite=True)
+    assert not (tmp_path / "run" / "best.npz").exists()
+
+
+def test_bad_schedule_options_are_refused_with_the_flag_name(config):
+    with pytest.raises(ValueError, match="--lr-schedule must be one of constant, cosine"):
+        run(config, lr_schedule="linear")
+    with pytest.raises(ValueError, match="--warmup must be an integer >= 0"):
+        run(config, warmup=-1)
+    with pytest.raises(ValueError, match=r"--min-lr must be in \[0, --lr\] = \[0, 0.01\], got 0.5"):
+        run(config, lr_schedule="cosine", min_lr=0.5)
+    with pytest.raises(ValueError, match="--min-lr applies to --lr-schedule cosine only"):
+        run(config, min_lr=1e-4)
+    with pytest.raises(ValueError, match="--patience counts evaluations.*--eval-every > 0"):
+        run(config, patience=2, eval_every=0)
+    with pytest.raises(ValueError, match="--patience must be an integer >= 0"):
+        run(config, patience=1.5)

@@ -35,7 +35,7 @@ from .sample import (
     load_checkpoint,
 )
 from .serialization import CheckpointError
-from .train import DEFAULT_LR, TrainConfig, TrainingDiverged, saved_config, train
+from .train import DEFAULT_LR, LR_SCHEDULES, TrainConfig, TrainingDiverged, saved_config, train
 
 PROG = "tinygrad-rnn"
 USAGE_ERROR = 2
@@ -88,6 +88,16 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     optimization.add_argument("--clip-mode", choices=("norm", "value"),
                               help="norm: rescale the joint gradient norm to at most X; value: clip "
                                    f"every entry to [-X, X] (default: {d.clip_mode})")
+    optimization.add_argument("--lr-schedule", choices=LR_SCHEDULES,
+                              help="constant, or cosine: decay from --lr to --min-lr over the run "
+                                   f"(default: {d.lr_schedule})")
+    optimization.add_argument("--warmup", type=int, metavar="N",
+                              help=f"first N steps: the rate rises linearly to --lr (default: {d.warmup})")
+    optimization.add_argument("--min-lr", type=float, metavar="X",
+                              help=f"where the cosine schedule ends (default: {d.min_lr:g})")
+    optimization.add_argument("--patience", type=int, metavar="N",
+                              help="stop early after N evaluations without a better validation loss, "
+                                   "keeping the best model in best.npz; 0 = off (default: 0)")
     length = optimization.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, metavar="N", help=f"optimizer steps (default: {d.steps})")
     length.add_argument("--epochs", type=int, metavar="N", help="whole passes over the training text")

@@ -21,7 +21,8 @@ One run, step by step:
 
 The run folder holds ``checkpoint.npz``, ``log.csv`` (one row per step: ``step,
 train_loss, val_loss, tokens_per_sec, elapsed_sec``; ``val_loss`` is empty between
-evaluations) and, with matplotlib installed, ``loss.png``.
+evaluations), with matplotlib installed ``loss.png``, and with ``patience`` set ``best.npz``
+(the checkpoint of the step with the best validation loss so far).
 
 The checkpoint is a dict saved with :func:`tinygrad_rnn.serialization.save`::
 
@@ -63,6 +64,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .data import BatchStream, CharTokenizer, Tokenizer, WordTokenizer, load_text, train_val_split
+from .lr_scheduler import cosine_annealing
 from .nn import RecurrentModel, clip_grad_norm_, clip_grad_value_
 from .optim import SGD, Adagrad, Adam, Optimizer
 from .runtime import blas_threads, callable_module
@@ -85,6 +87,8 @@ __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "saved_config", "tr
 # 1.82 nats/char after 900 steps at 2e-3, 1.71 at 4e-3, 1.70 at 7e-3 but flat from step 600.
 # After 150 steps (hidden 64): SGD 3.29 at 0.5, 2.67 at 2, 2.37 at 5; Adagrad 2.03 at 0.1.
 DEFAULT_LR = {"sgd": 5.0, "adagrad": 0.1, "adam": 5e-3}
+LR_SCHEDULES = ("constant", "cosine")
+BEST_NAME = "best.npz"
 LOG_COLUMNS = ("step", "train_loss", "val_loss", "tokens_per_sec", "elapsed_sec")
 # Options that define the model, its data or its optimizer: a resumed run must keep them.
 FIXED_ON_RESUME = ("level", "lower", "min_freq", "val_fraction", "cell", "layers", "hidden",
@@ -109,6 +113,11 @@ class TrainConfig:
     default in ``DEFAULT_LR``), ``momentum`` (SGD only), ``clip`` (None or 0 = off) with
     ``clip_mode`` ("norm": rescale the joint gradient norm to at most ``clip``; "value":
     clip each entry to [−clip, clip]), ``steps`` or ``epochs`` (epochs, when set, wins).
+    Schedule: ``warmup`` steps whose rate rises linearly to ``lr``, then ``lr_schedule``
+    "constant" or "cosine" (from ``lr`` down to ``min_lr`` at the last step; see
+    :func:`learning_rate`); ``patience`` (0 = off) stops the run early once that many
+    evaluations in a row bring no new best validation loss, and keeps the best model in
+    ``best.npz``.
     Reporting: ``eval_every``, ``sample_every``, ``sample_length``, ``checkpoint_every``
     (0 = never, except at the end), ``seed`` (model initialization and samples).
     Run folder: ``out``, ``resume`` (continue the run in ``out``), ``overwrite`` (replace
@@ -136,6 +145,10 @@ class TrainConfig:
     clip_mode: str = "norm"
     steps: int | None = 1000
     epochs: int | None = None
+    lr_schedule: str = "constant"
+    warmup: int = 0
+    min_lr: float = 0.0
+    patience: int = 0
     eval_every: int = 100
     sample_every: int = 500
     sample_length: int = 200
@@ -150,14 +163,14 @@ class TrainConfig:
         """A validated copy with ``lr`` filled in and "off" values (0) normalized to None."""
         choices = {"level": ("char", "word"), "cell": ("rnn", "lstm", "gru"),
                    "optimizer": tuple(DEFAULT_LR), "clip_mode": ("norm", "value"),
-                   "dtype": ("float32", "float64")}
+                   "dtype": ("float32", "float64"), "lr_schedule": LR_SCHEDULES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{_option(name)} must be one of {', '.join(allowed)}; "
                                  f"got {getattr(self, name)!r}")
         for name in ("layers", "hidden", "seq_len", "batch", "min_freq", "sample_length"):
             _check_int(self, name, minimum=1)
-        for name in ("eval_every", "sample_every", "checkpoint_every", "seed"):
+        for name in ("eval_every", "sample_every", "checkpoint_every", "seed", "warmup", "patience"):
             _check_int(self, name, minimum=0)
         for name in ("steps", "epochs", "embedding", "blas_threads"):
             if getattr(self, name) is not None:
@@ -173,6 +186,14 @@ class TrainConfig:
             raise ValueError(f"--clip must be >= 0 (0 = no clipping), got {self.clip}")
         if self.momentum and self.optimizer != "sgd":
             raise ValueError(f"--momentum applies to --optimizer sgd only, not {self.optimizer}")
+        if not 0 <= self.min_lr <= lr:
+            raise ValueError(f"--min-lr must be in [0, --lr] = [0, {lr:g}], got {self.min_lr}")
+        if self.min_lr and self.lr_schedule != "cosine":
+            raise ValueError(f"--min-lr applies to --lr-schedule cosine only, not {self.lr_schedule}")
+        if self.patience and not (self.eval_every and self.val_fraction):
+            raise ValueError("--patience counts evaluations of the validation loss: it needs "
+                             f"--eval-every > 0 and --val-fraction > 0 (got {self.eval_every} and "
+                             f"{self.val_fraction})")
         return dataclasses.replace(self, lr=lr, embedding=self.embedding or None, clip=self.clip or None,
                                    blas_threads=self.blas_threads or None)
 
@@ -204,6 +225,7 @@ class TrainResult:
     tokenizer: Tokenizer
     history: dict[str, np.ndarray] = field(repr=False)
     elapsed_sec: float = 0.0
+    stopped_early: bool = False
 
 
 def saved_config(run_dir: str | Path) -> TrainConfig:
@@ -219,6 +241,27 @@ def saved_config(run_dir: str | Path) -> TrainConfig:
 
 
 # -- pieces of a run ---------------------------------------------------------------------
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The rate of the optimizer step that follows ``step`` steps (``config`` resolved).
+
+    The first ``warmup`` steps climb linearly to ``lr`` (lr/warmup, 2·lr/warmup, ..., lr);
+    after them, "constant" stays at ``lr`` and "cosine" follows
+    :func:`~tinygrad_rnn.lr_scheduler.cosine_annealing` from ``lr`` towards ``min_lr``, which
+    it would reach at ``total_steps``. A pure function of the step, so a resumed run
+    continues the same schedule (stretched to the new length if ``--steps`` grew).
+
+    >>> config = TrainConfig(lr=1.0, warmup=2, lr_schedule="cosine", steps=6).resolved()
+    >>> [round(learning_rate(config, step, 6), 3) for step in range(6)]
+    [0.5, 1.0, 1.0, 0.854, 0.5, 0.146]
+    """
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    if config.lr_schedule == "cosine":
+        return cosine_annealing(config.lr, config.min_lr, step - config.warmup,
+                                max(total_steps - config.warmup, 1))
+    return config.lr
+
+
 def fit_tokenizer(text: str, config: TrainConfig) -> Tokenizer:
     """The tokenizer ``config.level`` asks for, fitted on the whole text (sorted, deterministic)."""
     if config.level == "char":
@@ -281,6 +324,15 @@ class _History:
     def last_val_loss(self) -> float | None:
         measured = [v for v in self.columns["val_loss"] if not math.isnan(v)]
         return measured[-1] if measured else None
+
+    def best_val_loss(self) -> tuple[float, int, int] | None:
+        """(best validation loss, its step, evaluations since), or None before any."""
+        measured = [(value, step) for value, step in zip(self.columns["val_loss"], self.columns["step"])
+                    if not math.isnan(value)]
+        if not measured:
+            return None
+        index = min(range(len(measured)), key=lambda i: measured[i][0])  # the first best
+        return measured[index][0], measured[index][1], len(measured) - 1 - index
 
 
 def _csv_row(row) -> list[str]:
@@ -380,8 +432,11 @@ class _Run:
         if checkpoint is not None:
             self._restore(checkpoint)
             self.saved_step = self.step
+        self.stopped_early = self.patience_ran_out()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            if not config.resume:  # a replaced run's best model is not this run's
+                (self.run_dir / BEST_NAME).unlink(missing_ok=True)
         except OSError as err:
             raise OSError(f"cannot create the run folder {self.run_dir}: {err.strerror}") from None
 
@@ -434,18 +489,28 @@ class _Run:
         if self.history.columns["elapsed_sec"]:
             self.elapsed_before = self.history.columns["elapsed_sec"][-1]
 
+    def patience_ran_out(self) -> bool:
+        """Early stopping is on and its last ``patience`` evaluations found no new best."""
+        best = self.history.best_val_loss()
+        return bool(self.config.patience) and best is not None and best[2] >= self.config.patience
+
     def describe(self) -> str:
         config = self.config
         source = "the built-in corpus (Macbeth)" if config.data is None else config.data
         unit = "chars" if config.level == "char" else "tokens"
         clip = "no clipping" if config.clip is None else f"clip {config.clip_mode} {config.clip:g}"
+        schedule = f" after {config.warmup} warm-up steps" if config.warmup else ""
+        if config.lr_schedule == "cosine":
+            schedule = f", cosine to {config.min_lr:g}{schedule}"
+        stop = (f", early stop after {config.patience} evaluations without a new best"
+                if config.patience else "")
         return (
             f"data: {source}: {len(self.train_ids):,} training and {len(self.val_ids):,} validation "
             f"{unit}, vocabulary {len(self.tokenizer)}\n"
             f"model: {describe_model(self.model.config())}, "
             f"{sum(p.size for p in self.model.parameters()):,} parameters\n"
             f"training: {self.total_steps} steps of {config.batch}x{config.seq_len} tokens "
-            f"({len(self.batches)} per epoch), {config.optimizer} lr {config.lr:g}, {clip}"
+            f"({len(self.batches)} per epoch), {config.optimizer} lr {config.lr:g}{schedule}, {clip}{stop}"
         )
 
     def train_step(self, windows) -> tuple[float, float]:
@@ -456,6 +521,7 @@ class _Run:
         if epoch_start:
             self.hidden = None
         self.optimizer.zero_grad()
+        self.optimizer.param_groups[0]["lr"] = learning_rate(self.config, self.step, self.total_steps)
         loss, state = self.model.loss(inputs, targets, state=self.hidden)
         value = loss.item()
         if not math.isfinite(value):
@@ -511,6 +577,9 @@ class _Run:
         save(self.checkpoint(), self.checkpoint_path)
         self.saved_step = self.step
 
+    def save_best(self) -> None:
+        save(self.checkpoint(), self.run_dir / BEST_NAME)
+
     def open_log(self):
         """log.csv, rewritten from the history (so a resumed run drops rows after its checkpoint)."""
         path = self.run_dir / "log.csv"
@@ -555,6 +624,9 @@ def train(
     if run.step >= run.total_steps and config.resume:
         say(f"the run in {run.run_dir} is already at step {run.step} of {run.total_steps}; "
             "nothing to do (raise --steps to continue it)")
+    elif run.stopped_early:
+        say(f"the run in {run.run_dir} stopped early at step {run.step}; nothing to do "
+            "(raise --patience, or set it to 0, to continue it)")
     say((f"resuming at step {run.step}\n" if config.resume else "") + run.describe())
     started = time.perf_counter()
     interrupted = False
@@ -567,7 +639,7 @@ def train(
         # Overflow shows up as a nan or inf loss, reported with advice; numpy's warnings would only add noise.
         quiet_overflow = np.errstate(over="ignore", invalid="ignore")
         with stops.installed(), blas_threads(config.blas_threads), quiet_overflow:
-            while run.step < run.total_steps:
+            while run.step < run.total_steps and not run.stopped_early:
                 try:
                     loss, tokens_per_sec = run.train_step(windows)
                     run.history.append(step=run.step, train_loss=loss, val_loss=math.nan,
@@ -593,16 +665,20 @@ def train(
         bar.close()
         log_file.close()
     val_loss = run.history.last_val_loss()
+    best = f" {BEST_NAME}," if config.patience and (run.run_dir / BEST_NAME).exists() else ""
+    files = f"checkpoint.npz,{best} log.csv"
     if write_plot(run.history.arrays(), run.run_dir / "loss.png", config.level):
-        files = "checkpoint.npz, log.csv, loss.png"
+        files += ", loss.png"
     else:
-        files = ("checkpoint.npz, log.csv; loss.png skipped: matplotlib is not installed "
-                 "(pip install 'tinygrad_rnn[plot]')")
-    status = f"interrupted at step {run.step}" if interrupted else f"done: step {run.step}"
+        files += "; loss.png skipped: matplotlib is not installed (pip install 'tinygrad_rnn[plot]')"
+    if interrupted:
+        status = f"interrupted at step {run.step}"
+    else:
+        status = f"{'stopped early' if run.stopped_early else 'done'}: step {run.step}"
     say(f"{status}; run folder {run.run_dir} ({files})")
     return TrainResult(config=config, run_dir=run.run_dir, step=run.step, val_loss=val_loss,
                        interrupted=interrupted, model=run.model, tokenizer=run.tokenizer,
-                       history=run.history.arrays(),
+                       history=run.history.arrays(), stopped_early=run.stopped_early,
                        elapsed_sec=run.elapsed_before + time.perf_counter() - started)
 
 
@@ -615,11 +691,27 @@ def _report(run: _Run, say: Callable[[str], None]) -> None:
         if val_loss is not None:
             run.history.set_val_loss(val_loss)
             train_loss = np.mean(run.history.columns["train_loss"][-(config.eval_every or 50):])
-            say(f"step {step}: train {train_loss:.4f}, validation {describe_loss(val_loss, config.level)}")
+            scheduled = config.lr_schedule != "constant" or step <= config.warmup
+            rate = f", lr {run.optimizer.param_groups[0]['lr']:.3g}" if scheduled else ""
+            say(f"step {step}: train {train_loss:.4f}, "
+                f"validation {describe_loss(val_loss, config.level)}{rate}")
+            if config.patience:
+                _early_stopping(run, say)
     if config.sample_every and step % config.sample_every == 0:
         say(f"--- sample at step {step} ---\n{run.sample().lstrip(chr(10))}\n---")
     if config.checkpoint_every and step % config.checkpoint_every == 0 and not last:
         run.save()
+
+
+def _early_stopping(run: _Run, say: Callable[[str], None]) -> None:
+    """After an evaluation: keep a new best model, or stop once patience runs out."""
+    best_loss, best_step, since = run.history.best_val_loss()
+    if since == 0:
+        run.save_best()
+    elif run.patience_ran_out():
+        run.stopped_early = True
+        say(f"early stop: {since} evaluations without a better validation loss; the best, "
+            f"{describe_loss(best_loss, run.config.level)} at step {best_step}, is in {BEST_NAME}")
 
 
 def _stderr_is_terminal() -> bool:

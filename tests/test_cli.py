@@ -228,3 +228,14 @@ def test_schedule_and_early_stopping_flags(tmp_path):
     assert ", lr 0.00" in result.stdout and (tmp_path / "run" / "best.npz").exists()
     refused = cli("train", "--data", "text.txt", *TINY, "--out", "other", "--min-lr", "0.5", cwd=tmp_path)
     assert_user_error(refused, "--min-lr must be in [0, --lr] = [0, 0.01], got 0.5")
+
+
+def test_prime_escapes_name_a_line_break_a_tab_and_a_backslash(trained):
+    from tinygrad_rnn.cli import unescape
+
+    assert unescape(r"a\nb\tc\\d\e") == "a\nb\tc\\d\\e"
+    assert unescape(r"\\n") == "\\n"  # an escaped backslash, then a plain n
+    # The text has neither a line break nor a backslash: the error names the decoded symbol.
+    assert_user_error(cli("sample", "run", "--prime", r"the\n", cwd=trained), r"'\n'", "vocabulary")
+    interactive = cli("sample", "run", "--interactive", "--length", "3", cwd=trained, stdin="the\\t\n")
+    assert r"'\t'" in interactive.stderr and "vocabulary" in interactive.stderr

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -175,6 +176,19 @@ def _print_piece(piece: str) -> None:
     sys.stdout.flush()
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
+
+
+def unescape(text: str) -> str:
+    r"""A prime as typed in a shell: ``\n``, ``\t`` and ``\\`` become a line break, a tab
+    and one backslash; any other backslash stays as it is.
+
+    >>> unescape(r"MACBETH.\nFirst Witch:\tC:\\x \d")
+    'MACBETH.\nFirst Witch:\tC:\\x \\d'
+    """
+    return re.sub(r"\\([nt\\])", lambda match: _ESCAPES[match.group(1)], text)
+
+
 def _run_sample(args: argparse.Namespace) -> int:
     model, tokenizer, _ = load_checkpoint(args.checkpoint)
     rng = np.random.default_rng(args.seed)
@@ -187,7 +201,7 @@ def _run_sample(args: argparse.Namespace) -> int:
         _print_piece("\n")
 
     if not args.interactive:
-        continue_from(default_prime(tokenizer) if args.prime is None else args.prime)
+        continue_from(default_prime(tokenizer) if args.prime is None else unescape(args.prime))
         return 0
     while True:
         _print_piece("> ")
@@ -195,7 +209,8 @@ def _run_sample(args: argparse.Namespace) -> int:
         if not line:
             _print_piece("\n")
             return 0
-        prime = line.rstrip("\r\n") or (default_prime(tokenizer) if args.prime is None else args.prime)
+        prime = unescape(line.rstrip("\r\n")) or (
+            default_prime(tokenizer) if args.prime is None else unescape(args.prime))
         try:
             continue_from(prime)
         except ValueError as err:
@@ -375,7 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN_DIR",
                         help="a run folder or its checkpoint.npz")
     sample.add_argument("--prime", metavar="TEXT",
-                        help="text to start from (default: a line break for char models, "
+                        help="text to start from; \\n, \\t and \\\\ stand for a line break, a tab "
+                             "and a backslash (default: a line break for char models, "
                              "'.' for word models)")
     sample.add_argument("--length", type=int, default=300, metavar="N",
                         help="tokens to generate (default: 300)")

@@ -269,15 +269,6 @@ def test_state_dict_is_plain_data():
 
 # -- cross-check against PyTorch (skipped where torch is not installed) ---------------------------
 
-TORCH_CASES = {
-    "StepLR": {"step_size": 3, "gamma": 0.5},
-    "MultiStepLR": {"milestones": [2, 4, 4, 9], "gamma": 0.7},
-    "ExponentialLR": {"gamma": 0.93},
-    "LinearLR": {"start_factor": 0.2, "end_factor": 0.9, "total_iters": 7},
-    "CosineAnnealingLR": {"T_max": 6, "eta_min": 0.01},
-}
-
-
 def torch_schedule(torch, name, keywords, epochs, base=0.5, extra=None):
     optimizer = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=base)
     schedulers = [getattr(torch.optim.lr_scheduler, name)(optimizer, **keywords)]
@@ -292,11 +283,14 @@ def torch_schedule(torch, name, keywords, epochs, base=0.5, extra=None):
     return rates
 
 
-@pytest.mark.parametrize("name", list(TORCH_CASES))
-def test_matches_torch_schedulers(name):
+@pytest.mark.parametrize("cls", list(CLOSED_FORMS), ids=lambda cls: cls.__name__)
+@given(data=st.data(), base=base_lrs, epochs=epoch_counts)
+def test_matches_torch_schedulers(cls, data, base, epochs):
     torch = pytest.importorskip("torch")
-    ours = schedule(getattr(lr_scheduler, name)(make_optimizer(0.5), **TORCH_CASES[name]), 25)
-    np.testing.assert_allclose(ours, torch_schedule(torch, name, TORCH_CASES[name], 25), rtol=1e-12)
+    keywords = data.draw(CLOSED_FORMS[cls][0])
+    ours = schedule(cls(make_optimizer(base), **keywords), epochs)
+    theirs = torch_schedule(torch, cls.__name__, keywords, epochs, base=base)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14 * base)
 
 
 def test_matches_torch_when_stacked_with_a_cosine():

@@ -263,13 +263,14 @@ class LinearLR(LRScheduler):
             return [lr * self.start_factor for lr in self._current_lrs()]
         if self._initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
-        # Scale the current rate (so schedulers stack) by factor(e) / factor(e − 1); each factor is
-        # computed directly, so that an end_factor of 0 ends at exactly 0, never at −1e-17.
+        # Scale the current rate (so schedulers stack) by factor(e) / factor(e − 1).
         ratio = self._factor(self.last_epoch) / self._factor(self.last_epoch - 1)
         return [lr * ratio for lr in self._current_lrs()]
 
     def _factor(self, epoch: int) -> float:
-        return self.start_factor + (self.end_factor - self.start_factor) * epoch / self.total_iters
+        # start + (end − start)·e/T, written as a weighted mean: never negative, and exactly
+        # end_factor (0 included) at e = T, where the difference form can land on −1e-17.
+        return (self.start_factor * (self.total_iters - epoch) + self.end_factor * epoch) / self.total_iters
 
 
 class CosineAnnealingLR(LRScheduler):

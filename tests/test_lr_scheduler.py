@@ -27,14 +27,16 @@ def make_optimizer(lr: float = 0.5) -> tg.optim.SGD:
     return tg.optim.SGD([tg.Tensor(np.zeros(3), requires_grad=True)], lr=lr)
 
 
-def schedule(scheduler, epochs: int) -> list[float]:
-    """The rate in force at each of ``epochs`` epochs (read before each step())."""
+def schedule(scheduler, epochs: int, *stacked) -> list[float]:
+    """The rate in force at each of ``epochs`` epochs (read before each step()), with
+    ``scheduler`` and any ``stacked`` ones on the same optimizer stepped in that order."""
     rates = []
     for _ in range(epochs):
         rates.append(scheduler.optimizer.param_groups[0]["lr"])
-        assert scheduler.get_last_lr() == [rates[-1]]
+        assert stacked or scheduler.get_last_lr() == [rates[-1]]
         scheduler.optimizer.step()
-        scheduler.step()
+        for each in (scheduler, *stacked):
+            each.step()
     return rates
 
 
@@ -81,14 +83,7 @@ def test_the_first_scheduler_records_initial_lr_and_later_ones_keep_it():
 
 def test_stacked_schedulers_multiply_their_factors():
     optimizer = make_optimizer(1.0)
-    steps = StepLR(optimizer, step_size=3, gamma=0.5)
-    decay = ExponentialLR(optimizer, gamma=0.9)
-    rates = []
-    for _ in range(10):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        steps.step()
-        decay.step()
+    rates = schedule(StepLR(optimizer, step_size=3, gamma=0.5), 10, ExponentialLR(optimizer, gamma=0.9))
     np.testing.assert_allclose(rates, [0.5 ** (e // 3) * 0.9 ** e for e in range(10)], rtol=1e-12)
 
 
@@ -297,13 +292,7 @@ def test_matches_torch_when_stacked_with_a_cosine():
     torch = pytest.importorskip("torch")
     optimizer = make_optimizer(0.5)
     cosine = CosineAnnealingLR(optimizer, T_max=8)
-    warmup = LinearLR(optimizer, start_factor=0.1, total_iters=4)
-    rates = []
-    for _ in range(20):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        cosine.step()
-        warmup.step()
+    rates = schedule(cosine, 20, LinearLR(optimizer, start_factor=0.1, total_iters=4))
     expected = torch_schedule(torch, "CosineAnnealingLR", {"T_max": 8}, 20,
                               extra=("LinearLR", {"start_factor": 0.1, "total_iters": 4}))
     np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=1e-15)

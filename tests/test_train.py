@@ -325,3 +325,7 @@ def test_bad_schedule_options_are_refused_with_the_flag_name(config):
         run(config, patience=2, eval_every=0)
     with pytest.raises(ValueError, match="--patience must be an integer >= 0"):
         run(config, patience=1.5)
+    for name, flag in (("min_lr", "--min-lr"), ("val_fraction", "--val-fraction"), ("lr", "--lr"),
+                       ("momentum", "--momentum"), ("clip", "--clip")):
+        with pytest.raises(TypeError, match=f"{flag} must be a number, got 'x'"):
+            run(config, **{name: "x"})

@@ -51,6 +51,7 @@ import csv
 import dataclasses
 import hashlib
 import math
+import numbers
 import signal
 import sys
 import threading
@@ -175,6 +176,10 @@ class TrainConfig:
         for name in ("steps", "epochs", "embedding", "blas_threads"):
             if getattr(self, name) is not None:
                 _check_int(self, name, minimum=0)
+        for name in ("val_fraction", "lr", "momentum", "clip", "min_lr"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise TypeError(f"{_option(name)} must be a number, got {value!r}")
         if self.epochs is None and self.steps is None:
             raise ValueError("give the length of the run: --steps N or --epochs N")
         if not 0 <= self.val_fraction < 1:

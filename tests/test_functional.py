@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
-from tinygrad_rnn.functional import cross_entropy, linear, mse_loss
+from tinygrad_rnn.functional import cross_entropy, dropout, linear, mse_loss
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -230,3 +230,55 @@ def test_linear_refuses_bad_operands_with_its_name():
         linear(tg.zeros(2, 5), tg.zeros(4, 5), tg.zeros(5))
     with pytest.raises(TypeError, match="linear: input and weight must be Tensors, got list"):
         linear([[1.0]], tg.zeros(1, 1))
+
+
+# -- dropout ---------------------------------------------------------------------------------
+@given(x=shapes().flatmap(arrays), p=st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]),
+       seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_dropout_vjp_and_values_with_a_fixed_mask(x, p, seed, data):
+    """One mask per call (a fresh generator from ``seed``): the values are 0 or x/(1 − p),
+    and the VJP, including 0-d, size-1 and empty inputs, matches central differences."""
+    (out,) = check_vjp(lambda t: dropout(t, p, rng=np.random.default_rng(seed)), [x], data)
+    keep = np.random.default_rng(seed).random(x.shape) >= p
+    expected = np.where(keep, x / (1 - p) if p < 1 else 0.0, 0.0)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-15)
+    assert out.shape == x.shape and out.dtype == np.float64
+
+
+def test_dropout_keeps_one_minus_p_of_the_elements_and_the_mean():
+    x = tg.ones(400, 500, dtype="float32")
+    out = dropout(x, 0.3, rng=np.random.default_rng(0))
+    assert out.dtype == np.float32
+    assert abs((out.data != 0).mean() - 0.7) < 0.005  # 200,000 draws: std 0.001
+    assert abs(out.data.mean() - 1.0) < 0.01
+    assert set(np.unique(out.data).tolist()) == {0.0, np.float32(1 / 0.7)}
+
+
+def test_dropout_off_is_the_identity_and_p_one_drops_everything():
+    x = tg.Tensor(np.arange(1.0, 5.0), requires_grad=True)
+    assert dropout(x, 0.5, training=False) is x and dropout(x, 0.0) is x
+    dropped = dropout(x, 1.0)
+    assert (dropped.data == 0).all()
+    dropped.sum().backward()
+    assert (x.grad == 0).all()
+
+
+def test_dropout_follows_manual_seed():
+    tg.manual_seed(11)
+    first = dropout(tg.ones(50), 0.5).data
+    tg.manual_seed(11)
+    np.testing.assert_array_equal(dropout(tg.ones(50), 0.5).data, first)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: dropout(np.ones(3), 0.5), TypeError, "dropout: input must be a Tensor, got ndarray"),
+    (lambda: dropout(Tensor(np.arange(3)), 0.5), TypeError, r"dropout: input must have a floating-point "
+                                                           r"dtype, got int64 \(shape \(3,\)\)"),
+    (lambda: dropout(tg.ones(3), 1.5), ValueError, r"dropout: p must be in \[0, 1\], got 1.5"),
+    (lambda: dropout(tg.ones(3), -0.1), ValueError, r"dropout: p must be in \[0, 1\], got -0.1"),
+    (lambda: dropout(tg.ones(3), True), TypeError, r"dropout: p must be a number in \[0, 1\], got True"),
+    (lambda: dropout(tg.ones(3), float("nan")), ValueError, "dropout: p must be in"),
+])
+def test_dropout_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

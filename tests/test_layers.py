@@ -105,3 +105,29 @@ def test_linear_matches_torch():
     x = np.random.default_rng(1).standard_normal((4, 5, 3))
     np.testing.assert_allclose(layer(tg.Tensor(x)).data, reference(torch.tensor(x)).detach().numpy(),
                                rtol=1e-12)
+
+
+# -- Dropout ---------------------------------------------------------------------------------
+def test_dropout_module_drops_in_training_and_passes_through_in_eval():
+    drop = nn.Dropout(0.5, rng=np.random.default_rng(0))
+    x = tg.ones(1000)
+    out = drop(x)
+    assert set(np.unique(out.data).tolist()) == {0.0, 2.0} and 400 < (out.data == 0).sum() < 600
+    assert drop.eval()(x) is x
+    assert drop.train()(x) is not x
+    assert repr(drop) == "Dropout(p=0.5)" and dict(drop.state_dict()) == {}
+
+
+def test_dropout_module_with_its_own_generator_ignores_manual_seed():
+    a, b = nn.Dropout(0.5, rng=np.random.default_rng(4)), nn.Dropout(0.5, rng=np.random.default_rng(4))
+    tg.manual_seed(1)
+    first = a(tg.ones(64)).data
+    tg.manual_seed(2)
+    np.testing.assert_array_equal(b(tg.ones(64)).data, first)
+
+
+def test_dropout_module_bad_arguments():
+    with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\], got 2"):
+        nn.Dropout(2)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or None, got int"):
+        nn.Dropout(0.5, rng=3)

@@ -50,25 +50,35 @@ def numpy_cell(kind, x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
     return (1 - z) * n + z * h, None
 
 
-def numpy_sequence(kind, params, x, h0, c0, num_layers, batch_first):
-    """(output, h_n, c_n) of the stacked layers over x (T, B, D) (or (B, T, D))."""
+def numpy_sequence(kind, params, x, h0, c0, num_layers, batch_first, bidirectional=False):
+    """(output, h_n, c_n) of the stacked layers over x (T, B, D) (or (B, T, D)).
+
+    A bidirectional layer also runs its ``_reverse`` weights over the steps from last to
+    first; its outputs, back in time order, follow the forward ones on the feature axis,
+    and states are numbered layer by layer, forward before reverse.
+    """
     if batch_first:
         x = x.swapaxes(0, 1)
     h_n, c_n = np.zeros_like(h0), np.zeros_like(h0)
     layer_input = x
+    suffixes = ("", "_reverse") if bidirectional else ("",)
     for k in range(num_layers):
-        weight_ih, weight_hh = params[f"weight_ih_l{k}"], params[f"weight_hh_l{k}"]
-        bias_ih = params.get(f"bias_ih_l{k}", np.zeros(weight_ih.shape[0]))
-        bias_hh = params.get(f"bias_hh_l{k}", np.zeros(weight_ih.shape[0]))
-        h, c = h0[k], c0[k]
-        outputs = []
-        for x_t in layer_input:
-            h, c = numpy_cell(kind, x_t, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
-            outputs.append(h)
-        h_n[k] = h
-        if c is not None:
-            c_n[k] = c
-        layer_input = np.stack(outputs)
+        directions = []
+        for d, suffix in enumerate(suffixes):
+            weight_ih, weight_hh = params[f"weight_ih_l{k}{suffix}"], params[f"weight_hh_l{k}{suffix}"]
+            bias_ih = params.get(f"bias_ih_l{k}{suffix}", np.zeros(weight_ih.shape[0]))
+            bias_hh = params.get(f"bias_hh_l{k}{suffix}", np.zeros(weight_ih.shape[0]))
+            index = k * len(suffixes) + d
+            h, c = h0[index], c0[index]
+            outputs = []
+            for x_t in (layer_input[::-1] if d else layer_input):
+                h, c = numpy_cell(kind, x_t, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
+                outputs.append(h)
+            h_n[index] = h
+            if c is not None:
+                c_n[index] = c
+            directions.append(np.stack(outputs[::-1] if d else outputs))
+        layer_input = np.concatenate(directions, axis=-1)
     output = layer_input.swapaxes(0, 1) if batch_first else layer_input
     return output, h_n, c_n
 
@@ -76,19 +86,22 @@ def numpy_sequence(kind, params, x, h0, c0, num_layers, batch_first):
 # -- strategies --------------------------------------------------------------------------------
 @st.composite
 def sequence_cases(draw, kinds=tuple(KINDS)):
-    """A float64 module of a drawn kind and its inputs: batch 1..3, T 1..5, sizes 1..4, 1..2 layers."""
+    """A float64 module of a drawn kind and its inputs: batch 1..3, T 1..5, sizes 1..4, 1..2 layers,
+    one or two directions."""
     kind = draw(st.sampled_from(kinds))
     batch, steps = draw(st.integers(1, 3)), draw(st.integers(1, 5))
     input_size, hidden_size = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     num_layers = draw(st.integers(1, 2))
     batch_first, bias, with_state = draw(st.booleans()), draw(st.booleans()), draw(st.booleans())
+    bidirectional = draw(st.booleans())
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     module_class, _, _, extras = KINDS[kind]
     module = module_class(input_size, hidden_size, num_layers=num_layers, bias=bias,
-                          batch_first=batch_first, dtype=np.float64, rng=rng, **extras)
+                          batch_first=batch_first, bidirectional=bidirectional, dtype=np.float64,
+                          rng=rng, **extras)
     x_shape = (batch, steps, input_size) if batch_first else (steps, batch, input_size)
     x = rng.standard_normal(x_shape)
-    state_shape = (num_layers, batch, hidden_size)
+    state_shape = (num_layers * (2 if bidirectional else 1), batch, hidden_size)
     h0 = rng.standard_normal(state_shape) if with_state else np.zeros(state_shape)
     c0 = rng.standard_normal(state_shape) if with_state else np.zeros(state_shape)
     return kind, module, x, h0, c0, with_state
@@ -109,27 +122,47 @@ def test_forward_matches_numpy_loop(case):
     kind, module, x, h0, c0, with_state = case
     output, state = module(tg.Tensor(x), _hx(kind, h0, c0) if with_state else None)
     expected, h_n, c_n = numpy_sequence(kind, module.state_dict(), x, h0, c0, module.num_layers,
-                                        module.batch_first)
+                                        module.batch_first, module.bidirectional)
     np.testing.assert_allclose(output.data, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(_flat_state(kind, state)[0].data, h_n, rtol=1e-12, atol=1e-12)
     if kind == "lstm":
         np.testing.assert_allclose(state[1].data, c_n, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_unbatched_input_equals_a_batch_of_one(kind):
+def test_unbatched_input_equals_a_batch_of_one(kind, bidirectional):
     module_class, _, _, extras = KINDS[kind]
-    module = module_class(3, 4, num_layers=2, batch_first=True, dtype=np.float64,
-                          rng=np.random.default_rng(0), **extras)
+    module = module_class(3, 4, num_layers=2, batch_first=True, bidirectional=bidirectional,
+                          dtype=np.float64, rng=np.random.default_rng(0), **extras)
+    directions = 2 if bidirectional else 1
     rng = np.random.default_rng(1)
-    x, h0, c0 = rng.standard_normal((5, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    x = rng.standard_normal((5, 3))
+    h0, c0 = rng.standard_normal((2 * directions, 4)), rng.standard_normal((2 * directions, 4))
     output, state = module(tg.Tensor(x), _hx(kind, h0, c0))
-    assert output.shape == (5, 4)
+    assert output.shape == (5, 4 * directions)
     batched, batched_state = module(tg.Tensor(x[None]), _hx(kind, h0[:, None], c0[:, None]))
     np.testing.assert_allclose(output.data, batched.data[0], rtol=1e-14)
     for s, b in zip(_flat_state(kind, state), _flat_state(kind, batched_state)):
-        assert s.shape == (2, 4)
+        assert s.shape == (2 * directions, 4)
         np.testing.assert_allclose(s.data, b.data[:, 0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_reverse_direction_is_a_forward_pass_over_the_reversed_sequence(kind):
+    """Independent of the equations: a bidirectional layer's second half equals a one-way
+    module holding the _reverse weights, run over the sequence back to front."""
+    module_class, _, _, extras = KINDS[kind]
+    both = module_class(3, 4, bidirectional=True, dtype=np.float64, rng=np.random.default_rng(0), **extras)
+    one_way = module_class(3, 4, dtype=np.float64, **extras)
+    one_way.load_state_dict({name.replace("_reverse", ""): value
+                             for name, value in both.state_dict().items() if name.endswith("_reverse")})
+    x = np.random.default_rng(1).standard_normal((6, 2, 3))
+    output, state = both(tg.Tensor(x))
+    reverse_output, reverse_state = one_way(tg.Tensor(x[::-1].copy()))
+    np.testing.assert_allclose(output.data[..., 4:], reverse_output.data[::-1], rtol=1e-14)
+    for s, r in zip(_flat_state(kind, state), _flat_state(kind, reverse_state)):
+        np.testing.assert_allclose(s.data[1], r.data[0], rtol=1e-14)
 
 
 # -- gradients ---------------------------------------------------------------------------------
@@ -252,6 +285,12 @@ def test_parameter_names_order_shapes_and_init(kind):
         np.testing.assert_array_equal(a.data, b.data)
     cell = cell_class(3, 5, bias=False, **extras)
     assert [name for name, _ in cell.named_parameters()] == ["weight_ih", "weight_hh"]
+    both = module_class(3, 5, num_layers=2, bidirectional=True, bias=False, **extras)
+    assert [(name, p.shape) for name, p in both.named_parameters()] == [
+        ("weight_ih_l0", (gates * 5, 3)), ("weight_hh_l0", (gates * 5, 5)),
+        ("weight_ih_l0_reverse", (gates * 5, 3)), ("weight_hh_l0_reverse", (gates * 5, 5)),
+        ("weight_ih_l1", (gates * 5, 10)), ("weight_hh_l1", (gates * 5, 5)),
+        ("weight_ih_l1_reverse", (gates * 5, 10)), ("weight_hh_l1_reverse", (gates * 5, 5))]
 
 
 def _graph_size(*outputs) -> int:
@@ -278,6 +317,48 @@ def test_graph_nodes_per_time_step(kind, bias, per_step):
     assert sizes[1] - sizes[0] == per_step
 
 
+# -- dropout between layers ----------------------------------------------------------------------
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_dropout_masks_the_outputs_between_layers_in_training_only(kind):
+    module_class, _, _, extras = KINDS[kind]
+    p = 0.4
+    module = module_class(3, 4, num_layers=2, dropout=p, bidirectional=True, dtype=np.float64, **extras)
+    layers = [module_class(3 if k == 0 else 8, 4, bidirectional=True, dtype=np.float64, **extras)
+              for k in range(2)]
+    for k, layer in enumerate(layers):
+        layer.load_state_dict({name.replace(f"_l{k}", "_l0"): value
+                               for name, value in module.state_dict().items() if f"_l{k}" in name})
+    x = tg.Tensor(np.random.default_rng(1).standard_normal((5, 2, 3)))
+    first = layers[0](x)[0]
+    mask = (np.random.default_rng(7).random(first.shape) >= p) / (1 - p)  # what manual_seed(7) draws
+    tg.manual_seed(7)
+    output, _ = module(x)
+    np.testing.assert_allclose(output.data, layers[1](first * mask)[0].data, rtol=1e-13)
+    module.eval()
+    np.testing.assert_allclose(module(x)[0].data, layers[1](first)[0].data, rtol=1e-13)
+
+
+def test_gradcheck_through_dropout_with_a_fixed_mask():
+    tg.manual_seed(0)
+    module = nn.LSTM(2, 3, num_layers=2, dropout=0.5, dtype=np.float64)  # masks from the default generator
+    x = tg.Tensor(np.random.default_rng(1).standard_normal((3, 2, 2)), requires_grad=True)
+
+    def run(x, *parameters):
+        tg.manual_seed(5)  # the same mask at every evaluation
+        return module(x)[0]
+
+    assert tg.gradcheck(run, [x, *module.parameters()])
+
+
+def test_dropout_arguments():
+    with pytest.warns(UserWarning, match=r"GRU: dropout=0.2 does nothing with num_layers=1"):
+        nn.GRU(3, 4, dropout=0.2)
+    with pytest.raises(ValueError, match=r"LSTM: dropout must be in \[0, 1\], got 1.5"):
+        nn.LSTM(3, 4, num_layers=2, dropout=1.5)
+    with pytest.raises(TypeError, match=r"RNN: dropout must be a number in \[0, 1\], got '0.1'"):
+        nn.RNN(3, 4, num_layers=2, dropout="0.1")
+
+
 # -- PyTorch -----------------------------------------------------------------------------------
 @given(sequence_cases())
 def test_matches_torch(case):
@@ -287,7 +368,9 @@ def test_matches_torch(case):
                    "gru": torch.nn.GRU}[kind]
     extras = KINDS[kind][3]
     reference = torch_class(module.input_size, module.hidden_size, num_layers=module.num_layers,
-                            bias=module.bias, batch_first=module.batch_first, dtype=torch.float64, **extras)
+                            bias=module.bias, batch_first=module.batch_first,
+                            bidirectional=module.bidirectional, dtype=torch.float64, **extras)
+    assert list(reference.state_dict()) == list(module.state_dict())  # same names, same order
     reference.load_state_dict({name: torch.tensor(value) for name, value in module.state_dict().items()})
     torch_x = torch.tensor(x, requires_grad=True)
     torch_state = [torch.tensor(h0, requires_grad=True), torch.tensor(c0, requires_grad=True)][
@@ -442,3 +525,5 @@ def test_repr():
         "RNN(3, 4, num_layers=2, batch_first=True, nonlinearity='relu')")
     assert repr(nn.LSTM(3, 4, bias=False, dtype="float64")) == "LSTM(3, 4, bias=False, dtype=float64)"
     assert repr(nn.GRUCell(3, 4)) == "GRUCell(3, 4)"
+    assert repr(nn.GRU(3, 4, num_layers=2, dropout=0.25, bidirectional=True)) == (
+        "GRU(3, 4, num_layers=2, dropout=0.25, bidirectional=True)")

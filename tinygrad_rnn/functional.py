@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
+from . import rng as _rng
 from .tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -122,3 +123,44 @@ def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
         target = np.asarray(target, dtype=prediction.dtype)
     difference = ops.sub(prediction, target)
     return _reduce(ops.mul(difference, difference), reduction)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, *,
+            rng: np.random.Generator | None = None) -> Tensor:
+    """PyTorch's ``F.dropout``: while ``training``, each element is zeroed with probability
+    ``p`` and the others are scaled by 1/(1 − p), so the expected value is unchanged;
+    otherwise (or for p = 0) ``input`` itself is returned.
+
+    The output is ``input * mask`` for one mask drawn from ``rng`` (default: the library's
+    generator, see ``tinygrad_rnn.manual_seed``), so the gradient is ``grad * mask``.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> x = tg.ones(2, 4)
+    >>> y = dropout(x, p=0.5, rng=np.random.default_rng(0))
+    >>> sorted(set(y.data.ravel().tolist()))   # dropped, or kept and doubled
+    [0.0, 2.0]
+    >>> dropout(x, p=0.5, training=False) is x
+    True
+    """
+    op = "dropout"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must have a floating-point dtype, got {input.dtype} "
+                        f"(shape {input.shape})")
+    p = check_probability(op, p)
+    if not training or p == 0:
+        return input
+    if p == 1:  # everything dropped: no 1/(1 − p) to scale by
+        return ops.mul(input, np.zeros(input.shape, dtype=input.dtype))
+    keep = _rng.resolve(rng).random(input.shape) >= p
+    return ops.mul(input, (keep / (1 - p)).astype(input.dtype))
+
+
+def check_probability(op: str, p, name: str = "p") -> float:
+    """``p`` as a float in [0, 1], or a TypeError/ValueError naming ``op`` and ``name``."""
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number in [0, 1], got {p!r}")
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: {name} must be in [0, 1], got {p}")
+    return float(p)

@@ -8,7 +8,7 @@
 ((5, 2, 4), (2, 2, 4))
 """
 
-from .layers import Embedding, Linear
+from .layers import Dropout, Embedding, Linear
 from .models import RecurrentModel
 from .module import Module, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -17,6 +17,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "Dropout",
     "Embedding",
     "GRUCell",
     "LSTMCell",

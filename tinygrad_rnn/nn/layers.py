@@ -1,4 +1,4 @@
-"""``Linear`` and ``Embedding``, with PyTorch's shapes, names and default initialisation."""
+"""``Linear``, ``Embedding`` and ``Dropout``, with PyTorch's shapes, names and default initialisation."""
 
 from __future__ import annotations
 
@@ -124,6 +124,32 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}" + _dtype_note(self.weight.dtype)
+
+
+class Dropout(Module):
+    """Inverted dropout while training (``functional.dropout``); the identity after ``eval()``.
+
+    Masks come from ``rng`` if given, else from the library's default generator at each
+    call (so ``tinygrad_rnn.manual_seed`` makes them reproducible).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> drop = nn.Dropout(0.25)
+    >>> x = tg.ones(3)
+    >>> drop.eval()(x) is x
+    True
+    """
+
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.p = functional.check_probability("Dropout", p)
+        self._rng = None if rng is None else _rng.resolve(rng)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.dropout(input, self.p, self.training, rng=self._rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 def _dtype_note(dtype: np.dtype) -> str:

@@ -11,6 +11,13 @@ W_hh is (G·H, H) with G gates stacked along the first axis.
   r = σ(x_t W_ir^T + b_ir + h_{t−1} W_hr^T + b_hr),  z likewise,
   n = tanh(x_t W_in^T + b_in + r ⊙ (h_{t−1} W_hn^T + b_hn)),  h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
 
+As in PyTorch, ``bidirectional=True`` gives every layer a second set of weights
+(``weight_ih_l{k}_reverse``, ...) that reads the sequence from last step to first: the
+output is (T, B, 2H), the forward direction's features first, and states are (2L, B, H),
+numbered layer by layer, forward before reverse. ``dropout=p`` zeroes each output of
+every layer but the last with probability p (scaling the rest by 1/(1 − p)) while the
+module is in training mode (``module.train()``, the default; ``module.eval()`` turns it off).
+
 Everything is composed from the engine's ops. The sequence modules are written for
 speed on a graph engine: the input projection x_t W_ih^T + b_ih of every step is one
 matrix product before the time loop (for one-hot tokens, a row gather when large), b_hh
@@ -30,6 +37,7 @@ and each step reads its slice of the projection (a view) and adds only a handful
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -307,7 +315,8 @@ class _Recurrent(Module):
     """Layers of one kind over a whole sequence; layer k has ``weight_ih_l{k}`` etc."""
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int, bias: bool,
-                 batch_first: bool, dtype, rng: np.random.Generator | None) -> None:
+                 batch_first: bool, dropout: float, bidirectional: bool, dtype,
+                 rng: np.random.Generator | None) -> None:
         super().__init__()
         owner = type(self).__name__
         self.input_size = positive_int(input_size, "input_size", owner)
@@ -315,12 +324,29 @@ class _Recurrent(Module):
         self.num_layers = positive_int(num_layers, "num_layers", owner)
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
+        self.dropout = functional.check_probability(owner, dropout, "dropout")
+        if self.dropout and self.num_layers == 1:
+            warnings.warn(f"{owner}: dropout={self.dropout} does nothing with num_layers=1: it "
+                          "applies to the outputs of every layer but the last", UserWarning, stacklevel=3)
+        self.bidirectional = bool(bidirectional)
         self._kind = _KINDS[mode]
         dtype, rng = float_dtype(dtype, owner), _rng.resolve(rng)
+        self._dropout_rng = rng if rng is not _rng.default_generator() else None
         for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else self.hidden_size
-            _add_parameters(self, f"_l{layer}", layer_input, self.hidden_size, self._kind.gates,
-                            self.bias, dtype, rng)
+            for suffix in self._suffixes(layer):
+                _add_parameters(self, suffix, self._layer_input(layer), self.hidden_size,
+                                self._kind.gates, self.bias, dtype, rng)
+
+    @property
+    def _directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self, layer: int) -> tuple[str, ...]:
+        """Layer ``layer``'s parameter suffixes, PyTorch's: "_l{k}" and, if bidirectional, "_l{k}_reverse"."""
+        return (f"_l{layer}", f"_l{layer}_reverse")[:self._directions]
+
+    def _layer_input(self, layer: int) -> int:
+        return self.input_size if layer == 0 else self.hidden_size * self._directions
 
     @property
     def _dtype(self) -> np.dtype:
@@ -374,11 +400,13 @@ class _Recurrent(Module):
         if leading[time_axis] == 0:
             raise ValueError(f"{owner}: the sequence is empty (input shape starts with {leading})")
         batch = leading[1 - time_axis]
-        full = (self.num_layers, batch, self.hidden_size)
-        shape = full if batched else (self.num_layers, self.hidden_size)
+        stacked = self.num_layers * self._directions
+        full = (stacked, batch, self.hidden_size)
+        shape = full if batched else (stacked, self.hidden_size)
         names = ("h0", "c0") if self._kind.states == 2 else ("h0",)
-        described = ("(num_layers, batch, hidden_size)" if batched
-                     else "(num_layers, hidden_size) for unbatched input")
+        layers = "2 * num_layers" if self.bidirectional else "num_layers"
+        described = (f"({layers}, batch, hidden_size)" if batched
+                     else f"({layers}, hidden_size) for unbatched input")
         return _initial_state(owner, hx, shape, full, names, described, self._dtype)
 
     def _layers(self, inputs: Tensor | np.ndarray, state: State, batched: bool):
@@ -386,35 +414,42 @@ class _Recurrent(Module):
 
         (B first instead when batch_first.) Each layer's input projection, with the
         folded biases, is computed for all steps at once: a matrix product, or for
-        tokens a gather of rows of W_ih^T, i.e. one_hot(tokens) @ W_ih^T.
+        tokens a gather of rows of W_ih^T, i.e. one_hot(tokens) @ W_ih^T. A reverse
+        direction reads the steps from last to first; its outputs are joined to the
+        forward ones along the feature axis, in time order. Between layers, in training
+        mode, ``dropout`` applies to those outputs.
         """
         time_axis = self._time_axis(batched)
         steps = inputs.shape[time_axis]
         step = self._kind.step
         finals = []
         for layer in range(self.num_layers):
-            _check_weights(self, f"_l{layer}", self.input_size if layer == 0 else self.hidden_size,
-                           self._dtype)
-            folded, bias_hn = _biases(self, f"_l{layer}", self._kind)
-            weight_ih = getattr(self, f"weight_ih_l{layer}")
-            if isinstance(inputs, np.ndarray):
-                projection = _token_projection(inputs, weight_ih, folded)
-            else:
-                projection = functional.linear(inputs, weight_ih, folded)
-            weight_hh = getattr(self, f"weight_hh_l{layer}")
-            layer_state = tuple(view(s, layer) for s in state)
-            outputs = []
-            for t in range(steps):
-                x_t = view(projection, t if time_axis == 0 else (slice(None), t))
-                layer_state = step(x_t, layer_state, weight_hh, bias_hn)
-                outputs.append(layer_state[0])
-            inputs = ops.stack(outputs, axis=time_axis)
-            finals.append(layer_state)
+            directions = []
+            for direction, suffix in enumerate(self._suffixes(layer)):
+                _check_weights(self, suffix, self._layer_input(layer), self._dtype)
+                folded, bias_hn = _biases(self, suffix, self._kind)
+                weight_ih = getattr(self, "weight_ih" + suffix)
+                if isinstance(inputs, np.ndarray):
+                    projection = _token_projection(inputs, weight_ih, folded)
+                else:
+                    projection = functional.linear(inputs, weight_ih, folded)
+                weight_hh = getattr(self, "weight_hh" + suffix)
+                layer_state = tuple(view(s, len(finals)) for s in state)
+                outputs = [None] * steps
+                for t in (range(steps - 1, -1, -1) if direction else range(steps)):
+                    x_t = view(projection, t if time_axis == 0 else (slice(None), t))
+                    layer_state = step(x_t, layer_state, weight_hh, bias_hn)
+                    outputs[t] = layer_state[0]
+                directions.append(ops.stack(outputs, axis=time_axis))
+                finals.append(layer_state)
+            inputs = directions[0] if len(directions) == 1 else ops.concatenate(directions, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                inputs = functional.dropout(inputs, self.dropout, rng=self._dropout_rng)
         output = inputs
         final = tuple(ops.stack(list(per_layer)) for per_layer in zip(*finals))
         if not batched:
-            output = output.reshape(steps, self.hidden_size)
-            final = tuple(s.reshape(self.num_layers, self.hidden_size) for s in final)
+            output = output.reshape(steps, self.hidden_size * self._directions)
+            final = tuple(s.reshape(len(finals), self.hidden_size) for s in final)
         return output, (final if len(final) == 2 else final[0])
 
     def extra_repr(self) -> str:
@@ -425,6 +460,10 @@ class _Recurrent(Module):
             settings.append("bias=False")
         if self.batch_first:
             settings.append("batch_first=True")
+        if self.dropout:
+            settings.append(f"dropout={self.dropout}")
+        if self.bidirectional:
+            settings.append("bidirectional=True")
         if self._dtype != np.float32:
             settings.append(f"dtype={self._dtype}")
         return ", ".join(settings)
@@ -444,10 +483,10 @@ class RNN(_Recurrent):
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dtype=None,
-                 rng: np.random.Generator | None = None) -> None:
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, dtype=None, rng: np.random.Generator | None = None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNN"), input_size, hidden_size, num_layers, bias,
-                         batch_first, dtype, rng)
+                         batch_first, dropout, bidirectional, dtype, rng)
         self.nonlinearity = nonlinearity
 
     def extra_repr(self) -> str:
@@ -457,17 +496,29 @@ class RNN(_Recurrent):
 class LSTM(_Recurrent):
     """LSTM over a sequence, ``num_layers`` deep; the state is the pair (h, c).
 
-    ``forward(input, hx=None) -> (output, (h_n, c_n))`` with hx = (h0, c0), each (L, B, H).
+    ``forward(input, hx=None) -> (output, (h_n, c_n))`` with hx = (h0, c0), each (L, B, H)
+    ((2L, B, H) if ``bidirectional``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.1, bidirectional=True)
+    >>> output, (h_n, c_n) = lstm(tg.randn(6, 2, 3))
+    >>> output.shape, h_n.shape
+    ((6, 2, 8), (4, 2, 4))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dtype=None, rng: np.random.Generator | None = None) -> None:
-        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dtype, rng)
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype, rng)
 
 
 class GRU(_Recurrent):
     """GRU over a sequence, ``num_layers`` deep: ``forward(input, hx=None) -> (output, h_n)``."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dtype=None, rng: np.random.Generator | None = None) -> None:
-        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dtype, rng)
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype, rng)

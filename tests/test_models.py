@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -134,15 +135,37 @@ def test_repr():
 
 def test_config_rebuilds_the_model_through_json():
     model = nn.RecurrentModel("rnn", 7, 5, 3, num_layers=2, nonlinearity="relu", bias=False,
-                              input_kind="dense").to("float64")
+                              input_kind="dense", dropout=0.25).to("float64")
     config = json.loads(json.dumps(model.config()))
     assert config == {"cell": "rnn", "input_size": 7, "hidden_size": 5, "output_size": 3, "num_layers": 2,
                       "embedding_dim": None, "input_kind": "dense", "nonlinearity": "relu", "bias": False,
-                      "dtype": "float64"}
+                      "dropout": 0.25, "dtype": "float64"}
     rebuilt = nn.RecurrentModel(**config)
     rebuilt.load_state_dict(model.state_dict())
     x = tg.Tensor(np.random.default_rng(0).standard_normal((4, 2, 7)))
-    np.testing.assert_array_equal(rebuilt(x)[0].data, model(x)[0].data)
+    assert rebuilt.rnn.dropout == 0.25
+    np.testing.assert_array_equal(rebuilt.eval()(x)[0].data, model.eval()(x)[0].data)
+
+
+@pytest.mark.parametrize("loss", ["ce", "ce_last"])
+def test_dropout_before_the_head_and_between_layers_in_training_only(loss):
+    tg.manual_seed(0)
+    model = nn.RecurrentModel("lstm", 6, 8, 6, num_layers=2, dropout=0.5, dtype="float64")
+    plain = nn.RecurrentModel("lstm", 6, 8, 6, num_layers=2, dtype="float64")
+    plain.load_state_dict(model.state_dict())
+    tokens = np.random.default_rng(1).integers(0, 6, (5, 3))
+    targets = tokens[-1] if loss == "ce_last" else tokens
+    trained = [model.loss(tokens, targets, loss=loss)[0].item() for _ in range(2)]
+    assert trained[0] != trained[1]  # a new mask at every call
+    assert model.rnn.dropout == 0.5 and model.training
+    model.eval()
+    evaluated = model.loss(tokens, targets, loss=loss)[0].item()
+    assert evaluated == plain.loss(tokens, targets, loss=loss)[0].item()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one layer: dropout only before the head, and no warning
+        nn.RecurrentModel("gru", 6, 8, 6, dropout=0.3)
+    with pytest.raises(ValueError, match=r"RecurrentModel: dropout must be in \[0, 1\], got 2"):
+        nn.RecurrentModel("gru", 6, 8, 6, dropout=2)
 
 
 def test_head_is_applied_once_to_all_steps():

@@ -111,6 +111,22 @@ def test_mean_loss_in_one_stream_is_the_loss_of_the_whole_text(model, tokenizer)
     assert math.isclose(mean_loss(model, ids, streams=5, seq_len=7), whole.item(), rel_tol=0.05)
 
 
+def test_sampling_and_scoring_run_in_eval_mode_and_restore_the_mode(tokenizer):
+    vocab = len(tokenizer)
+    dropped = RecurrentModel("lstm", vocab, 12, vocab, num_layers=2, dropout=0.5, dtype="float64",
+                             rng=np.random.default_rng(0))
+    plain = RecurrentModel("lstm", vocab, 12, vocab, num_layers=2, dtype="float64")
+    plain.load_state_dict(dropped.state_dict())
+    ids = tokenizer.encode(TEXT * 2)
+    assert mean_loss(dropped, ids, streams=3) == mean_loss(plain, ids, streams=3)
+    assert generate(dropped, tokenizer, "to", 20, temperature=0) == generate(plain, tokenizer, "to", 20,
+                                                                             temperature=0)
+    assert dropped.training  # back in training mode
+    dropped.eval()
+    mean_loss(dropped, ids)
+    assert not dropped.training
+
+
 def test_evaluate_skips_and_counts_unknown_symbols_without_unk(model, tokenizer):
     report = evaluate(model, tokenizer, "to be Xor not to be? Q")
     assert report["unknown"] == 3 and report["unknown_handling"] == "skipped"

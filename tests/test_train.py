@@ -329,3 +329,34 @@ def test_bad_schedule_options_are_refused_with_the_flag_name(config):
                        ("momentum", "--momentum"), ("clip", "--clip")):
         with pytest.raises(TypeError, match=f"{flag} must be a number, got 'x'"):
             run(config, **{name: "x"})
+
+
+# -- dropout --------------------------------------------------------------------------------------
+
+def test_a_dropout_run_stopped_and_resumed_gives_bitwise_the_same_losses(config, tmp_path):
+    options = {"cell": "lstm", "layers": 2, "dropout": 0.3, "steps": 16}
+
+    def stop_at_7(step, loss):
+        if step == 7:
+            raise KeyboardInterrupt
+
+    out = str(tmp_path / "split")
+    train(dataclasses.replace(config, **options, out=out), progress=False, log=quiet, callback=stop_at_7)
+    resumed = run(config, **options, out=out, resume=True)
+    straight = run(config, **options, out=str(tmp_path / "straight"))
+    np.testing.assert_array_equal(resumed.history["train_loss"], straight.history["train_loss"])
+    np.testing.assert_array_equal(resumed.history["val_loss"], straight.history["val_loss"])
+    plain = run(config, **{**options, "dropout": 0.0}, out=str(tmp_path / "plain"))
+    assert not np.array_equal(plain.history["train_loss"], straight.history["train_loss"])
+
+
+def test_a_run_may_change_dropout_and_resume_a_checkpoint_from_before_dropout(config, tmp_path):
+    first = run(config, steps=6)
+    path = tmp_path / "run" / "checkpoint.npz"
+    checkpoint = serialization.load(path)
+    del checkpoint["model_config"]["dropout"]  # as written before the option existed
+    serialization.save(checkpoint, path)
+    resumed = run(config, steps=10, dropout=0.2, resume=True)
+    assert first.step == 6 and resumed.step == 10 and resumed.model.dropout == 0.2
+    with pytest.raises(ValueError, match=r"--dropout must be in \[0, 1\), got 1.0"):
+        run(config, dropout=1.0)

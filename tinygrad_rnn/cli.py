@@ -71,6 +71,9 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"hidden units per layer (default: {d.hidden})")
     model.add_argument("--embedding", type=int, metavar="N",
                        help="embedding size; 0 = one-hot inputs (default: 0)")
+    model.add_argument("--dropout", type=float, metavar="P",
+                       help="while training, drop hidden outputs with probability P between layers "
+                            f"and before the output layer (default: {d.dropout:g})")
     model.add_argument("--dtype", choices=("float32", "float64"),
                        help=f"parameter dtype (default: {d.dtype})")
     optimization = parser.add_argument_group("optimization")

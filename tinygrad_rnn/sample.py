@@ -12,6 +12,7 @@ module reads only what a trained model needs: ``model_config``, ``model`` and ``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from collections.abc import Callable
@@ -121,8 +122,21 @@ def describe_model(config: dict[str, Any]) -> str:
     """A short human description of a ``RecurrentModel.config()``: ``"gru, 2 layers, hidden 128"``."""
     layers = config.get("num_layers", 1)
     inputs = "one-hot" if not config.get("embedding_dim") else f"embedding {config['embedding_dim']}"
+    dropout = f", dropout {config['dropout']:g}" if config.get("dropout") else ""
     return (f"{config.get('cell')}, {layers} layer{'s' * (layers != 1)}, hidden {config.get('hidden_size')}, "
-            f"{inputs}, vocabulary {config.get('output_size')}")
+            f"{inputs}, vocabulary {config.get('output_size')}{dropout}")
+
+
+@contextlib.contextmanager
+def inference(model: RecurrentModel):
+    """``no_grad`` with the model in eval mode (no dropout); its mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            yield model
+    finally:
+        model.train(was_training)
 
 
 # -- generation --------------------------------------------------------------------------
@@ -209,7 +223,7 @@ def generate(
     ids = encode_prime(tokenizer, prime)
     rng = resolve(rng)
     pieces: list[str] = []
-    with no_grad():
+    with inference(model):
         outputs, state = model.forward(ids.reshape(-1, 1))
         previous = int(ids[-1])
         for position in range(length):
@@ -233,7 +247,7 @@ def mean_loss(model: RecurrentModel, ids, *, streams: int = 16, seq_len: int = 6
     pieces read in parallel (the last padded at its end, the padding not counted); each
     piece starts from a zero state and carries its state across windows of ``seq_len``
     steps, so only the first few tokens of each piece see less context than in one long
-    pass. ``streams=1`` reads the text as a single sequence. Runs under ``no_grad``.
+    pass. ``streams=1`` reads the text as a single sequence. Runs under ``no_grad``, in eval mode.
     """
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
@@ -256,7 +270,7 @@ def mean_loss(model: RecurrentModel, ids, *, streams: int = 16, seq_len: int = 6
     targets = layout(ids[1:].astype(np.int64))
     counted = layout(np.ones(pairs, dtype=bool))
     total, state = 0.0, None
-    with no_grad():
+    with inference(model):
         for start in range(0, length, seq_len):
             window = slice(start, start + seq_len)
             outputs, state = model.forward(inputs[window], state)

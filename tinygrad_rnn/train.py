@@ -108,7 +108,8 @@ class TrainConfig:
     "word"), for words ``lower`` and ``min_freq`` (rarer words become ``<unk>``),
     ``val_fraction`` (the last part of the text, held out).
     Model: ``cell`` ("rnn" | "lstm" | "gru"), ``layers``, ``hidden``, ``embedding``
-    (embedding size; None or 0 = one-hot inputs), ``dtype``.
+    (embedding size; None or 0 = one-hot inputs), ``dtype``, ``dropout`` (while training,
+    between layers and before the head; a resumed run may change it).
     Optimization: ``seq_len`` (T, the truncated-BPTT window), ``batch`` (B parallel
     streams), ``optimizer`` ("sgd" | "adagrad" | "adam"), ``lr`` (None = the optimizer's
     default in ``DEFAULT_LR``), ``momentum`` (SGD only), ``clip`` (None or 0 = off) with
@@ -137,6 +138,7 @@ class TrainConfig:
     hidden: int = 128
     embedding: int | None = None
     dtype: str = "float32"
+    dropout: float = 0.0
     seq_len: int = 48
     batch: int = 32
     optimizer: str = "adam"
@@ -176,12 +178,14 @@ class TrainConfig:
         for name in ("steps", "epochs", "embedding", "blas_threads"):
             if getattr(self, name) is not None:
                 _check_int(self, name, minimum=0)
-        for name in ("val_fraction", "lr", "momentum", "clip", "min_lr"):
+        for name in ("val_fraction", "lr", "momentum", "clip", "min_lr", "dropout"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
                 raise TypeError(f"{_option(name)} must be a number, got {value!r}")
         if self.epochs is None and self.steps is None:
             raise ValueError("give the length of the run: --steps N or --epochs N")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
         lr = DEFAULT_LR[self.optimizer] if self.lr is None else float(self.lr)
@@ -265,6 +269,14 @@ def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
         return cosine_annealing(config.lr, config.min_lr, step - config.warmup,
                                 max(total_steps - config.warmup, 1))
     return config.lr
+
+
+def _same_architecture(saved: Any, current: dict[str, Any]) -> bool:
+    """Equal model configs up to ``dropout``, which a resumed run may change (and which
+    checkpoints from before it existed do not hold)."""
+    if not isinstance(saved, dict):
+        return False
+    return {**saved, "dropout": None} == {**current, "dropout": None}
 
 
 def fit_tokenizer(text: str, config: TrainConfig) -> Tokenizer:
@@ -425,7 +437,7 @@ class _Run:
         self.model = RecurrentModel(
             config.cell, len(self.tokenizer), config.hidden, len(self.tokenizer),
             num_layers=config.layers, embedding_dim=config.embedding, input_kind="tokens",
-            dtype=config.dtype, rng=self.rng,
+            dropout=config.dropout, dtype=config.dtype, rng=self.rng,
         )
         self.optimizer = _make_optimizer(config, self.model)
         self.step = 0
@@ -475,7 +487,7 @@ class _Run:
             )
         if checkpoint.get("data_sha256") != self.data_sha256:
             raise ValueError(f"{where}: it was trained on a different text (the data's SHA-256 differs)")
-        if checkpoint.get("model_config") != self.model.config():
+        if not _same_architecture(checkpoint.get("model_config"), self.model.config()):
             raise ValueError(f"{where}: its model ({describe_model(checkpoint.get('model_config', {}))}) "
                              f"is not this run's ({describe_model(self.model.config())})")
         try:

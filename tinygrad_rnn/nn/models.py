@@ -38,6 +38,8 @@ class RecurrentModel(Module):
       without, the RNN reads them as one-hot vectors (``rnn.forward_tokens``).
     * ``input_kind="dense"``: inputs are floats (T, B, input_size).
     * ``head`` is Linear(hidden_size, output_size) (with a bias iff ``bias``, as the RNN).
+    * ``dropout=p`` (as char-rnn): in training mode, dropout with probability p between
+      the RNN's layers and on its last layer's output, before the head.
 
     Parameter names are therefore ``embedding.weight``, ``rnn.weight_ih_l0``,
     ``rnn.weight_hh_l0``, ``rnn.bias_ih_l0``, ``rnn.bias_hh_l0``, ..., ``head.weight``,
@@ -46,7 +48,7 @@ class RecurrentModel(Module):
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
                  num_layers: int = 1, embedding_dim: int | None = None, input_kind: str = "tokens",
-                 nonlinearity: str = "tanh", bias: bool = True, dtype=None,
+                 nonlinearity: str = "tanh", bias: bool = True, dropout: float = 0.0, dtype=None,
                  rng: np.random.Generator | None = None) -> None:
         super().__init__()
         owner = "RecurrentModel"
@@ -71,9 +73,14 @@ class RecurrentModel(Module):
             rnn_input = self.embedding.embedding_dim
         else:
             self.embedding = None
+        self.dropout = functional.check_probability(owner, dropout, "dropout")
+        num_layers = positive_int(num_layers, "num_layers", owner)
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         self.rnn = _CELLS[cell](rnn_input, hidden_size, num_layers, bias=bias, dtype=dtype, rng=rng,
-                                **extra)
+                                dropout=self.dropout if num_layers > 1 else 0.0, **extra)
+        # Masks come from ``rng`` when one is given (a training run's own generator, whose
+        # state its checkpoints keep), else from the default generator at each call.
+        self._dropout_rng = rng
         self.head = Linear(self.rnn.hidden_size, self.output_size, bias=bias, dtype=dtype, rng=rng)
 
     def config(self) -> dict[str, Any]:
@@ -88,8 +95,12 @@ class RecurrentModel(Module):
             "input_kind": self.input_kind,
             "nonlinearity": getattr(self.rnn, "nonlinearity", "tanh"),
             "bias": self.rnn.bias,
+            "dropout": self.dropout,
             "dtype": str(self.head.weight.dtype),
         }
+
+    def _drop(self, hidden: Tensor) -> Tensor:
+        return functional.dropout(hidden, self.dropout, self.training, rng=self._dropout_rng)
 
     def _hidden(self, inputs, state: ModelState | None) -> tuple[Tensor, ModelState]:
         """The RNN's last-layer hidden states (T, B, H) and its final state."""
@@ -112,7 +123,7 @@ class RecurrentModel(Module):
         The head is applied once, to all T·B hidden states together.
         """
         hidden, state = self._hidden(inputs, state)
-        return self.head(hidden), state
+        return self.head(self._drop(hidden)), state
 
     def loss(self, inputs, targets, loss: str = "ce", reduction: str = "mean",
              state: ModelState | None = None) -> tuple[Tensor, ModelState]:
@@ -138,12 +149,12 @@ class RecurrentModel(Module):
                 raise ValueError(f"RecurrentModel.loss: targets of shape {target_array.shape} do not "
                                  f"match the {hidden.shape[:2]} (T, B) predictions; loss='ce' "
                                  f"needs one class index per step and sequence")
-            logits = self.head(hidden.reshape(-1, hidden.shape[-1]))
+            logits = self.head(self._drop(hidden).reshape(-1, hidden.shape[-1]))
             return functional.cross_entropy(logits, target_array.reshape(-1), reduction), state
         if loss.endswith("_last"):
             h_n = state[0] if isinstance(state, tuple) else state
             hidden = h_n[-1]  # the last layer's final hidden state, == hidden[-1]
-        outputs = self.head(hidden)
+        outputs = self.head(self._drop(hidden))
         if loss.startswith("ce"):
             return functional.cross_entropy(outputs, targets, reduction), state
         return functional.mse_loss(outputs, targets, reduction), state

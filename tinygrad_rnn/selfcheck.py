@@ -88,6 +88,8 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "cross_entropy": lambda r: (lambda x: F.cross_entropy(x, np.array([[0, 3], [2, 2]])),
                                     [_t(r, 2, 2, 4, low=-3, high=3)], ["logits (2,2,4)"]),
         "mse_loss": lambda r: (F.mse_loss, [_t(r, 3, 2), _t(r, 3, 2)], ["prediction", "target"]),
+        # A fresh generator per call: every evaluation uses the same mask.
+        "dropout (fixed mask)": unary(lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(3))),
     }
 
 
@@ -127,6 +129,9 @@ def _module_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
                                           lambda m, x: (m(x)[0], last_state(m(x)))),
         "GRU (2 layers, batch_first)": module_problem(
             nn.GRU(3, 4, num_layers=2, batch_first=True, rng=rng), sequence, lambda m, x: m(x)[0]),
+        "LSTM (bidirectional, 2 layers)": module_problem(
+            nn.LSTM(3, 4, num_layers=2, bidirectional=True, rng=rng), sequence,
+            lambda m, x: (m(x)[0], last_state(m(x)))),
     }
     embedding = nn.Embedding(5, 3, rng=rng).to(np.float64)
     checks["Embedding (repeated ids)"] = lambda r: (

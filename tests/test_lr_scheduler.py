@@ -139,6 +139,24 @@ def test_last_epoch_continues_a_schedule_from_its_initial_lr():
     assert cosine.get_last_lr() == [pytest.approx(lr_scheduler.cosine_annealing(1.0, 0.0, 5, 10))]
 
 
+def test_pytorch_style_resume_through_the_optimizers_initial_lr(tmp_path):
+    """Save the optimizer, rebuild it, load it, then create the scheduler at last_epoch."""
+    optimizer = make_optimizer(1.0)
+    before = schedule(StepLR(optimizer, step_size=2, gamma=0.5), 5)  # last_epoch is now 5
+    save({"optimizer": optimizer.state_dict()}, tmp_path / "ckpt.npz")
+    assert optimizer.state_dict()["param_groups"][0]["initial_lr"] == 1.0
+    restored = make_optimizer(1.0)
+    restored.load_state_dict(load(tmp_path / "ckpt.npz")["optimizer"])
+    assert restored.param_groups[0]["initial_lr"] == 1.0 and restored.param_groups[0]["lr"] == 0.25
+    after = schedule(StepLR(restored, step_size=2, gamma=0.5, last_epoch=4), 4)
+    assert before + after == schedule(StepLR(make_optimizer(1.0), step_size=2, gamma=0.5), 9)
+    state = optimizer.state_dict()
+    state["param_groups"][0]["initial_lr"] = -1.0
+    with pytest.raises(ValueError, match="SGD: initial_lr must be a finite number >= 0, got -1.0"):
+        make_optimizer().load_state_dict(state)
+    assert "initial_lr" not in make_optimizer().state_dict()["param_groups"][0]
+
+
 def test_a_callable_object_keeps_its_state_through_lambda_lr_state_dict():
     class Warmup:
         def __init__(self, steps):
@@ -223,7 +241,7 @@ def test_plateau_state_dict_round_trip(tmp_path):
     (lambda opt: LambdaLR(opt, [abs, abs]), ValueError, "LambdaLR: expected 1 lr_lambdas"),
     (lambda opt: StepLR(opt, step_size=1, last_epoch=-2), ValueError, "last_epoch must be >= -1"),
     (lambda opt: StepLR(opt, step_size=1, last_epoch=3), ValueError,
-     r"last_epoch=3 continues a schedule, but param_groups\[0\] has no 'initial_lr'"),
+     r"last_epoch=3 continues a schedule, but param_groups\[0\] has no 'initial_lr' \(a scheduler"),
     (lambda opt: ReduceLROnPlateau(opt, factor=1.0), ValueError, r"factor must be in \[0, 1\), got 1.0"),
     (lambda opt: ReduceLROnPlateau(opt, mode="lowest"), ValueError, "mode must be 'min' or 'max'"),
     (lambda opt: ReduceLROnPlateau(opt, threshold_mode="pct"), ValueError, "threshold_mode must be"),

@@ -85,8 +85,9 @@ class LRScheduler:
             if missing:
                 raise ValueError(
                     f"{self._name}: last_epoch={last_epoch} continues a schedule, but "
-                    f"param_groups[{missing[0]}] has no 'initial_lr'; create the scheduler with "
-                    "last_epoch=-1 for a new schedule, or load_state_dict() a saved one"
+                    f"param_groups[{missing[0]}] has no 'initial_lr' (a scheduler sets it, and the "
+                    "optimizer's state_dict keeps it): load the optimizer's saved state first, or "
+                    "start with last_epoch=-1"
                 )
         self.base_lrs: list[float] = [group["initial_lr"] for group in groups]
         self.last_epoch = last_epoch

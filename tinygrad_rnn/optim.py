@@ -124,6 +124,8 @@ class Optimizer:
         """A snapshot of the hyperparameters and per-parameter state (arrays copied)."""
         group = {name: list(value) if isinstance(value, tuple) else value
                  for name, value in self._hyperparameters().items()}
+        if "initial_lr" in self.param_groups[0]:  # set by a learning-rate scheduler, as in PyTorch
+            group["initial_lr"] = self.param_groups[0]["initial_lr"]
         group["params"] = list(range(len(self._params)))
         state = {
             str(index): {name: value.copy() if isinstance(value, np.ndarray) else value
@@ -153,6 +155,9 @@ class Optimizer:
             raise ValueError(f"{where}: 'param_groups' must be a list holding one dict")
         group = dict(groups[0])
         saved_params = group.pop("params", None)
+        initial_lr = group.pop("initial_lr", None)
+        if initial_lr is not None:
+            initial_lr = _non_negative(self._name, "initial_lr", initial_lr)
         missing, unexpected = set(self.defaults) - set(group), set(group) - set(self.defaults)
         if missing or unexpected:
             raise ValueError(
@@ -175,6 +180,8 @@ class Optimizer:
             state[index] = self._checked_state(entry, params[index], index, where)
         self.state = state
         self.param_groups[0].update(hyperparameters)
+        if initial_lr is not None:
+            self.param_groups[0]["initial_lr"] = initial_lr
 
     def _checked_state(self, entry: Any, param: Tensor, index: int, where: str) -> dict[str, Any]:
         """A validated copy of one parameter's saved state."""

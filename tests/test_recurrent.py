@@ -473,6 +473,9 @@ def test_mismatched_initial_state(lstm):
     with pytest.raises(ValueError, match=r"GRU: expected h0 of shape \(1, 4\) \(num_layers, hidden_size\) "
                                          r"for unbatched input, got shape \(1, 1, 4\)"):
         nn.GRU(3, 4)(tg.zeros(5, 3), tg.zeros(1, 1, 4))  # unbatched input wants (L, H)
+    with pytest.raises(ValueError, match=r"GRU: expected h0 of shape \(4, 2, 4\) \(2 \* num_layers, batch, "
+                                         r"hidden_size\), got shape \(2, 2, 4\)"):
+        nn.GRU(3, 4, num_layers=2, bidirectional=True)(tg.zeros(5, 2, 3), tg.zeros(2, 2, 4))
 
 
 def test_non_float_input_and_dtype_mismatch(lstm):

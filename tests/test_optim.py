@@ -74,6 +74,43 @@ def adam_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_d
     return trajectory
 
 
+def adamw_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                    amsgrad=False):
+    """Adam without L2 in the gradient, the parameter shrunk by (1 − lr·λ) before each step."""
+    (beta1, beta2), p, t, trajectory = betas, param.astype(np.float64), 0, []
+    m = v = v_max = np.zeros(param.shape)
+    for g in grads:
+        if g is not None:
+            t += 1
+            p = p * (1 - lr * weight_decay)
+            m = beta1 * m + (1 - beta1) * g
+            v = beta2 * v + (1 - beta2) * g.astype(np.float64) ** 2
+            v_max = np.maximum(v_max, v)
+            v_hat = (v_max if amsgrad else v) / (1 - beta2**t)
+            p = p - lr * (m / (1 - beta1**t)) / (np.sqrt(v_hat) + eps)
+        trajectory.append(p)
+    return trajectory
+
+
+def rmsprop_reference(param, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                      centered=False):
+    p, trajectory = param.astype(np.float64), []
+    square_avg = grad_avg = buffer = np.zeros(param.shape)
+    for g in grads:
+        if g is not None:
+            g = _decayed(g, p, weight_decay)
+            square_avg = alpha * square_avg + (1 - alpha) * g**2
+            grad_avg = alpha * grad_avg + (1 - alpha) * g
+            spread = square_avg - grad_avg**2 if centered else square_avg
+            step = g / (np.sqrt(spread) + eps)
+            if momentum:
+                buffer = momentum * buffer + step
+                step = buffer
+            p = p - lr * step
+        trajectory.append(p)
+    return trajectory
+
+
 CASES = [
     (optim.SGD, sgd_reference, {"lr": 0.1}),
     (optim.SGD, sgd_reference, {"lr": 0.1, "momentum": 0.9}),
@@ -88,6 +125,13 @@ CASES = [
     (optim.Adam, adam_reference, {"lr": 0.01, "weight_decay": 0.1}),
     (optim.Adam, adam_reference, {"lr": 0.01, "amsgrad": True}),
     (optim.Adam, adam_reference, {"lr": 0.01, "betas": (0.5, 0.9), "amsgrad": True, "weight_decay": 0.05}),
+    (optim.AdamW, adamw_reference, {}),
+    (optim.AdamW, adamw_reference, {"lr": 0.01, "weight_decay": 0.1}),
+    (optim.AdamW, adamw_reference, {"lr": 0.01, "betas": (0.5, 0.9), "amsgrad": True, "weight_decay": 0.3}),
+    (optim.RMSprop, rmsprop_reference, {}),
+    (optim.RMSprop, rmsprop_reference, {"lr": 0.002, "alpha": 0.95}),
+    (optim.RMSprop, rmsprop_reference, {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.1}),
+    (optim.RMSprop, rmsprop_reference, {"lr": 0.01, "centered": True, "momentum": 0.5, "eps": 1e-6}),
 ]
 CASE_IDS = [f"{cls.__name__}-{'-'.join(f'{k}={v}' for k, v in config.items()) or 'defaults'}"
             for cls, _, config in CASES]
@@ -135,7 +179,7 @@ def test_updates_follow_the_update_rule(cls, reference, config, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.Adam])
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.Adam, optim.AdamW, optim.RMSprop])
 @given(data=st.data())
 def test_updates_follow_the_update_rule_for_drawn_shapes_and_values(cls, dtype, data):
     _, reference, config = data.draw(st.sampled_from([case for case in CASES if case[0] is cls]))
@@ -444,6 +488,11 @@ CONSTRUCTOR_ERRORS = [
     (lambda: optim.Adam([_weight()], betas=(0.9,)), ValueError, r"Adam: betas must be a pair"),
     (lambda: optim.Adam([_weight()], eps=-1.0), ValueError, r"Adam: eps .* -1\.0"),
     (lambda: optim.Adam([_weight()], amsgrad="yes"), TypeError, r"Adam: amsgrad must be True or False"),
+    (lambda: optim.AdamW([_weight()], betas=(0.9, 1.5)), ValueError, r"AdamW: each of betas .* 1\.5"),
+    (lambda: optim.AdamW([_weight()], weight_decay=-0.1), ValueError, r"AdamW: weight_decay .* -0\.1"),
+    (lambda: optim.RMSprop([_weight()], alpha=1.5), ValueError, r"RMSprop: alpha must be in \[0, 1\], got 1"),
+    (lambda: optim.RMSprop([_weight()], momentum=-0.5), ValueError, r"RMSprop: momentum .* -0\.5"),
+    (lambda: optim.RMSprop([_weight()], centered=1), TypeError, r"RMSprop: centered must be True or False"),
     (lambda: optim.Adam([tg.Tensor(np.ones(2))]), ValueError, r"Adam: params\[0\] .* does not require grad"),
     (lambda: optim.Adam([_weight() * 2.0]), ValueError, r"Adam: params\[0\] .* not a leaf"),
     (lambda: optim.Adam(_weight()), TypeError, r"Adam: params must be an iterable of Tensors"),

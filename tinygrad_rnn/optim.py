@@ -42,7 +42,7 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["SGD", "Adagrad", "Adam", "Optimizer", "lr_scheduler"]
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 
 class Optimizer:
@@ -340,10 +340,10 @@ class Adam(Optimizer):
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         betas = hyperparameters["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+            raise ValueError(f"{self._name}: betas must be a pair (beta1, beta2), got {betas!r}")
         checked_betas = tuple(_number(self._name, "betas", beta) for beta in betas)
         if not all(0.0 <= beta < 1.0 for beta in checked_betas):
-            raise ValueError(f"Adam: each of betas must be in [0, 1), got {betas!r}")
+            raise ValueError(f"{self._name}: each of betas must be in [0, 1), got {betas!r}")
         return {
             "lr": _non_negative(self._name, "lr", hyperparameters["lr"]),
             "betas": checked_betas,
@@ -352,11 +352,16 @@ class Adam(Optimizer):
             "amsgrad": _flag(self._name, "amsgrad", hyperparameters["amsgrad"]),
         }
 
+    _decoupled_weight_decay = False
+
     def _update(self, data, grad, state, hyperparameters):
         beta1, beta2 = hyperparameters["betas"]
         weight_decay = hyperparameters["weight_decay"]
         if weight_decay != 0.0:
-            grad = grad + weight_decay * data
+            if self._decoupled_weight_decay:
+                data *= 1.0 - hyperparameters["lr"] * weight_decay
+            else:
+                grad = grad + weight_decay * data
         exp_avg = _zeros_state(state, "exp_avg", data)
         exp_avg_sq = _zeros_state(state, "exp_avg_sq", data)
         exp_avg *= beta1
@@ -372,6 +377,80 @@ class Adam(Optimizer):
         step_size = hyperparameters["lr"] / (1.0 - beta1**step)
         denominator = np.sqrt(second_moment) / math.sqrt(1.0 - beta2**step) + hyperparameters["eps"]
         data -= step_size * (exp_avg / denominator)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), like ``torch.optim.AdamW``.
+
+    The parameter shrinks by ``lr * weight_decay`` of itself before Adam's step, and the
+    decay never enters the moment estimates::
+
+        p = p * (1 - lr * weight_decay)
+        then Adam's update of p with the raw gradient g
+
+    The default ``weight_decay`` is 1e-2, as in PyTorch.
+    """
+
+    _decoupled_weight_decay = True
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's; the default of Karpathy's char-rnn), like ``torch.optim.RMSprop``.
+
+    PyTorch's update, for each parameter ``p`` with gradient ``g`` (``v``, ``avg_g`` and
+    ``buf`` start at 0)::
+
+        g = g + weight_decay * p                     (if weight_decay != 0)
+        v = alpha * v + (1 - alpha) * g * g
+        avg_g = alpha * avg_g + (1 - alpha) * g      (if centered)
+        d = sqrt(v - avg_g**2) if centered else sqrt(v),  then d = d + eps
+        buf = momentum * buf + g / d,  p = p - lr * buf     (if momentum > 0)
+        p = p - lr * g / d                                 (otherwise)
+    """
+
+    _state_names = ("square_avg", "grad_avg", "momentum_buffer")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False):
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                         momentum=momentum, centered=centered)
+
+    def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        checked = {name: _non_negative(self._name, name, hyperparameters[name])
+                   for name in ("lr", "alpha", "eps", "weight_decay", "momentum")}
+        if checked["alpha"] > 1.0:
+            raise ValueError(f"RMSprop: alpha must be in [0, 1], got {checked['alpha']}")
+        checked["centered"] = _flag(self._name, "centered", hyperparameters["centered"])
+        return checked
+
+    def _update(self, data, grad, state, hyperparameters):
+        alpha, weight_decay = hyperparameters["alpha"], hyperparameters["weight_decay"]
+        if weight_decay != 0.0:
+            grad = grad + weight_decay * data
+        square_avg = _zeros_state(state, "square_avg", data)
+        square_avg *= alpha
+        square_avg += (1.0 - alpha) * (grad * grad)
+        if hyperparameters["centered"]:
+            grad_avg = _zeros_state(state, "grad_avg", data)
+            grad_avg *= alpha
+            grad_avg += (1.0 - alpha) * grad
+            denominator = np.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            denominator = np.sqrt(square_avg)
+        denominator += hyperparameters["eps"]
+        if hyperparameters["momentum"] > 0.0:
+            buffer = _zeros_state(state, "momentum_buffer", data)
+            buffer *= hyperparameters["momentum"]
+            buffer += grad / denominator
+            data -= hyperparameters["lr"] * buffer
+        else:
+            data -= hyperparameters["lr"] * (grad / denominator)
 
 
 def _zeros_state(state: dict[str, Any], name: str, data: np.ndarray) -> np.ndarray:

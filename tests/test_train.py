@@ -18,7 +18,7 @@ from tinygrad_rnn import serialization
 from tinygrad_rnn.nn import RecurrentModel
 from tinygrad_rnn.optim import Adam
 from tinygrad_rnn.sample import CHECKPOINT_FORMAT, load_checkpoint
-from tinygrad_rnn.train import LOG_COLUMNS, TrainConfig, TrainingDiverged, learning_rate, train
+from tinygrad_rnn.train import DEFAULT_LR, LOG_COLUMNS, TrainConfig, TrainingDiverged, learning_rate, train
 
 # 1,800 characters; with batch 4 and seq_len 8, an epoch is 51 windows, the last one 4 steps long.
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
@@ -360,3 +360,13 @@ def test_a_run_may_change_dropout_and_resume_a_checkpoint_from_before_dropout(co
     assert first.step == 6 and resumed.step == 10 and resumed.model.dropout == 0.2
     with pytest.raises(ValueError, match=r"--dropout must be in \[0, 1\), got 1.0"):
         run(config, dropout=1.0)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "adam", "adamw", "rmsprop"])
+def test_every_optimizer_trains_and_resumes_bitwise(config, tmp_path, optimizer):
+    straight = run(config, optimizer=optimizer, lr=None, steps=8, out=str(tmp_path / "straight"))
+    run(config, optimizer=optimizer, lr=None, steps=4, out=str(tmp_path / "split"))
+    resumed = run(config, optimizer=optimizer, lr=None, steps=8, out=str(tmp_path / "split"), resume=True)
+    np.testing.assert_array_equal(resumed.history["train_loss"], straight.history["train_loss"])
+    assert straight.config.lr == DEFAULT_LR[optimizer]
+    assert straight.history["train_loss"][-2:].mean() < straight.history["train_loss"][:2].mean()

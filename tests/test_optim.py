@@ -57,13 +57,17 @@ def adagrad_reference(param, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
 
 
 def adam_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                   amsgrad=False):
+                   amsgrad=False, decoupled=False):
+    """Adam; ``decoupled`` (AdamW) shrinks the parameter by (1 − lr·λ) instead of adding λp to g."""
     (beta1, beta2), p, t, trajectory = betas, param.astype(np.float64), 0, []
     m = v = v_max = np.zeros(param.shape)
     for g in grads:
         if g is not None:
             t += 1
-            g = _decayed(g, p, weight_decay)
+            if decoupled:
+                p, g = p * (1 - lr * weight_decay), g.astype(np.float64)
+            else:
+                g = _decayed(g, p, weight_decay)
             m = beta1 * m + (1 - beta1) * g
             v = beta2 * v + (1 - beta2) * g**2
             v_max = np.maximum(v_max, v)
@@ -76,20 +80,7 @@ def adam_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_d
 
 def adamw_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                     amsgrad=False):
-    """Adam without L2 in the gradient, the parameter shrunk by (1 − lr·λ) before each step."""
-    (beta1, beta2), p, t, trajectory = betas, param.astype(np.float64), 0, []
-    m = v = v_max = np.zeros(param.shape)
-    for g in grads:
-        if g is not None:
-            t += 1
-            p = p * (1 - lr * weight_decay)
-            m = beta1 * m + (1 - beta1) * g
-            v = beta2 * v + (1 - beta2) * g.astype(np.float64) ** 2
-            v_max = np.maximum(v_max, v)
-            v_hat = (v_max if amsgrad else v) / (1 - beta2**t)
-            p = p - lr * (m / (1 - beta1**t)) / (np.sqrt(v_hat) + eps)
-        trajectory.append(p)
-    return trajectory
+    return adam_reference(param, grads, lr, betas, eps, weight_decay, amsgrad, decoupled=True)
 
 
 def rmsprop_reference(param, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,

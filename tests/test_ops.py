@@ -132,6 +132,8 @@ UNARY = {
     "tanh": (Tensor.tanh, np.tanh, uniform(-3.0, 3.0)),
     "sigmoid": (Tensor.sigmoid, lambda x: 1 / (1 + np.exp(-x)), uniform(-6.0, 6.0)),
     "relu": (Tensor.relu, lambda x: np.maximum(x, 0), away_from_zero(0.1, 3.0)),
+    "sqrt": (Tensor.sqrt, np.sqrt, uniform(0.1, 5.0)),
+    "abs": (abs, np.abs, away_from_zero(0.1, 3.0)),
 }
 
 
@@ -174,6 +176,42 @@ def test_sigmoid_is_accurate_in_relative_terms(x):
         rounded = np.asarray(x, dtype=dtype)
         exact = 1 / (1 + np.exp(-rounded.astype(np.float64)))
         assert abs(Tensor(rounded).sigmoid().item() - exact) <= 4 * np.finfo(dtype).eps * exact
+
+
+# Values kept 0.1 away from the bounds -0.5 and 0.5, where clamp has a kink.
+AWAY_FROM_BOUNDS = st.one_of(uniform(-3.0, -0.6), uniform(-0.4, 0.4), uniform(0.6, 3.0))
+
+
+@pytest.mark.parametrize("bounds", [{"min": -0.5, "max": 0.5}, {"min": -0.5}, {"max": 0.5}])
+@given(data=st.data())
+def test_clamp(bounds, data):
+    x = data.draw(arrays(shapes(), AWAY_FROM_BOUNDS), label="x")
+    [out] = check_vjp(lambda t: t.clamp(**bounds), [x], data)
+    np.testing.assert_array_equal(out.data, np.clip(x, bounds.get("min"), bounds.get("max")))
+
+
+def test_clamp_passes_the_gradient_at_the_bounds_and_keeps_the_dtype():
+    """As torch.clamp: the gradient flows where min <= x <= max, bounds included."""
+    x = Tensor([-1.0, -0.5, 0.0, 0.5, 1.0], dtype="float32", requires_grad=True)
+    out = x.clamp(-0.5, 0.5)
+    out.sum().backward()
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [0, 1, 1, 1, 0])
+    with pytest.raises(ValueError, match=r"clamp: give min, max or both \(input shape \(5,\)\)"):
+        x.clamp()
+    with pytest.raises(TypeError, match="clamp: max must be a number or None, got '1'"):
+        x.clamp(max="1")
+
+
+def test_sqrt_at_zero_and_abs_at_zero_follow_pytorch():
+    x = Tensor([0.0, 4.0], dtype="float64", requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.sqrt().sum().backward()
+    np.testing.assert_array_equal(x.grad, [np.inf, 0.25])
+    y = Tensor([-2.0, 0.0, 3.0], dtype="float64", requires_grad=True)
+    abs(y).sum().backward()
+    np.testing.assert_array_equal(y.grad, [-1.0, 0.0, 1.0])
 
 
 def test_relu_passes_the_gradient_only_where_the_input_is_positive():
@@ -361,6 +399,20 @@ def test_max_with_distinct_values(arguments, data):
     x = data.draw(distinct_arrays(shape))
     [out] = check_vjp(lambda t: t.max(axis=axis, keepdims=keepdims), [x], data)
     np.testing.assert_array_equal(out.data, np.max(x, axis=axis, keepdims=keepdims))
+
+
+@given(arguments=reduction_arguments(min_side=1), data=st.data())
+def test_min_with_distinct_values(arguments, data):
+    shape, axis, keepdims = arguments
+    x = data.draw(distinct_arrays(shape))
+    [out] = check_vjp(lambda t: t.min(axis=axis, keepdims=keepdims), [x], data)
+    np.testing.assert_array_equal(out.data, np.min(x, axis=axis, keepdims=keepdims))
+
+
+def test_min_ties_split_the_gradient_equally():
+    x = Tensor([[1.0, 1.0, 3.0]], dtype="float64", requires_grad=True)
+    x.min().backward()
+    np.testing.assert_allclose(x.grad, [[0.5, 0.5, 0.0]], rtol=1e-15)
 
 
 def test_max_ties_split_the_gradient_equally():
@@ -690,6 +742,7 @@ AXIS_OUT_OF_RANGE = {
     "sum": lambda x: x.sum(axis=2),
     "mean": lambda x: x.mean(axis=-3),
     "max": lambda x: x.max(axis=(0, 5)),
+    "min": lambda x: x.min(axis=2),
     "softmax": lambda x: x.softmax(axis=2),
     "log_softmax": lambda x: x.log_softmax(axis=-3),
     "transpose": lambda x: x.transpose(0, 3),
@@ -705,7 +758,7 @@ def test_axis_out_of_range_names_the_op_and_the_shape(name):
         AXIS_OUT_OF_RANGE[name](Tensor(np.ones((2, 3))))
 
 
-@pytest.mark.parametrize("name", ["mean", "max"])
+@pytest.mark.parametrize("name", ["mean", "max", "min"])
 def test_mean_and_max_refuse_to_reduce_nothing(name):
     x = Tensor(np.ones((2, 0)))
     for axis in (None, 1, (0, 1)):

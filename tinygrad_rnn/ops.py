@@ -362,17 +362,26 @@ def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """The maximum over ``axis``; ties share the gradient equally."""
-    axes = _axes("max", a.shape, axis)
+    return _extremum("max", np.max, a, axis, keepdims)
+
+
+def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """The minimum over ``axis``; ties share the gradient equally."""
+    return _extremum("min", np.min, a, axis, keepdims)
+
+
+def _extremum(op: str, reduce, a: Tensor, axis, keepdims: bool) -> Tensor:
+    axes = _axes(op, a.shape, axis)
     if any(a.shape[i] == 0 for i in axes) or (a.size == 0 and not axes):
-        raise ValueError(f"max: cannot reduce an empty axis (shape {a.shape}, axes {axes})")
-    kept = a.data.max(axis=axes, keepdims=True)
+        raise ValueError(f"{op}: cannot reduce an empty axis (shape {a.shape}, axes {axes})")
+    kept = reduce(a.data, axis=axes, keepdims=True)
 
     def backward(grad):
         mask = a.data == kept
         return (mask * (_expand_reduced(grad, axes, keepdims) / mask.sum(axis=axes, keepdims=True)),)
 
     out = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
-    return result(out, (a,), backward, "max")
+    return result(out, (a,), backward, op)
 
 
 # -- shape ops ---------------------------------------------------------------------------
@@ -571,6 +580,46 @@ def log(a: Tensor) -> Tensor:
     return result(np.log(a.data), (a,), backward, "log")
 
 
+def sqrt(a: Tensor) -> Tensor:
+    """√x; the gradient is grad / (2√x) (infinite at 0, as in PyTorch)."""
+    out = np.sqrt(a.data)
+
+    def backward(grad):
+        with np.errstate(divide="ignore"):
+            return (grad / (2 * out),)
+
+    return result(out, (a,), backward, "sqrt")
+
+
+def abs(a: Tensor) -> Tensor:
+    """|x|; the gradient is grad · sign(x), 0 at x = 0 (PyTorch's choice)."""
+    def backward(grad):
+        return (grad * np.sign(a.data),)
+
+    return result(np.abs(a.data), (a,), backward, "abs")
+
+
+def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """x limited to [min, max] (either bound may be None), as ``torch.clamp``: the gradient
+    passes where min ≤ x ≤ max and is 0 where a bound cut x off."""
+    if min is None and max is None:
+        raise ValueError(f"clamp: give min, max or both (input shape {a.shape})")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))):
+            raise TypeError(f"clamp: {name} must be a number or None, got {bound!r}")
+    inside = np.ones(a.shape, dtype=bool)
+    if min is not None:
+        inside &= a.data >= min
+    if max is not None:
+        inside &= a.data <= max
+
+    def backward(grad):
+        return (grad * inside,)
+
+    out = np.clip(a.data, min, max).astype(a.dtype, copy=False)
+    return result(out, (a,), backward, "clamp")
+
+
 def _activation(a: Tensor, name: str) -> Tensor:
     forward, derivative = _ACTIVATIONS[name]
     out = forward(a.data)
@@ -697,6 +746,7 @@ Tensor.__getitem__ = getitem
 Tensor.sum = sum
 Tensor.mean = mean
 Tensor.max = max
+Tensor.min = min
 Tensor.reshape = reshape
 Tensor.transpose = transpose
 Tensor.T = property(transpose)
@@ -707,5 +757,9 @@ Tensor.log = log
 Tensor.tanh = tanh
 Tensor.sigmoid = sigmoid
 Tensor.relu = relu
+Tensor.sqrt = sqrt
+Tensor.abs = abs
+Tensor.__abs__ = abs
+Tensor.clamp = clamp
 Tensor.softmax = softmax
 Tensor.log_softmax = log_softmax

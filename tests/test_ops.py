@@ -393,20 +393,13 @@ def test_mean(arguments, data):
     np.testing.assert_allclose(out.data, np.mean(x, axis=axis, keepdims=keepdims), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
 @given(arguments=reduction_arguments(min_side=1), data=st.data())
-def test_max_with_distinct_values(arguments, data):
+def test_max_and_min_with_distinct_values(name, arguments, data):
     shape, axis, keepdims = arguments
     x = data.draw(distinct_arrays(shape))
-    [out] = check_vjp(lambda t: t.max(axis=axis, keepdims=keepdims), [x], data)
-    np.testing.assert_array_equal(out.data, np.max(x, axis=axis, keepdims=keepdims))
-
-
-@given(arguments=reduction_arguments(min_side=1), data=st.data())
-def test_min_with_distinct_values(arguments, data):
-    shape, axis, keepdims = arguments
-    x = data.draw(distinct_arrays(shape))
-    [out] = check_vjp(lambda t: t.min(axis=axis, keepdims=keepdims), [x], data)
-    np.testing.assert_array_equal(out.data, np.min(x, axis=axis, keepdims=keepdims))
+    [out] = check_vjp(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims), [x], data)
+    np.testing.assert_array_equal(out.data, getattr(np, name)(x, axis=axis, keepdims=keepdims))
 
 
 def test_min_ties_split_the_gradient_equally():

@@ -31,8 +31,10 @@ def _sigmoid(a):
     return 1 / (1 + np.exp(-a))
 
 
-def numpy_cell(kind, x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
-    """One step from the equations in PyTorch's documentation; returns (h', c')."""
+def numpy_cell(kind, x, h, c, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr=None):
+    """One step from the equations in PyTorch's documentation; returns (h', c').
+
+    ``weight_hr``: an LSTM's projection (proj_size), h' = (o ⊙ tanh(c')) W_hr^T."""
     gi = x @ weight_ih.T + bias_ih
     gh = h @ weight_hh.T + bias_hh
     if kind == "rnn_tanh":
@@ -42,7 +44,8 @@ def numpy_cell(kind, x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
     if kind == "lstm":
         i, f, g, o = np.split(gi + gh, 4, axis=-1)
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-        return _sigmoid(o) * np.tanh(c), c
+        h = _sigmoid(o) * np.tanh(c)
+        return (h if weight_hr is None else h @ weight_hr.T), c
     gi_r, gi_z, gi_n = np.split(gi, 3, axis=-1)
     gh_r, gh_z, gh_n = np.split(gh, 3, axis=-1)
     r, z = _sigmoid(gi_r + gh_r), _sigmoid(gi_z + gh_z)
@@ -59,7 +62,7 @@ def numpy_sequence(kind, params, x, h0, c0, num_layers, batch_first, bidirection
     """
     if batch_first:
         x = x.swapaxes(0, 1)
-    h_n, c_n = np.zeros_like(h0), np.zeros_like(h0)
+    h_n, c_n = np.zeros_like(h0), np.zeros_like(c0)
     layer_input = x
     suffixes = ("", "_reverse") if bidirectional else ("",)
     for k in range(num_layers):
@@ -68,11 +71,12 @@ def numpy_sequence(kind, params, x, h0, c0, num_layers, batch_first, bidirection
             weight_ih, weight_hh = params[f"weight_ih_l{k}{suffix}"], params[f"weight_hh_l{k}{suffix}"]
             bias_ih = params.get(f"bias_ih_l{k}{suffix}", np.zeros(weight_ih.shape[0]))
             bias_hh = params.get(f"bias_hh_l{k}{suffix}", np.zeros(weight_ih.shape[0]))
+            weight_hr = params.get(f"weight_hr_l{k}{suffix}")
             index = k * len(suffixes) + d
             h, c = h0[index], c0[index]
             outputs = []
             for x_t in (layer_input[::-1] if d else layer_input):
-                h, c = numpy_cell(kind, x_t, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
+                h, c = numpy_cell(kind, x_t, h, c, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr)
                 outputs.append(h)
             h_n[index] = h
             if c is not None:
@@ -87,7 +91,7 @@ def numpy_sequence(kind, params, x, h0, c0, num_layers, batch_first, bidirection
 @st.composite
 def sequence_cases(draw, kinds=tuple(KINDS)):
     """A float64 module of a drawn kind and its inputs: batch 1..3, T 1..5, sizes 1..4, 1..2 layers,
-    one or two directions."""
+    one or two directions, and for an LSTM a projection (proj_size 0 to hidden_size − 1)."""
     kind = draw(st.sampled_from(kinds))
     batch, steps = draw(st.integers(1, 3)), draw(st.integers(1, 5))
     input_size, hidden_size = draw(st.integers(1, 4)), draw(st.integers(1, 4))
@@ -96,14 +100,18 @@ def sequence_cases(draw, kinds=tuple(KINDS)):
     bidirectional = draw(st.booleans())
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     module_class, _, _, extras = KINDS[kind]
+    proj_size = draw(st.integers(0, hidden_size - 1)) if kind == "lstm" else 0
+    if proj_size:
+        extras = {**extras, "proj_size": proj_size}
     module = module_class(input_size, hidden_size, num_layers=num_layers, bias=bias,
                           batch_first=batch_first, bidirectional=bidirectional, dtype=np.float64,
                           rng=rng, **extras)
     x_shape = (batch, steps, input_size) if batch_first else (steps, batch, input_size)
     x = rng.standard_normal(x_shape)
-    state_shape = (num_layers * (2 if bidirectional else 1), batch, hidden_size)
-    h0 = rng.standard_normal(state_shape) if with_state else np.zeros(state_shape)
-    c0 = rng.standard_normal(state_shape) if with_state else np.zeros(state_shape)
+    stacked = num_layers * (2 if bidirectional else 1)
+    h_shape, c_shape = (stacked, batch, proj_size or hidden_size), (stacked, batch, hidden_size)
+    h0 = rng.standard_normal(h_shape) if with_state else np.zeros(h_shape)
+    c0 = rng.standard_normal(c_shape) if with_state else np.zeros(c_shape)
     return kind, module, x, h0, c0, with_state
 
 
@@ -366,7 +374,7 @@ def test_matches_torch(case):
     kind, module, x, h0, c0, with_state = case
     torch_class = {"rnn_tanh": torch.nn.RNN, "rnn_relu": torch.nn.RNN, "lstm": torch.nn.LSTM,
                    "gru": torch.nn.GRU}[kind]
-    extras = KINDS[kind][3]
+    extras = {**KINDS[kind][3], **({"proj_size": module.proj_size} if module.proj_size else {})}
     reference = torch_class(module.input_size, module.hidden_size, num_layers=module.num_layers,
                             bias=module.bias, batch_first=module.batch_first,
                             bidirectional=module.bidirectional, dtype=torch.float64, **extras)
@@ -476,6 +484,17 @@ def test_mismatched_initial_state(lstm):
     with pytest.raises(ValueError, match=r"GRU: expected h0 of shape \(4, 2, 4\) \(2 \* num_layers, batch, "
                                          r"hidden_size\), got shape \(2, 2, 4\)"):
         nn.GRU(3, 4, num_layers=2, bidirectional=True)(tg.zeros(5, 2, 3), tg.zeros(2, 2, 4))
+    projected = nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match=r"LSTM: expected h0 of shape \(1, 2, 2\) \(num_layers, batch, "
+                                         r"proj_size\), got shape \(1, 2, 4\)"):
+        projected(tg.zeros(5, 2, 3), (tg.zeros(1, 2, 4), tg.zeros(1, 2, 4)))
+    with pytest.raises(ValueError, match=r"LSTM: expected the state to be a tuple \(h0, c0\) of tensors of "
+                                         r"shapes \(1, 2, 2\) and \(1, 2, 4\)"):
+        projected(tg.zeros(5, 2, 3), tg.zeros(1, 2, 2))
+    with pytest.raises(ValueError, match=r"LSTM: proj_size must be in \[0, hidden_size\) = \[0, 4\), got 4"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(TypeError, match=r"LSTM: proj_size must be an int, got 1.5"):
+        nn.LSTM(3, 4, proj_size=1.5)
 
 
 def test_non_float_input_and_dtype_mismatch(lstm):

@@ -133,8 +133,8 @@ def _module_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
                                           lambda m, x: (m(x)[0], last_state(m(x)))),
         "GRU (2 layers, batch_first)": module_problem(
             nn.GRU(3, 4, num_layers=2, batch_first=True, rng=rng), sequence, lambda m, x: m(x)[0]),
-        "LSTM (bidirectional, 2 layers)": module_problem(
-            nn.LSTM(3, 4, num_layers=2, bidirectional=True, rng=rng), sequence,
+        "LSTM (bidirectional, proj_size, 2 layers)": module_problem(
+            nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, rng=rng), sequence,
             lambda m, x: (m(x)[0], last_state(m(x)))),
     }
     embedding = nn.Embedding(5, 3, rng=rng).to(np.float64)

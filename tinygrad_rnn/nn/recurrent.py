@@ -52,20 +52,21 @@ from .module import Module, float_dtype, positive_int
 State = tuple[Tensor, ...]
 
 
-# -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh, b_hn) -> state --
-def _tanh_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn) -> State:
+# -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh, extra) -> state,
+# where extra is b_hn for the GRU, W_hr for an LSTM with a projection, else None --------------
+def _tanh_step(x_t: Tensor, state: State, weight_hh: Tensor, extra) -> State:
     (h,) = state
     return (ops.linear_prechecked(h, weight_hh, x_t, activation="tanh"),)
 
 
-def _relu_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn) -> State:
+def _relu_step(x_t: Tensor, state: State, weight_hh: Tensor, extra) -> State:
     (h,) = state
     return (ops.linear_prechecked(h, weight_hh, x_t, activation="relu"),)
 
 
-def _lstm_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn) -> State:
+def _lstm_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hr: Tensor | None) -> State:
     h, c = state
-    size = h.shape[-1]
+    size = c.shape[-1]
     gates = ops.linear_prechecked(h, weight_hh, x_t)
     # One sigmoid over all four gates and three slices of it make fewer nodes than
     # slicing four pre-activations first; the g columns of it are simply unused.
@@ -75,7 +76,10 @@ def _lstm_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn) -> State:
     output_gate = sigmoids[:, 3 * size:]
     candidate = gates[:, 2 * size:3 * size].tanh()
     c = forget_gate * c + input_gate * candidate
-    return output_gate * c.tanh(), c
+    h = output_gate * c.tanh()
+    if weight_hr is not None:  # proj_size: h_t = (o ⊙ tanh(c_t)) W_hr^T
+        h = ops.linear_prechecked(h, weight_hr, None)
+    return h, c
 
 
 def _gru_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn: Tensor | None) -> State:
@@ -113,13 +117,16 @@ def _rnn_mode(nonlinearity: str, owner: str) -> str:
 
 
 def _add_parameters(module: Module, suffix: str, input_size: int, hidden_size: int, gates: int,
-                    bias: bool, dtype: np.dtype, rng: np.random.Generator) -> None:
-    """Register weight_ih, weight_hh, bias_ih, bias_hh (+ suffix), PyTorch's order and init."""
+                    bias: bool, dtype: np.dtype, rng: np.random.Generator, proj_size: int = 0) -> None:
+    """Register weight_ih, weight_hh, bias_ih, bias_hh, weight_hr (if ``proj_size``) (+ suffix),
+    in PyTorch's order, with its init."""
     bound = 1 / math.sqrt(hidden_size)
     shapes = {"weight_ih": (gates * hidden_size, input_size),
-              "weight_hh": (gates * hidden_size, hidden_size)}
+              "weight_hh": (gates * hidden_size, proj_size or hidden_size)}
     if bias:
         shapes.update(bias_ih=(gates * hidden_size,), bias_hh=(gates * hidden_size,))
+    if proj_size:
+        shapes.update(weight_hr=(proj_size, hidden_size))
     for name, shape in shapes.items():
         setattr(module, name + suffix, uniform_parameter(rng, bound, shape, dtype))
 
@@ -168,9 +175,12 @@ def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype
     shapes it relies on are checked here, once per layer and call.
     """
     rows, hidden = module._kind.gates * module.hidden_size, module.hidden_size
-    expected = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden)}
+    projection = getattr(module, "proj_size", 0)
+    expected = {"weight_ih": (rows, input_size), "weight_hh": (rows, projection or hidden)}
     if module.bias:
         expected.update(bias_ih=(rows,), bias_hh=(rows,))
+    if projection:
+        expected.update(weight_hr=(projection, hidden))
     for name, shape in expected.items():
         param = getattr(module, name + suffix)
         if param.shape != shape or param.dtype != dtype:
@@ -178,30 +188,32 @@ def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype
                              f"dtype {param.dtype}, expected shape {shape} and dtype {dtype}")
 
 
-def _initial_state(owner: str, hx, shape: tuple[int, ...], batched_shape: tuple[int, ...],
-                   names: tuple[str, ...], described: str, dtype: np.dtype) -> State:
-    """``hx`` checked against ``shape`` (zeros when None), as tensors of ``batched_shape``."""
+def _initial_state(owner: str, hx, names: tuple[str, ...], shapes: tuple[tuple[int, ...], ...],
+                   batched_shapes: tuple[tuple[int, ...], ...], described: tuple[str, ...],
+                   dtype: np.dtype) -> State:
+    """``hx`` checked against ``shapes`` (one per name; zeros when None), as tensors of
+    ``batched_shapes``; ``described`` names each shape's axes for the messages."""
     if hx is None:
-        return tuple(zeros(batched_shape, dtype=dtype) for _ in names)
+        return tuple(zeros(batched, dtype=dtype) for batched in batched_shapes)
     if len(names) == 1:
         if isinstance(hx, (tuple, list)):
-            raise ValueError(f"{owner}: expected {names[0]} to be one tensor of shape {shape}, "
+            raise ValueError(f"{owner}: expected {names[0]} to be one tensor of shape {shapes[0]}, "
                              f"got a {type(hx).__name__}")
         items = (hx,)
     elif not isinstance(hx, (tuple, list)) or len(hx) != len(names):
         raise ValueError(f"{owner}: expected the state to be a tuple ({', '.join(names)}) of "
-                         f"tensors of shape {shape}, got {type(hx).__name__}")
+                         f"tensors of shapes {' and '.join(map(str, shapes))}, got {type(hx).__name__}")
     else:
         items = tuple(hx)
     state = []
-    for name, item in zip(names, items):
+    for name, item, shape, batched_shape, axes in zip(names, items, shapes, batched_shapes, described):
         if isinstance(item, np.ndarray):
             item = Tensor(item)
         elif not isinstance(item, Tensor):
             raise ValueError(f"{owner}: expected {name} to be a Tensor of shape {shape}, "
                              f"got {type(item).__name__}")
         if item.shape != shape:
-            raise ValueError(f"{owner}: expected {name} of shape {shape} {described}, "
+            raise ValueError(f"{owner}: expected {name} of shape {shape} {axes}, "
                              f"got shape {item.shape}")
         if item.dtype != dtype:
             raise ValueError(f"{owner}: {name} has dtype {item.dtype} but the parameters have "
@@ -239,7 +251,9 @@ class _Cell(Module):
         batch = x.shape[0]
         shape = (batch, hidden) if batched else (hidden,)
         described = "(batch, hidden_size)" if batched else "(hidden_size,) for unbatched input"
-        state = _initial_state(owner, hx, shape, (batch, hidden), names, described, dtype)
+        count = len(names)
+        state = _initial_state(owner, hx, names, (shape,) * count, ((batch, hidden),) * count,
+                               (described,) * count, dtype)
         _check_weights(self, "", size, dtype)
         folded, bias_hn = _biases(self, "", self._kind)
         state = self._kind.step(functional.linear(x, self.weight_ih, folded), state, self.weight_hh,
@@ -316,7 +330,7 @@ class _Recurrent(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int, bias: bool,
                  batch_first: bool, dropout: float, bidirectional: bool, dtype,
-                 rng: np.random.Generator | None) -> None:
+                 rng: np.random.Generator | None, proj_size: int = 0) -> None:
         super().__init__()
         owner = type(self).__name__
         self.input_size = positive_int(input_size, "input_size", owner)
@@ -329,13 +343,19 @@ class _Recurrent(Module):
             warnings.warn(f"{owner}: dropout={self.dropout} does nothing with num_layers=1: it "
                           "applies to the outputs of every layer but the last", UserWarning, stacklevel=3)
         self.bidirectional = bool(bidirectional)
+        if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)):
+            raise TypeError(f"{owner}: proj_size must be an int, got {proj_size!r}")
+        if not 0 <= proj_size < self.hidden_size:
+            raise ValueError(f"{owner}: proj_size must be in [0, hidden_size) = [0, {self.hidden_size}), "
+                             f"got {proj_size}")
+        self.proj_size = int(proj_size)
         self._kind = _KINDS[mode]
         dtype, rng = float_dtype(dtype, owner), _rng.resolve(rng)
         self._dropout_rng = rng if rng is not _rng.default_generator() else None
         for layer in range(self.num_layers):
             for suffix in self._suffixes(layer):
                 _add_parameters(self, suffix, self._layer_input(layer), self.hidden_size,
-                                self._kind.gates, self.bias, dtype, rng)
+                                self._kind.gates, self.bias, dtype, rng, self.proj_size)
 
     @property
     def _directions(self) -> int:
@@ -345,8 +365,13 @@ class _Recurrent(Module):
         """Layer ``layer``'s parameter suffixes, PyTorch's: "_l{k}" and, if bidirectional, "_l{k}_reverse"."""
         return (f"_l{layer}", f"_l{layer}_reverse")[:self._directions]
 
+    @property
+    def _output_size(self) -> int:
+        """Features of h per direction: proj_size if set, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
     def _layer_input(self, layer: int) -> int:
-        return self.input_size if layer == 0 else self.hidden_size * self._directions
+        return self.input_size if layer == 0 else self._output_size * self._directions
 
     @property
     def _dtype(self) -> np.dtype:
@@ -401,13 +426,15 @@ class _Recurrent(Module):
             raise ValueError(f"{owner}: the sequence is empty (input shape starts with {leading})")
         batch = leading[1 - time_axis]
         stacked = self.num_layers * self._directions
-        full = (stacked, batch, self.hidden_size)
-        shape = full if batched else (stacked, self.hidden_size)
         names = ("h0", "c0") if self._kind.states == 2 else ("h0",)
+        sizes = ((self._output_size, "proj_size" if self.proj_size else "hidden_size"),
+                 (self.hidden_size, "hidden_size"))[:len(names)]
         layers = "2 * num_layers" if self.bidirectional else "num_layers"
-        described = (f"({layers}, batch, hidden_size)" if batched
-                     else f"({layers}, hidden_size) for unbatched input")
-        return _initial_state(owner, hx, shape, full, names, described, self._dtype)
+        full = tuple((stacked, batch, size) for size, _ in sizes)
+        shapes = full if batched else tuple((stacked, size) for size, _ in sizes)
+        described = tuple(f"({layers}, batch, {axis})" if batched
+                          else f"({layers}, {axis}) for unbatched input" for _, axis in sizes)
+        return _initial_state(owner, hx, names, shapes, full, described, self._dtype)
 
     def _layers(self, inputs: Tensor | np.ndarray, state: State, batched: bool):
         """The time loop of every layer over checked inputs: floats (T, B, D) or tokens (T, B).
@@ -428,6 +455,7 @@ class _Recurrent(Module):
             for direction, suffix in enumerate(self._suffixes(layer)):
                 _check_weights(self, suffix, self._layer_input(layer), self._dtype)
                 folded, bias_hn = _biases(self, suffix, self._kind)
+                extra = getattr(self, "weight_hr" + suffix) if self.proj_size else bias_hn
                 weight_ih = getattr(self, "weight_ih" + suffix)
                 if isinstance(inputs, np.ndarray):
                     projection = _token_projection(inputs, weight_ih, folded)
@@ -438,7 +466,7 @@ class _Recurrent(Module):
                 outputs = [None] * steps
                 for t in (range(steps - 1, -1, -1) if direction else range(steps)):
                     x_t = view(projection, t if time_axis == 0 else (slice(None), t))
-                    layer_state = step(x_t, layer_state, weight_hh, bias_hn)
+                    layer_state = step(x_t, layer_state, weight_hh, extra)
                     outputs[t] = layer_state[0]
                 directions.append(ops.stack(outputs, axis=time_axis))
                 finals.append(layer_state)
@@ -448,8 +476,8 @@ class _Recurrent(Module):
         output = inputs
         final = tuple(ops.stack(list(per_layer)) for per_layer in zip(*finals))
         if not batched:
-            output = output.reshape(steps, self.hidden_size * self._directions)
-            final = tuple(s.reshape(len(finals), self.hidden_size) for s in final)
+            output = output.reshape(steps, self._output_size * self._directions)
+            final = tuple(s.reshape(len(finals), s.shape[-1]) for s in final)
         return output, (final if len(final) == 2 else final[0])
 
     def extra_repr(self) -> str:
@@ -464,6 +492,8 @@ class _Recurrent(Module):
             settings.append(f"dropout={self.dropout}")
         if self.bidirectional:
             settings.append("bidirectional=True")
+        if self.proj_size:
+            settings.append(f"proj_size={self.proj_size}")
         if self._dtype != np.float32:
             settings.append(f"dtype={self._dtype}")
         return ", ".join(settings)
@@ -497,7 +527,9 @@ class LSTM(_Recurrent):
     """LSTM over a sequence, ``num_layers`` deep; the state is the pair (h, c).
 
     ``forward(input, hx=None) -> (output, (h_n, c_n))`` with hx = (h0, c0), each (L, B, H)
-    ((2L, B, H) if ``bidirectional``).
+    ((2L, B, H) if ``bidirectional``). With ``proj_size`` P > 0 (PyTorch's LSTMP), h_t =
+    (o ⊙ tanh(c_t)) W_hr^T through one more weight per layer, ``weight_hr_l{k}`` (P, H):
+    h, the outputs and W_hh's columns have P features, c keeps H.
 
     >>> import tinygrad_rnn as tg
     >>> from tinygrad_rnn import nn
@@ -508,10 +540,10 @@ class LSTM(_Recurrent):
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
-                 rng: np.random.Generator | None = None) -> None:
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, dtype=None, rng: np.random.Generator | None = None) -> None:
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype, rng)
+                         bidirectional, dtype, rng, proj_size)
 
 
 class GRU(_Recurrent):

@@ -100,7 +100,9 @@ class RecurrentModel(Module):
         }
 
     def _drop(self, hidden: Tensor) -> Tensor:
-        return functional.dropout(hidden, self.dropout, self.training, rng=self._dropout_rng)
+        if not (self.dropout and self.training):  # the common case, without dropout's checks
+            return hidden
+        return functional.dropout(hidden, self.dropout, rng=self._dropout_rng)
 
     def _hidden(self, inputs, state: ModelState | None) -> tuple[Tensor, ModelState]:
         """The RNN's last-layer hidden states (T, B, H) and its final state."""

@@ -151,10 +151,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, *,
     p = check_probability(op, p)
     if not training or p == 0:
         return input
-    if p == 1:  # everything dropped: no 1/(1 − p) to scale by
-        return ops.mul(input, np.zeros(input.shape, dtype=input.dtype))
-    keep = _rng.resolve(rng).random(input.shape) >= p
-    return ops.mul(input, (keep / (1 - p)).astype(input.dtype))
+    keep = _rng.resolve(rng).random(input.shape) >= p  # never true for p = 1
+    return ops.mul(input, (keep * (1 / (1 - p) if p < 1 else 0.0)).astype(input.dtype))
 
 
 def check_probability(op: str, p, name: str = "p") -> float:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .optim import Optimizer
+from .optim import _number as _real
 
 __all__ = [
     "CosineAnnealingLR",
@@ -121,6 +122,7 @@ class LRScheduler:
         self._last_lr = self._current_lrs()
 
     _unsaved: tuple[str, ...] = ("optimizer", "_initial")
+    _any_length: tuple[str, ...] = ()  # saved lists whose length may differ from this one's
 
     def _plain_state(self) -> dict[str, Any]:
         return {key: _json_copy(value) for key, value in vars(self).items() if key not in self._unsaved}
@@ -140,7 +142,7 @@ class LRScheduler:
             raise ValueError(f"{where}: keys do not match {self._name}'s: missing {sorted(missing)}, "
                              f"unexpected {sorted(unexpected)}")
         for key, value in state_dict.items():
-            _check_like(where, key, value, expected[key])
+            _check_like(where, key, value, expected[key], key not in self._any_length)
         for key, value in state_dict.items():
             setattr(self, key, _json_copy(value))
 
@@ -212,6 +214,8 @@ class StepLR(LRScheduler):
 
 class MultiStepLR(LRScheduler):
     """Multiply the rate by ``gamma`` at each epoch listed in ``milestones`` (once per listing)."""
+
+    _any_length = ("milestones",)
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
@@ -396,15 +400,16 @@ def _json_copy(value: Any) -> Any:
     return value
 
 
-def _check_like(where: str, key: str, value: Any, like: Any) -> None:
-    """``value`` has the kind of ``like`` (a number, a string, a list of numbers, ...)."""
+def _check_like(where: str, key: str, value: Any, like: Any, same_length: bool) -> None:
+    """``value`` has the kind of ``like`` (a number, a string, a list of numbers, ...);
+    a list also its length, if ``same_length``."""
     if isinstance(like, bool) or like is None or isinstance(like, str):
         ok = type(value) is type(like)
     elif isinstance(like, numbers.Real):
         ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     elif isinstance(like, (list, dict)):
-        ok = isinstance(value, type(like)) and (isinstance(like, dict) or len(value) == len(like)
-                                                or key == "milestones")
+        ok = isinstance(value, type(like)) and (isinstance(like, dict) or not same_length
+                                                or len(value) == len(like))
     else:
         ok = True
     if not ok:
@@ -412,9 +417,10 @@ def _check_like(where: str, key: str, value: Any, like: Any) -> None:
 
 
 def _number(scheduler: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    value = _real(scheduler, name, value)
+    if not math.isfinite(value):
         raise TypeError(f"{scheduler}: {name} must be a finite number, got {value!r}")
-    return float(value)
+    return value
 
 
 def _positive(scheduler: str, name: str, value: Any) -> float:

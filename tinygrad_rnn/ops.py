@@ -605,18 +605,14 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
     if min is None and max is None:
         raise ValueError(f"clamp: give min, max or both (input shape {a.shape})")
     for name, bound in (("min", min), ("max", max)):
-        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))):
+        if bound is not None and (isinstance(bound, bool)
+                                  or not isinstance(bound, (numbers.Real, np.generic))):
             raise TypeError(f"clamp: {name} must be a number or None, got {bound!r}")
-    inside = np.ones(a.shape, dtype=bool)
-    if min is not None:
-        inside &= a.data >= min
-    if max is not None:
-        inside &= a.data <= max
+    out = np.clip(a.data, min, max).astype(a.dtype, copy=False)
 
     def backward(grad):
-        return (grad * inside,)
+        return (grad * (out == a.data),)  # where no bound moved x (bounds included, as torch)
 
-    out = np.clip(a.data, min, max).astype(a.dtype, copy=False)
     return result(out, (a,), backward, "clamp")
 
 

@@ -730,7 +730,7 @@ def _early_stopping(run: _Run, say: Callable[[str], None]) -> None:
     best_loss, best_step, since = run.history.best_val_loss()
     if since == 0:
         run.save_best()
-    elif run.patience_ran_out():
+    elif since >= run.config.patience:
         run.stopped_early = True
         say(f"early stop: {since} evaluations without a better validation loss; the best, "
             f"{describe_loss(best_loss, run.config.level)} at step {best_step}, is in {BEST_NAME}")

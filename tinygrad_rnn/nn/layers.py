@@ -143,7 +143,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.p = functional.check_probability("Dropout", p)
-        self._rng = None if rng is None else _rng.resolve(rng)
+        self._rng = rng if rng is None else _rng.resolve(rng)  # None: the default one, at each call
 
     def forward(self, input: Tensor) -> Tensor:
         return functional.dropout(input, self.p, self.training, rng=self._rng)

@@ -175,7 +175,7 @@ def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype
     shapes it relies on are checked here, once per layer and call.
     """
     rows, hidden = module._kind.gates * module.hidden_size, module.hidden_size
-    projection = getattr(module, "proj_size", 0)
+    projection = module.proj_size
     expected = {"weight_ih": (rows, input_size), "weight_hh": (rows, projection or hidden)}
     if module.bias:
         expected.update(bias_ih=(rows,), bias_hh=(rows,))
@@ -226,6 +226,8 @@ def _initial_state(owner: str, hx, names: tuple[str, ...], shapes: tuple[tuple[i
 # -- cells -------------------------------------------------------------------------------------
 class _Cell(Module):
     """One step of a recurrent layer; parameters ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``."""
+
+    proj_size = 0
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool, dtype,
                  rng: np.random.Generator | None) -> None:
@@ -350,8 +352,8 @@ class _Recurrent(Module):
                              f"got {proj_size}")
         self.proj_size = int(proj_size)
         self._kind = _KINDS[mode]
+        self._dropout_rng = rng  # None: the default generator at each call (see manual_seed)
         dtype, rng = float_dtype(dtype, owner), _rng.resolve(rng)
-        self._dropout_rng = rng if rng is not _rng.default_generator() else None
         for layer in range(self.num_layers):
             for suffix in self._suffixes(layer):
                 _add_parameters(self, suffix, self._layer_input(layer), self.hidden_size,

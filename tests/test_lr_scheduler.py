@@ -335,3 +335,75 @@ def test_plateau_matches_torch(metrics, patience, cooldown, mode, threshold_mode
 def test_reachable_as_optim_lr_scheduler_like_torch():
     assert tg.optim.lr_scheduler is lr_scheduler
     assert isinstance(lr_scheduler, types.ModuleType)
+
+
+# -- several parameter groups -------------------------------------------------------------------
+def two_groups(first: float, second: float) -> tg.optim.SGD:
+    weight, bias = (tg.Tensor(np.zeros(shape), requires_grad=True) for shape in (3, 1))
+    return tg.optim.SGD([{"params": [weight]}, {"params": [bias], "lr": second}], lr=first)
+
+
+def group_rates(scheduler, epochs: int) -> list[list[float]]:
+    rates = []
+    for _ in range(epochs):
+        rates.append([group["lr"] for group in scheduler.optimizer.param_groups])
+        assert scheduler.get_last_lr() == rates[-1]
+        scheduler.optimizer.step()
+        scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize("cls", list(CLOSED_FORMS), ids=lambda cls: cls.__name__)
+@given(data=st.data(), bases=st.tuples(base_lrs, base_lrs), epochs=epoch_counts)
+def test_every_group_follows_the_closed_form_from_its_own_rate(cls, data, bases, epochs):
+    keywords_strategy, closed_form = CLOSED_FORMS[cls]
+    keywords = data.draw(keywords_strategy)
+    rates = group_rates(cls(two_groups(*bases), **keywords), epochs)
+    expected = [[closed_form(base, epoch, keywords) for base in bases] for epoch in range(epochs)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-9, atol=1e-15)
+
+
+def test_lambda_lr_takes_one_function_per_group_and_plateau_one_min_lr_per_group():
+    optimizer = two_groups(1.0, 0.5)
+    rates = group_rates(LambdaLR(optimizer, [lambda epoch: 0.5 ** epoch, lambda epoch: epoch + 1]), 3)
+    assert rates == [[1.0, 0.5], [0.5, 1.0], [0.25, 1.5]]
+    optimizer = two_groups(1.0, 0.5)
+    plateau = ReduceLROnPlateau(optimizer, patience=0, factor=0.5, min_lr=[0.4, 0.2])
+    seen = []
+    for _ in range(4):  # the first sets the best; each later one is bad and patience is 0
+        plateau.step(1.0)
+        seen.append(plateau.get_last_lr())
+    assert seen == [[1.0, 0.5], [0.5, 0.25], [0.4, 0.2], [0.4, 0.2]]  # each stops at its min_lr
+    assert [group["lr"] for group in optimizer.param_groups] == [0.4, 0.2]
+    with pytest.raises(ValueError, match=r"LambdaLR: expected 2 lr_lambdas \(one per group\), got 3"):
+        LambdaLR(two_groups(1.0, 0.5), [lambda epoch: 1.0] * 3)
+
+
+def test_groups_resume_through_the_optimizers_initial_lr(tmp_path):
+    optimizer = two_groups(1.0, 0.1)
+    scheduler = StepLR(optimizer, step_size=2, gamma=0.5)
+    group_rates(scheduler, 3)
+    save({"optimizer": optimizer.state_dict()}, tmp_path / "run.npz")
+    restored = two_groups(7.0, 7.0)
+    restored.load_state_dict(load(tmp_path / "run.npz")["optimizer"])
+    assert [group["initial_lr"] for group in restored.param_groups] == [1.0, 0.1]
+    resumed = StepLR(restored, step_size=2, gamma=0.5, last_epoch=2)
+    assert group_rates(resumed, 3) == group_rates(scheduler, 3)
+
+
+@pytest.mark.parametrize("cls", list(CLOSED_FORMS), ids=lambda cls: cls.__name__)
+@given(data=st.data(), bases=st.tuples(base_lrs, base_lrs), epochs=epoch_counts)
+def test_groups_match_torch_schedulers(cls, data, bases, epochs):
+    torch = pytest.importorskip("torch")
+    keywords = data.draw(CLOSED_FORMS[cls][0])
+    ours = group_rates(cls(two_groups(*bases), **keywords), epochs)
+    groups = [{"params": [torch.zeros(3, requires_grad=True)]},
+              {"params": [torch.zeros(1, requires_grad=True)], "lr": bases[1]}]
+    optimizer = torch.optim.SGD(groups, lr=bases[0])
+    scheduler = getattr(torch.optim.lr_scheduler, cls.__name__)(optimizer, **keywords)
+    theirs = []
+    for _ in range(epochs):
+        theirs.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14 * max(bases))

@@ -421,7 +421,8 @@ def _set(path, value):
 LOAD_ERRORS = [
     (_set(("optimizer",), "SGD"), r"this state_dict is for 'SGD', not 'Adam'"),
     (_set(("state",), KeyError), r"expected a dict with keys 'optimizer', 'param_groups' and 'state'"),
-    (_set(("param_groups",), []), r"'param_groups' must be a list holding one dict"),
+    (_set(("param_groups",), []),
+     r"'param_groups' must be a list of 1 dict\(s\), one per parameter group of this optimizer, got 0"),
     (_set(("param_groups", 0, "params"), [0, 1, 2]), r"for 3 parameters, this optimizer has 2"),
     (_set(("param_groups", 0, "lr"), KeyError), r"missing \['lr'\], unexpected \[\]"),
     (_set(("param_groups", 0, "momentum"), 0.9), r"missing \[\], unexpected \['momentum'\]"),
@@ -488,7 +489,17 @@ CONSTRUCTOR_ERRORS = [
     (lambda: optim.Adam([_weight() * 2.0]), ValueError, r"Adam: params\[0\] .* not a leaf"),
     (lambda: optim.Adam(_weight()), TypeError, r"Adam: params must be an iterable of Tensors"),
     (lambda: optim.Adam([np.ones(2)]), TypeError, r"Adam: params\[0\] is a ndarray, not a Tensor"),
-    (lambda: optim.Adam([{"params": [_weight()]}]), TypeError, r"parameter groups are not supported"),
+    (lambda: optim.Adam([_weight(), {"params": [_weight()]}]), TypeError,
+     r"Adam: params\[1\] is a dict, not a Tensor \(a parameter group must be given at the top level"),
+    (lambda: optim.Adam({_weight()}), TypeError, r"Adam: params must be an ordered collection .* not a set"),
+    (lambda: optim.Adam([{"params": []}]), ValueError,
+     r"Adam: got an empty parameter list \(every group is empty\)"),
+    (lambda: optim.Adam([]), ValueError, r"Adam: got an empty parameter list"),
+    (lambda: optim.Adam([{"lr": 0.1}]), TypeError,
+     r"Adam: a parameter group must be a dict with a 'params' entry"),
+    (lambda: optim.Adam([{"params": _weight(), "learning_rate": 0.1}]), ValueError,
+     r"Adam: unknown key\(s\) \['learning_rate'\] in a parameter group; Adam takes \['amsgrad', 'betas'"),
+    (lambda: optim.SGD([{"params": [_weight()], "lr": -1.0}], lr=0.1), ValueError, r"SGD: lr .* got -1\.0"),
 ]
 
 
@@ -515,6 +526,141 @@ def test_matches_torch_optim(cls, reference, config, dtype):
 
     torch_params = [torch.tensor(array, requires_grad=True) for array in initial]
     torch_optimizer = getattr(torch.optim, cls.__name__)(torch_params, **config)
+    for step_grads in grads:
+        for param, grad in zip(torch_params, step_grads):
+            param.grad = None if grad is None else torch.tensor(grad)
+        torch_optimizer.step()
+    for param, torch_param in zip(params, torch_params):
+        np.testing.assert_allclose(param.data, torch_param.detach().numpy(), **TOLERANCE[dtype])
+
+
+# -- parameter groups ----------------------------------------------------------------------------
+def _grouped(cls, params, first_config, second_config):
+    """``params[:2]`` in a group with the constructor's settings, the rest overriding them."""
+    return cls([{"params": params[:2]}, {"params": params[2:], **second_config}], **first_config)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.Adam, optim.AdamW, optim.RMSprop])
+@given(data=st.data())
+def test_each_group_follows_the_update_rule_with_its_own_settings(cls, dtype, data):
+    cases = [case for case in CASES if case[0] is cls]
+    (_, reference, first), (_, _, second) = (data.draw(st.sampled_from(cases)) for _ in range(2))
+    if cls is optim.SGD:  # Nesterov needs momentum and no dampening: say both for the group
+        nesterov = second.get("nesterov", False)
+        second = {**second, "lr": second["lr"] * 3, "nesterov": nesterov,
+                  **({"dampening": 0.0} if nesterov else {})}
+    initial, grads = random_run(dtype, seed=data.draw(st.integers(0, 9), label="seed"))
+    params = make_params(initial)
+    optimizer = _grouped(cls, params, first, second)
+    run_steps(optimizer, params, grads)
+    settings = [first, first, {**first, **second}]
+    for index, param in enumerate(params):
+        expected = reference(initial[index], [g[index] for g in grads], **settings[index])[-1]
+        np.testing.assert_allclose(param.data, expected, **TOLERANCE[dtype])
+
+
+def test_groups_take_the_defaults_they_omit_and_number_parameters_in_order():
+    params = make_params([np.ones(2), np.ones(3), np.ones(1)])
+    optimizer = optim.Adam([{"params": params[0]}, {"params": params[1:], "lr": 0.5}],
+                           lr=0.01, betas=(0.8, 0.9))
+    first, second = optimizer.param_groups
+    assert first["params"] == params[:1] and second["params"] == params[1:]
+    assert (first["lr"], second["lr"]) == (0.01, 0.5)
+    assert first["betas"] == second["betas"] == (0.8, 0.9)
+    params[2].grad = np.ones(1)
+    optimizer.step()
+    assert list(optimizer.state) == [2]
+    np.testing.assert_allclose(params[2].data, [0.5])  # Adam's first step moves by lr
+    second["lr"] = 0.25  # a group's settings are read at each step
+    optimizer.step()
+    assert params[2].data[0] == pytest.approx(0.25, rel=1e-6)
+    assert "group 1: 2 parameters, lr=0.25" in repr(optimizer)
+
+
+def test_add_param_group_appends_a_group_that_is_then_updated():
+    weight, bias = make_params([np.ones(2), np.ones(1)])
+    optimizer = optim.SGD([weight], lr=0.1, momentum=0.9)
+    optimizer.add_param_group({"params": [bias], "lr": 0.5})
+    assert optimizer.param_groups[1] == {"lr": 0.5, "momentum": 0.9, "dampening": 0.0,
+                                         "weight_decay": 0.0, "nesterov": False, "params": [bias]}
+    weight.grad, bias.grad = np.ones(2), np.ones(1)
+    optimizer.step()
+    np.testing.assert_allclose(weight.data, [0.9, 0.9])
+    np.testing.assert_allclose(bias.data, [0.5])
+    assert sorted(optimizer.state) == [0, 1]
+    with pytest.raises(ValueError, match=r"SGD.add_param_group: params\[2\] \(shape \(2,\)\) is already "
+                                         r"params\[0\] of an earlier group"):
+        optimizer.add_param_group({"params": [weight]})
+    with pytest.raises(TypeError, match=r"SGD.add_param_group: a parameter group must be a dict"):
+        optimizer.add_param_group([bias])
+    with pytest.raises(ValueError, match=r"SGD: momentum .* got -1"):
+        optimizer.add_param_group({"params": make_params([np.ones(1)]), "momentum": -1})
+    assert len(optimizer.param_groups) == 2  # the refused groups left nothing behind
+
+
+def test_a_parameter_in_two_groups_is_refused():
+    weight = make_params([np.ones(2)])[0]
+    with pytest.raises(ValueError, match=r"Adam: params\[1\] \(shape \(2,\)\) is already params\[0\]"):
+        optim.Adam([{"params": [weight]}, {"params": [weight]}])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.Adam, optim.AdamW, optim.RMSprop])
+def test_grouped_state_dict_resumes_bitwise(cls, dtype, tmp_path):
+    cases = [config for case_cls, _, config in CASES if case_cls is cls]
+    first, second = cases[0], {**cases[-1], "lr": 0.003}
+    initial, grads = random_run(dtype, steps=6)
+    params = make_params(initial)
+    optimizer = _grouped(cls, params, first, second)
+    run_steps(optimizer, params, grads[:3])
+    saved = optimizer.state_dict()
+    assert [group["params"] for group in saved["param_groups"]] == [[0, 1], [2]]
+    serialization.save({"optimizer": saved}, tmp_path / "checkpoint.npz")
+    at_step_3 = [param.data.copy() for param in params]
+    run_steps(optimizer, params, grads[3:])
+
+    resumed_params = make_params(at_step_3)
+    resumed = cls([{"params": resumed_params[:2]}, {"params": resumed_params[2:]}], lr=0.123)
+    resumed.load_state_dict(serialization.load(tmp_path / "checkpoint.npz")["optimizer"])
+    for group, original in zip(resumed.param_groups, optimizer.param_groups):
+        assert {**group, "params": None} == {**original, "params": None}
+    run_steps(resumed, resumed_params, grads[3:])
+    for original, restored in zip(params, resumed_params):
+        assert restored.data.tobytes() == original.data.tobytes()
+
+
+def test_grouped_load_state_dict_refuses_another_grouping():
+    params = make_params([np.ones(2), np.ones(3), np.ones(1)])
+    saved = _grouped(optim.Adam, params, {}, {"lr": 0.1}).state_dict()
+    one_group = optim.Adam(make_params([np.ones(2), np.ones(3), np.ones(1)]))
+    with pytest.raises(ValueError, match=r"'param_groups' must be a list of 1 dict\(s\), one per "
+                                         r"parameter group of this optimizer, got 2"):
+        one_group.load_state_dict(saved)
+    other = make_params([np.ones(2), np.ones(3), np.ones(1)])
+    regrouped = optim.Adam([{"params": other[:1]}, {"params": other[1:]}])
+    with pytest.raises(ValueError, match=r"the state_dict's param_groups\[0\] is for 2 parameters, "
+                                         r"this optimizer's has 1"):
+        regrouped.load_state_dict(saved)
+    assert regrouped.param_groups[0]["lr"] == 1e-3  # nothing changed
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.Adam, optim.AdamW, optim.RMSprop])
+def test_grouped_updates_match_torch_optim(cls, dtype):
+    torch = pytest.importorskip("torch")
+    cases = [config for case_cls, _, config in CASES if case_cls is cls]
+    first, second = cases[1], {**cases[-1], "lr": 0.003}
+    # torch 2.13's Adagrad starts every group's sum at the constructor's
+    # initial_accumulator_value, ignoring a group's own; this one honours the group's.
+    second.pop("initial_accumulator_value", None)
+    initial, grads = random_run(dtype, seed=5, steps=5)
+    params = make_params(initial)
+    run_steps(_grouped(cls, params, first, second), params, grads)
+
+    torch_params = [torch.tensor(array, requires_grad=True) for array in initial]
+    torch_optimizer = getattr(torch.optim, cls.__name__)(
+        [{"params": torch_params[:2]}, {"params": torch_params[2:], **second}], **first)
     for step_grads in grads:
         for param, grad in zip(torch_params, step_grads):
             param.grad = None if grad is None else torch.tensor(grad)

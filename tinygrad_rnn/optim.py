@@ -46,29 +46,46 @@ __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_schedu
 
 
 class Optimizer:
-    """Base class: parameter bookkeeping, ``zero_grad``, ``step``, ``state_dict``.
+    """Base class: parameter groups, ``zero_grad``, ``step``, ``state_dict``.
 
     A subclass passes its hyperparameters to ``__init__`` as keywords, and defines
     ``_checked(hyperparameters)`` (validate and normalize them), ``_update(data, grad,
     state, hyperparameters)`` (the update of one parameter, in place) and
     ``_state_names`` (the arrays its per-parameter state may hold).
 
-    There is a single parameter group, ``param_groups[0]``: a dict with the
-    hyperparameters and ``"params"`` (the list of parameters, to be treated as read-only).
-    ``state[i]`` is the state of ``params[i]``; it exists once that parameter has been
-    updated, and always holds ``"step"``, the number of updates it has received.
+    ``params`` is an iterable of Tensors (one parameter group), or, as in PyTorch, of
+    dicts, each one group: ``{"params": tensors, "lr": ..., ...}``, whose hyperparameters
+    override the constructor's (``self.defaults``) for that group only. ``param_groups``
+    is the list of groups: dicts with every hyperparameter and ``"params"`` (the group's
+    list of parameters, to be treated as read-only); ``add_param_group`` appends one.
+    Parameters are numbered across groups in order; ``state[i]`` is the state of
+    parameter i; it exists once that parameter has been updated, and always holds
+    ``"step"``, the number of updates it has received.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> weight = tg.Tensor(np.ones(2), requires_grad=True)
+    >>> bias = tg.Tensor(np.ones(1), requires_grad=True)
+    >>> opt = SGD([{"params": [weight]}, {"params": [bias], "lr": 0.5}], lr=0.1)
+    >>> [group["lr"] for group in opt.param_groups]
+    [0.1, 0.5]
     """
 
     _state_names: tuple[str, ...] = ()
 
-    def __init__(self, params: Iterable[Tensor], **hyperparameters: Any):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], **hyperparameters: Any):
         self.defaults: dict[str, Any] = self._checked(hyperparameters)
-        self.param_groups: list[dict[str, Any]] = [
-            {**self.defaults, "params": _parameter_list(params, self._name)}
-        ]
+        self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
-        self._validated_key: tuple | None = None
-        self._validated: dict[str, Any] = {}
+        self._validated: list[tuple[tuple, dict[str, Any]]] = []  # per group: (key, checked)
+        groups = _ordered(params, self._name, "params")
+        if not groups:
+            raise ValueError(f"{self._name}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self._add_group(group, self._name)
+        if not self._params:
+            raise ValueError(f"{self._name}: got an empty parameter list (every group is empty)")
 
     @property
     def _name(self) -> str:
@@ -76,7 +93,45 @@ class Optimizer:
 
     @property
     def _params(self) -> list[Tensor]:
-        return self.param_groups[0]["params"]
+        """Every group's parameters, in their global order (the ``state`` keys)."""
+        return [param for group in self.param_groups for param in group["params"]]
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Append a group: ``{"params": tensors, <hyperparameter>: value, ...}``.
+
+        Hyperparameters the group omits are taken from ``self.defaults``; a key that is
+        not one of this optimizer's hyperparameters, and a parameter that already
+        belongs to a group, are refused.
+        """
+        self._add_group(param_group, f"{self._name}.add_param_group")
+
+    def _add_group(self, param_group: dict[str, Any], where: str) -> None:
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"{where}: a parameter group must be a dict with a 'params' entry, "
+                            f"got {type(param_group).__name__}")
+        allowed = {"params", "initial_lr", *self.defaults}
+        unknown = sorted(set(param_group) - allowed, key=str)
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {unknown} in a parameter group; "
+                             f"{self._name} takes {sorted(allowed)}")
+        first = len(self._params)
+        members = param_group["params"]
+        members = [members] if isinstance(members, Tensor) else _ordered(members, where, "params")
+        params = _parameter_list(members, where, first)
+        owners = {id(param.data): index for index, param in enumerate(self._params)}
+        for offset, param in enumerate(params):
+            if id(param.data) in owners:
+                raise ValueError(
+                    f"{where}: params[{first + offset}] (shape {param.shape}) is already "
+                    f"params[{owners[id(param.data)]}] of an earlier group; each parameter "
+                    "must appear in one group only"
+                )
+        settings = {name: param_group.get(name, value) for name, value in self.defaults.items()}
+        group = {**self._checked(settings), "params": params}
+        if "initial_lr" in param_group:
+            group["initial_lr"] = _non_negative(self._name, "initial_lr", param_group["initial_lr"])
+        self.param_groups.append(group)
+        self._validated.append(((), {}))
 
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -85,58 +140,69 @@ class Optimizer:
                 hyperparameters: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _hyperparameters(self) -> dict[str, Any]:
-        """The group's current hyperparameters, validated (they may have been edited).
+    def _hyperparameters(self, index: int) -> dict[str, Any]:
+        """Group ``index``'s current hyperparameters, validated (they may have been edited).
 
         Validation runs again only when a value (or its type) differs from the last
         validated one, so an unchanged group costs one tuple comparison per step.
         """
-        group = self.param_groups[0]
+        group = self.param_groups[index]
         values = tuple(group[name] for name in self.defaults)
         key = tuple(map(_typed, values))
-        if key != self._validated_key:
-            self._validated = self._checked(dict(zip(self.defaults, values)))
-            self._validated_key = key
-        return self._validated
+        if key != self._validated[index][0]:
+            checked = self._checked(dict(zip(self.defaults, values)))
+            self._validated[index] = (key, checked)
+        return self._validated[index][1]
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to None."""
-        for param in self._params:
-            param.zero_grad()
+        for group in self.param_groups:
+            for param in group["params"]:
+                param.zero_grad()
 
     def step(self) -> None:
         """Update, in place, every parameter whose ``grad`` is not None."""
-        hyperparameters = self._hyperparameters()
-        for index, param in enumerate(self._params):
-            if param.grad is None:
-                continue
-            grad = np.asarray(param.grad, dtype=param.data.dtype)
-            if grad.shape != param.data.shape:
-                raise ValueError(
-                    f"{self._name}.step: params[{index}] has shape {param.data.shape} but its "
-                    f"grad has shape {grad.shape}"
-                )
-            state = self.state.setdefault(index, {"step": 0})
-            state["step"] += 1
-            self._update(param.data, grad, state, hyperparameters)
+        index = 0
+        for number, group in enumerate(self.param_groups):
+            hyperparameters = self._hyperparameters(number)
+            for param in group["params"]:
+                if param.grad is not None:
+                    self._step_one(index, param, hyperparameters)
+                index += 1
+
+    def _step_one(self, index: int, param: Tensor, hyperparameters: dict[str, Any]) -> None:
+        grad = np.asarray(param.grad, dtype=param.data.dtype)
+        if grad.shape != param.data.shape:
+            raise ValueError(
+                f"{self._name}.step: params[{index}] has shape {param.data.shape} but its "
+                f"grad has shape {grad.shape}"
+            )
+        state = self.state.setdefault(index, {"step": 0})
+        state["step"] += 1
+        self._update(param.data, grad, state, hyperparameters)
 
     def state_dict(self) -> dict[str, Any]:
-        """A snapshot of the hyperparameters and per-parameter state (arrays copied)."""
-        group = {name: list(value) if isinstance(value, tuple) else value
-                 for name, value in self._hyperparameters().items()}
-        if "initial_lr" in self.param_groups[0]:  # set by a learning-rate scheduler, as in PyTorch
-            group["initial_lr"] = self.param_groups[0]["initial_lr"]
-        group["params"] = list(range(len(self._params)))
+        """A snapshot of the groups' hyperparameters and per-parameter state (arrays copied)."""
+        groups, first = [], 0
+        for number, source in enumerate(self.param_groups):
+            group = {name: list(value) if isinstance(value, tuple) else value
+                     for name, value in self._hyperparameters(number).items()}
+            if "initial_lr" in source:  # set by a learning-rate scheduler, as in PyTorch
+                group["initial_lr"] = source["initial_lr"]
+            group["params"] = list(range(first, first + len(source["params"])))
+            first += len(source["params"])
+            groups.append(group)
         state = {
             str(index): {name: value.copy() if isinstance(value, np.ndarray) else value
                          for name, value in entry.items()}
             for index, entry in sorted(self.state.items())
         }
-        return {"optimizer": self._name, "param_groups": [group], "state": state}
+        return {"optimizer": self._name, "param_groups": groups, "state": state}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyperparameters and state saved by :meth:`state_dict`.
 
+        The saved groups must hold as many parameters as this optimizer's, group by group.
         Everything is validated before anything changes; arrays are copied (and cast to
         their parameter's dtype, as PyTorch does), so the caller's dict stays independent.
         """
@@ -151,26 +217,18 @@ class Optimizer:
         if kind != self._name:
             raise ValueError(f"{where}: this state_dict is for {kind!r}, not {self._name!r}")
         groups = state_dict["param_groups"]
-        if not isinstance(groups, (list, tuple)) or len(groups) != 1 or not isinstance(groups[0], dict):
-            raise ValueError(f"{where}: 'param_groups' must be a list holding one dict")
-        group = dict(groups[0])
-        saved_params = group.pop("params", None)
-        initial_lr = group.pop("initial_lr", None)
-        if initial_lr is not None:
-            initial_lr = _non_negative(self._name, "initial_lr", initial_lr)
-        missing, unexpected = set(self.defaults) - set(group), set(group) - set(self.defaults)
-        if missing or unexpected:
-            raise ValueError(
-                f"{where}: hyperparameters do not match {self._name}'s: missing {sorted(missing)}, "
-                f"unexpected {sorted(unexpected)}"
-            )
-        hyperparameters = self._checked(group)
+        count = len(self.param_groups)
+        if (not isinstance(groups, (list, tuple)) or len(groups) != count
+                or not all(isinstance(group, dict) for group in groups)):
+            length = len(groups) if isinstance(groups, (list, tuple)) else type(groups).__name__
+            raise ValueError(f"{where}: 'param_groups' must be a list of {count} dict(s), one per "
+                             f"parameter group of this optimizer, got {length}")
+        restored, first = [], 0
+        for number, saved in enumerate(groups):
+            size = len(self.param_groups[number]["params"])
+            restored.append(self._checked_group(saved, range(first, first + size), number, where))
+            first += size
         params = self._params
-        if not isinstance(saved_params, (list, tuple)) or list(saved_params) != list(range(len(params))):
-            count = len(saved_params) if isinstance(saved_params, (list, tuple)) else saved_params
-            raise ValueError(
-                f"{where}: the state_dict is for {count} parameters, this optimizer has {len(params)}"
-            )
         saved_state = state_dict["state"]
         if not isinstance(saved_state, dict):
             raise ValueError(f"{where}: 'state' must be a dict, got {type(saved_state).__name__}")
@@ -179,9 +237,32 @@ class Optimizer:
             index = _state_index(key, len(params), where)
             state[index] = self._checked_state(entry, params[index], index, where)
         self.state = state
-        self.param_groups[0].update(hyperparameters)
+        for group, (hyperparameters, initial_lr) in zip(self.param_groups, restored):
+            group.update(hyperparameters)
+            if initial_lr is not None:
+                group["initial_lr"] = initial_lr
+
+    def _checked_group(self, saved: dict[str, Any], indices: range, number: int,
+                       where: str) -> tuple[dict[str, Any], float | None]:
+        """One saved group's validated (hyperparameters, initial_lr or None)."""
+        group = dict(saved)
+        saved_params = group.pop("params", None)
+        initial_lr = group.pop("initial_lr", None)
         if initial_lr is not None:
-            self.param_groups[0]["initial_lr"] = initial_lr
+            initial_lr = _non_negative(self._name, "initial_lr", initial_lr)
+        missing, unexpected = set(self.defaults) - set(group), set(group) - set(self.defaults)
+        if missing or unexpected:
+            raise ValueError(
+                f"{where}: hyperparameters do not match {self._name}'s: missing {sorted(missing)}, "
+                f"unexpected {sorted(unexpected, key=str)}"
+            )
+        hyperparameters = self._checked(group)
+        if not isinstance(saved_params, (list, tuple)) or list(saved_params) != list(indices):
+            count = len(saved_params) if isinstance(saved_params, (list, tuple)) else saved_params
+            ours, theirs = ((f"the state_dict's param_groups[{number}]", "this optimizer's")
+                            if len(self.param_groups) > 1 else ("the state_dict", "this optimizer"))
+            raise ValueError(f"{where}: {ours} is for {count} parameters, {theirs} has {len(indices)}")
+        return hyperparameters, initial_lr
 
     def _checked_state(self, entry: Any, param: Tensor, index: int, where: str) -> dict[str, Any]:
         """A validated copy of one parameter's saved state."""
@@ -209,8 +290,15 @@ class Optimizer:
         return checked
 
     def __repr__(self) -> str:
-        settings = ", ".join(f"{name}={value!r}" for name, value in self.defaults.items())
-        return f"{self._name}({len(self._params)} parameters, {settings})"
+        def described(group):
+            settings = ", ".join(f"{name}={group[name]!r}" for name in self.defaults)
+            return f"{len(group['params'])} parameters, {settings}"
+
+        if len(self.param_groups) == 1:
+            return f"{self._name}({described(self.param_groups[0])})"
+        groups = "; ".join(f"group {number}: {described(group)}"
+                           for number, group in enumerate(self.param_groups))
+        return f"{self._name}({groups})"
 
 
 class SGD(Optimizer):
@@ -284,6 +372,9 @@ class Adagrad(Optimizer):
     are tiny (``g / sqrt(g*g + 1e-8)`` vs ``g / (|g| + 1e-10)``). Since
     ``sqrt(mem + 1e-8) == sqrt(sum)`` when ``sum`` starts at 1e-8, min-char-rnn's rule is
     exactly ``Adagrad(params, lr=0.1, initial_accumulator_value=1e-8, eps=0.0)``.
+
+    A parameter group's own ``initial_accumulator_value`` is honoured (PyTorch 2.13 starts
+    every group's ``sum`` from the constructor's value instead).
     """
 
     _state_names = ("sum",)
@@ -461,36 +552,40 @@ def _zeros_state(state: dict[str, Any], name: str, data: np.ndarray) -> np.ndarr
     return buffer
 
 
-def _parameter_list(params: Iterable[Tensor], optimizer: str) -> list[Tensor]:
-    """``params`` as a list, refusing anything an optimizer could not update correctly."""
-    if isinstance(params, Tensor) or not isinstance(params, Iterable):
+def _ordered(items: Any, where: str, name: str) -> list[Any]:
+    """``items`` as a list, refusing a lone Tensor, a non-iterable and an unordered set."""
+    if isinstance(items, Tensor) or not isinstance(items, Iterable) or isinstance(items, (str, dict)):
         raise TypeError(
-            f"{optimizer}: params must be an iterable of Tensors (e.g. model.parameters()), "
-            f"got {type(params).__name__}"
+            f"{where}: {name} must be an iterable of Tensors (e.g. model.parameters()) or of "
+            f"parameter-group dicts, got {type(items).__name__}"
         )
-    params = list(params)
-    if not params:
-        raise ValueError(f"{optimizer}: got an empty parameter list")
+    if isinstance(items, (set, frozenset)):
+        raise TypeError(f"{where}: {name} must be an ordered collection (a list, a tuple, a "
+                        "generator), not a set: a set's order, and so the state's, changes between runs")
+    return list(items)
+
+
+def _parameter_list(params: list[Any], where: str, first: int = 0) -> list[Tensor]:
+    """The Tensors of one group (numbered from ``first``), refusing anything an optimizer
+    could not update correctly."""
     seen: dict[int, int] = {}
-    for index, param in enumerate(params):
+    for offset, param in enumerate(params):
+        index = first + offset
         if not isinstance(param, Tensor):
-            hint = " (parameter groups are not supported)" if isinstance(param, dict) else ""
-            raise TypeError(
-                f"{optimizer}: params[{index}] is a {type(param).__name__}, not a Tensor{hint}"
-            )
+            hint = (" (a parameter group must be given at the top level: a list of dicts)"
+                    if isinstance(param, dict) else "")
+            raise TypeError(f"{where}: params[{index}] is a {type(param).__name__}, not a Tensor{hint}")
         if not param.requires_grad:
-            raise ValueError(
-                f"{optimizer}: params[{index}] (shape {param.shape}) does not require grad"
-            )
+            raise ValueError(f"{where}: params[{index}] (shape {param.shape}) does not require grad")
         if not param.is_leaf:
             raise ValueError(
-                f"{optimizer}: params[{index}] (shape {param.shape}) is computed by an op, not a "
+                f"{where}: params[{index}] (shape {param.shape}) is computed by an op, not a "
                 "leaf tensor; optimize the tensors it was computed from"
             )
-        first = seen.setdefault(id(param.data), index)
-        if first != index:
+        earlier = seen.setdefault(id(param.data), index)
+        if earlier != index:
             raise ValueError(
-                f"{optimizer}: params[{index}] is a duplicate of params[{first}] (same data "
+                f"{where}: params[{index}] is a duplicate of params[{earlier}] (same data "
                 "array); each parameter must appear once"
             )
     return params

@@ -137,6 +137,41 @@ def test_to_float64_then_gradcheck():
         block.to(np.int64)
 
 
+def test_double_and_float_cast_like_to():
+    block = Block()
+    parameters = list(block.parameters())
+    assert block.double() is block and all(p.dtype == np.float64 for p in parameters)
+    assert block.float() is block and all(p.dtype == np.float32 for p in parameters)
+    assert list(block.parameters()) == parameters
+
+
+def test_requires_grad_freezes_and_unfreezes_every_parameter():
+    block = Block()
+    assert block.requires_grad_(False) is block
+    assert not any(p.requires_grad for p in block.parameters())
+    x = tg.randn(2, 3, requires_grad=True)
+    block(x).sum().backward()  # the input still gets its gradient through frozen weights
+    assert x.grad is not None and all(p.grad is None for p in block.parameters())
+    block.requires_grad_()
+    block(x).sum().backward()
+    assert all(p.grad is not None for p in block.parameters())
+    with pytest.raises(TypeError, match=r"Block.requires_grad_: expected True or False, got 'no'"):
+        block.requires_grad_("no")
+
+
+def test_apply_visits_children_before_parents_and_returns_self():
+    block = Block()
+    visited = []
+    assert block.apply(lambda module: visited.append(module)) is block
+    expected = [module for module in block.modules() if module is not block]
+    assert visited[-1] is block and sorted(map(id, visited[:-1])) == sorted(map(id, expected))
+    for module in visited[:-1]:  # every module comes after all of its own sub-modules
+        inner = [sub for sub in module.modules() if sub is not module]
+        assert all(visited.index(sub) < visited.index(module) for sub in inner)
+    with pytest.raises(TypeError, match=r"Block.apply: fn must be callable, got int"):
+        block.apply(3)
+
+
 def test_zero_grad():
     block = Block()
     block(tg.randn(2, 3)).sum().backward()

@@ -21,7 +21,7 @@ Modules only compose the engine's ops; none of them writes backward code.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -201,6 +201,43 @@ class Module:
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.zero_grad()
+        return self
+
+    def double(self) -> Module:
+        """``to(np.float64)``, PyTorch's spelling (what gradient checks need)."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """``to(np.float32)``, PyTorch's spelling."""
+        return self.to(np.float32)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` of every parameter (False freezes the module); return self."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}.requires_grad_: expected True or False, "
+                            f"got {requires_grad!r}")
+        for parameter in self.parameters():
+            parameter.requires_grad_(bool(requires_grad))
+        return self
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every sub-module, children before parents, then on self; return self
+        (as PyTorch's, e.g. for a custom initialization).
+
+        >>> import numpy as np
+        >>> from tinygrad_rnn import nn
+        >>> def zero_biases(module):
+        ...     if isinstance(module, nn.Linear):
+        ...         module.bias.data[...] = 0
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1)).apply(zero_biases)
+        >>> float(np.abs(net[1].bias.data).sum())
+        0.0
+        """
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: fn must be callable, got {type(fn).__name__}")
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
         return self
 
     # -- state -----------------------------------------------------------------------------

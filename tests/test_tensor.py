@@ -127,6 +127,17 @@ def test_detach_shares_data_and_cuts_the_graph():
     np.testing.assert_array_equal(x.grad, [3.0, 6.0])  # only the direct path through x
 
 
+def test_double_and_float_cast_and_carry_the_gradient_back():
+    x = tg.Tensor([1.5, -2.0], requires_grad=True)
+    wide = x.double()
+    assert wide.dtype == np.float64 and x.dtype == np.float32
+    (wide * wide).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [3.0, -4.0])
+    assert wide.float().dtype == np.float32
+    assert tg.Tensor([1, 2], dtype=np.int64).double().dtype == np.float64
+
+
 def test_is_leaf_and_requires_grad_():
     x = Tensor([1.0])
     assert x.is_leaf and not x.requires_grad

@@ -117,6 +117,14 @@ class Tensor:
         """A new tensor sharing this one's data, cut from the graph (no gradient flows back)."""
         return _leaf(self.data)
 
+    def double(self) -> Tensor:
+        """``astype(np.float64)``, PyTorch's spelling; the gradient flows back in this dtype."""
+        return self.astype(np.float64)
+
+    def float(self) -> Tensor:
+        """``astype(np.float32)``, PyTorch's spelling."""
+        return self.astype(np.float32)
+
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
         self.grad = None

@@ -1,14 +1,17 @@
-"""Linear and Embedding: values, gradients, PyTorch's initialisation, errors."""
+"""Linear, Embedding, Dropout, LayerNorm and the activation modules: values, gradients,
+PyTorch's initialisation and names, errors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import arrays, away_from_zero, shapes
 from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import nn
+from tinygrad_rnn import functional, nn, optim
+from tinygrad_rnn.nn.layers import Identity, LayerNorm, ReLU, Sigmoid, Tanh
 
 leading_shapes = st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple)
 
@@ -131,3 +134,249 @@ def test_dropout_module_bad_arguments():
         nn.Dropout(2)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or None, got int"):
         nn.Dropout(0.5, rng=3)
+
+
+# -- LayerNorm -------------------------------------------------------------------------------
+normalized_shapes = st.lists(st.integers(1, 3), min_size=1, max_size=2).map(tuple)
+
+
+def layer_norm_formula(x: np.ndarray, normalized_shape: tuple[int, ...], eps: float, weight, bias):
+    """PyTorch's documented LayerNorm in NumPy: biased variance over the last axes."""
+    axes = tuple(range(-len(normalized_shape), 0))
+    mean = x.mean(axis=axes, keepdims=True)
+    variance = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    y = (x - mean) / np.sqrt(variance + eps)
+    return y * (1.0 if weight is None else weight) + (0.0 if bias is None else bias)
+
+
+def random_layer_norm(normalized_shape, affine: bool, bias: bool, seed: int, eps: float = 1e-5,
+                      as_int: bool = False) -> LayerNorm:
+    """A float64 LayerNorm whose parameters are random (ones and zeros would hide mistakes)."""
+    shape_argument = normalized_shape[0] if as_int else normalized_shape
+    norm = LayerNorm(shape_argument, eps=eps, elementwise_affine=affine, bias=bias, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    norm.load_state_dict({name: rng.standard_normal(p.shape) for name, p in norm.named_parameters()})
+    return norm
+
+
+def data_or_none(module: nn.Module, name: str) -> np.ndarray | None:
+    parameter = getattr(module, name)
+    return None if parameter is None else parameter.data
+
+
+@given(leading_shapes, normalized_shapes, st.booleans(), st.booleans(), st.booleans(),
+       st.sampled_from([1e-5, 1e-3, 0.5]), st.integers(0, 2**32 - 1), st.data())
+def test_layer_norm_values_and_gradcheck(leading, normalized_shape, affine, bias, as_int, eps, seed,
+                                         data):
+    norm = random_layer_norm(normalized_shape, affine, bias, seed, eps,
+                             as_int=as_int and len(normalized_shape) == 1)
+    assert norm.normalized_shape == normalized_shape
+    # drawn values include repeated ones: zero variance, where eps alone keeps the output smooth
+    x = tg.Tensor(data.draw(arrays(leading + normalized_shape), label="x"), requires_grad=True)
+    y = norm(x)
+    names, parameters = zip(*norm.named_parameters()) if affine else ((), ())
+    assert names == {(True, True): ("weight", "bias"), (True, False): ("weight",)}.get((affine, bias), ())
+    assert y.shape == x.shape and y.dtype == np.float64
+    expected = layer_norm_formula(x.data, normalized_shape, eps, *(data_or_none(norm, name)
+                                                                   for name in ("weight", "bias")))
+    np.testing.assert_allclose(y.data, expected, rtol=1e-10, atol=1e-10)
+    assert tg.gradcheck(lambda x, *_: norm(x), [x, *parameters], names=["x", *names])
+
+
+@given(leading_shapes, st.lists(st.integers(2, 3), min_size=1, max_size=2).map(tuple),
+       st.floats(0.1, 10), st.floats(-5, 5), st.integers(0, 2**32 - 1))
+def test_layer_norm_without_eps_ignores_shift_and_scale(leading, normalized_shape, scale, shift, seed):
+    norm = LayerNorm(normalized_shape, eps=0, elementwise_affine=False)
+    x = np.random.default_rng(seed).standard_normal(leading + normalized_shape)
+    np.testing.assert_allclose(norm(x * scale + shift).data, norm(x).data, rtol=1e-6, atol=1e-8)
+
+
+def test_layer_norm_float32_by_default_and_any_batch():
+    norm = LayerNorm((2, 3))
+    assert norm.weight.dtype == norm.bias.dtype == np.float32
+    np.testing.assert_array_equal(norm.weight.data, np.ones((2, 3)))
+    np.testing.assert_array_equal(norm.bias.data, np.zeros((2, 3)))
+    x = np.random.default_rng(0).standard_normal((4, 2, 3))
+    y = norm(x.astype(np.float32))
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, layer_norm_formula(x, (2, 3), 1e-5, None, None), rtol=1e-5, atol=1e-5)
+    assert norm(tg.zeros(2, 3)).shape == (2, 3)  # no leading axes
+    assert norm(tg.zeros(0, 2, 3)).shape == (0, 2, 3)  # an empty batch
+    plain = LayerNorm(3, elementwise_affine=False)  # no parameters: any float dtype
+    assert plain.weight is None and plain.bias is None and dict(plain.state_dict()) == {}
+    assert plain(tg.zeros(2, 3, dtype="float64")).dtype == np.float64
+    assert plain(tg.zeros(2, 3, dtype="float16")).dtype == np.float16
+
+
+def test_layer_norm_input_errors():
+    norm = LayerNorm((2, 3))
+    with pytest.raises(ValueError, match=r"LayerNorm: expected input of shape \(\.\.\., 2, 3\) "
+                                         r"\(normalized_shape \(2, 3\) in the last axes\), "
+                                         r"got shape \(4, 3, 2\)"):
+        norm(tg.zeros(4, 3, 2))
+    with pytest.raises(ValueError, match=r"LayerNorm: .*got shape \(3,\)"):
+        norm(tg.zeros(3))  # fewer axes than normalized_shape
+    with pytest.raises(ValueError, match=r"LayerNorm: input must be floating point, got dtype int64 "
+                                         r"\(shape \(2, 3\)\)"):
+        norm(np.zeros((2, 3), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"LayerNorm: input dtype float64 does not match the parameters' "
+                                         r"dtype float32; convert the model with \.to\('float64'\)"):
+        norm(tg.zeros(2, 3, dtype="float64"))
+    with pytest.raises(TypeError, match=r"LayerNorm: expected a Tensor or a NumPy array of shape "
+                                        r"\(\.\.\., 2, 3\).*got list"):
+        norm([[0.0] * 3] * 2)
+
+
+@pytest.mark.parametrize(("arguments", "error", "message"), [
+    ({"normalized_shape": 0}, ValueError, r"every size must be at least 1, got \(0,\)"),
+    ({"normalized_shape": (2, 0)}, ValueError, r"every size must be at least 1, got \(2, 0\)"),
+    ({"normalized_shape": ()}, ValueError, r"normalized_shape must hold at least one size.*got \(\)"),
+    ({"normalized_shape": 2.5}, TypeError, r"normalized_shape must be an int or a tuple of ints, got 2\.5"),
+    ({"normalized_shape": (2, "3")}, TypeError, r"normalized_shape must be .* got \(2, '3'\)"),
+    ({"normalized_shape": True}, TypeError, r"normalized_shape must be .* got True"),
+    ({"normalized_shape": 3, "eps": -1e-5}, ValueError, r"eps must be a finite number >= 0, got -1e-05"),
+    ({"normalized_shape": 3, "eps": float("nan")}, ValueError, r"eps must be a finite number >= 0, got nan"),
+    ({"normalized_shape": 3, "eps": "1e-5"}, TypeError, r"eps must be a number, got '1e-5'"),
+    ({"normalized_shape": 3, "elementwise_affine": "no"}, TypeError,
+     r"elementwise_affine must be a bool, got 'no'"),
+    ({"normalized_shape": 3, "bias": 0}, TypeError, r"bias must be a bool, got 0"),
+    ({"normalized_shape": 3, "dtype": np.int32}, TypeError,
+     r"parameters must have a floating-point dtype, got int32"),
+])
+def test_layer_norm_bad_arguments(arguments, error, message):
+    with pytest.raises(error, match="^LayerNorm: .*" + message):
+        LayerNorm(**arguments)
+
+
+def test_layer_norm_repr_and_conversion():
+    assert repr(LayerNorm(8)) == "LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)"
+    assert repr(LayerNorm([2, 3], eps=1e-3, elementwise_affine=False)) == (
+        "LayerNorm((2, 3), eps=0.001, elementwise_affine=False, bias=False)")
+    norm = LayerNorm(4, bias=False, dtype=np.float64)
+    assert repr(norm) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=False, dtype=float64)"
+    assert norm.to(np.float32).weight.dtype == np.float32
+    assert norm(tg.zeros(1, 4)).dtype == np.float32
+
+
+@pytest.mark.parametrize(("affine", "bias"), [(True, True), (True, False), (False, True), (False, False)])
+def test_layer_norm_state_dict_and_repr_match_torch(affine, bias):
+    torch = pytest.importorskip("torch")
+    norm = LayerNorm((2, 3), elementwise_affine=affine, bias=bias)
+    reference = torch.nn.LayerNorm((2, 3), elementwise_affine=affine, bias=bias)
+    ours, theirs = norm.state_dict(), reference.state_dict()
+    assert list(ours) == list(theirs)
+    for name, value in ours.items():
+        np.testing.assert_array_equal(value, theirs[name].numpy())  # ones and zeros, float32
+        assert value.dtype == np.float32
+    assert repr(norm) == repr(reference)
+
+
+@given(leading_shapes, normalized_shapes, st.booleans(), st.booleans(), st.integers(0, 2**32 - 1))
+def test_layer_norm_matches_torch(leading, normalized_shape, affine, bias, seed):
+    torch = pytest.importorskip("torch")
+    norm = random_layer_norm(normalized_shape, affine, bias, seed)
+    reference = torch.nn.LayerNorm(normalized_shape, elementwise_affine=affine, bias=bias,
+                                   dtype=torch.float64)
+    reference.load_state_dict({name: torch.tensor(value) for name, value in norm.state_dict().items()})
+    rng = np.random.default_rng(seed + 1)
+    x = rng.standard_normal(leading + normalized_shape)
+    upstream = rng.standard_normal(x.shape)
+    ours, theirs = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, expected = norm(ours), reference(theirs)
+    np.testing.assert_allclose(y.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    y.backward(upstream)
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-9, atol=1e-10)
+    torch_parameters = dict(reference.named_parameters())
+    assert list(torch_parameters) == [name for name, _ in norm.named_parameters()]
+    for name, parameter in norm.named_parameters():
+        np.testing.assert_allclose(parameter.grad, torch_parameters[name].grad.numpy(), rtol=1e-9, atol=1e-10,
+                                   err_msg=name)
+
+
+# -- activations -------------------------------------------------------------------------------
+def sigmoid_formula(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def relu_formula(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0)
+
+
+@pytest.mark.parametrize(("module", "formula"),
+                         [(Tanh, np.tanh), (Sigmoid, sigmoid_formula), (ReLU, relu_formula)],
+                         ids=["Tanh", "Sigmoid", "ReLU"])
+@given(x=arrays(shapes(), away_from_zero(0.01, 3.0)))  # relu's kink at 0 stays out of the differences
+def test_activation_modules_values_and_gradcheck(module, formula, x):
+    activation = module()
+    tensor = tg.Tensor(x, requires_grad=True)
+    y = activation(tensor)
+    assert y.shape == x.shape and y.dtype == np.float64
+    np.testing.assert_allclose(y.data, formula(x), rtol=1e-12, atol=1e-15)
+    assert tg.gradcheck(activation, [tensor])
+
+
+@pytest.mark.parametrize("module", [Tanh, Sigmoid, ReLU, Identity])
+def test_activation_modules_have_no_parameters_and_want_tensors(module):
+    activation = module()
+    assert repr(activation) == f"{module.__name__}()" and dict(activation.state_dict()) == {}
+    for value in (np.zeros(3), 1.0, [1.0]):
+        with pytest.raises(TypeError, match=rf"^{module.__name__}: expected a Tensor, got "
+                                            rf"{type(value).__name__}$"):
+            activation(value)
+
+
+def test_identity_returns_its_input_and_ignores_constructor_arguments():
+    x = tg.randn(2, 3, requires_grad=True)
+    assert Identity()(x) is x
+    assert Identity(54, unused="argument")(x) is x
+
+
+def test_activation_modules_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    for ours, theirs in [(Tanh(), torch.nn.Tanh()), (Sigmoid(), torch.nn.Sigmoid()),
+                         (ReLU(), torch.nn.ReLU()), (Identity(), torch.nn.Identity())]:
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(ours(tg.Tensor(x)).data, theirs(torch.tensor(x)).numpy(), rtol=1e-12)
+
+
+# -- Sequential of these layers ------------------------------------------------------------------
+def test_sequential_linear_tanh_linear_learns_a_tiny_regression():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(3, 8, rng=rng), Tanh(), nn.Linear(8, 1, rng=rng))
+    x = rng.standard_normal((16, 3)).astype(np.float32)
+    target = np.sin(x.sum(axis=1, keepdims=True))
+    optimizer = optim.SGD(model.parameters(), lr=0.3)
+    losses = []
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = functional.mse_loss(model(tg.Tensor(x)), target)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert all(after < before for before, after in zip(losses, losses[1:])), losses
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_sequential_with_layer_norm_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64, rng=rng), LayerNorm(4, dtype=np.float64),
+                          Tanh(), nn.Linear(4, 2, dtype=np.float64, rng=rng), Sigmoid())
+    model[1].load_state_dict({"weight": rng.standard_normal(4), "bias": rng.standard_normal(4)})
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4), torch.nn.Tanh(),
+                                    torch.nn.Linear(4, 2), torch.nn.Sigmoid()).double()
+    assert list(model.state_dict()) == list(reference.state_dict())
+    reference.load_state_dict({name: torch.tensor(value) for name, value in model.state_dict().items()})
+    x = rng.standard_normal((5, 3))
+    target = rng.standard_normal((5, 2))
+    loss = functional.mse_loss(model(tg.Tensor(x)), target)
+    expected = torch.nn.functional.mse_loss(reference(torch.tensor(x)), torch.tensor(target))
+    loss.backward()
+    expected.backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+    torch_parameters = dict(reference.named_parameters())
+    for name, parameter in model.named_parameters():
+        np.testing.assert_allclose(parameter.grad, torch_parameters[name].grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=name)

@@ -1,4 +1,5 @@
-"""``Linear``, ``Embedding`` and ``Dropout``, with PyTorch's shapes, names and default initialisation."""
+"""``Linear``, ``Embedding``, ``Dropout``, ``LayerNorm`` and the activation modules, with
+PyTorch's shapes, names and default initialisation."""
 
 from __future__ import annotations
 
@@ -18,25 +19,29 @@ def uniform_parameter(rng: np.random.Generator, bound: float, shape: tuple[int, 
     return Parameter(rng.uniform(-bound, bound, shape).astype(dtype))
 
 
-def check_float_input(owner: str, x, features: int, dtype: np.dtype, expected: str,
-                      integer_hint: str = "") -> Tensor:
-    """``x`` as a Tensor of floats with ``features`` in its last axis and the parameters' dtype.
+def check_float_input(owner: str, x, features: int | tuple[int, ...], dtype: np.dtype | None,
+                      expected: str, integer_hint: str = "") -> Tensor:
+    """``x`` as a Tensor of floats whose last axes match ``features``, in the parameters' dtype.
 
-    ``expected`` describes the accepted shapes for the message, e.g. "(T, B, 3)";
-    ``integer_hint`` is added to the message when ``x`` holds integers.
+    ``features`` is the size of the last axis, or a tuple of the sizes of the last axes;
+    ``dtype`` None accepts any floating dtype (a module without parameters). ``expected``
+    describes the accepted shapes for the message, e.g. "(T, B, 3)" (for a tuple of
+    ``features`` it is the whole description); ``integer_hint`` is added to the message
+    when ``x`` holds integers.
     """
     if isinstance(x, np.ndarray):
         x = Tensor(x)
     elif not isinstance(x, Tensor):
         raise TypeError(f"{owner}: expected a Tensor or a NumPy array of shape {expected}, "
                         f"got {type(x).__name__}")
-    if x.ndim == 0 or x.shape[-1] != features:
-        raise ValueError(f"{owner}: expected input of shape {expected} (last axis {features} "
-                         f"features), got shape {x.shape}")
+    trailing = (features,) if isinstance(features, int) else features
+    if x.ndim < len(trailing) or x.shape[x.ndim - len(trailing):] != trailing:
+        wanted = f" (last axis {features} features)" if isinstance(features, int) else ""
+        raise ValueError(f"{owner}: expected input of shape {expected}{wanted}, got shape {x.shape}")
     if x.dtype.kind != "f":
         raise ValueError(f"{owner}: input must be floating point, got dtype {x.dtype} "
                          f"(shape {x.shape}){integer_hint}")
-    if x.dtype != dtype:
+    if dtype is not None and x.dtype != dtype:
         raise ValueError(f"{owner}: input dtype {x.dtype} does not match the parameters' dtype "
                          f"{dtype}; convert the model with .to({str(x.dtype)!r}) or the input "
                          f"with .astype({str(dtype)!r})")
@@ -150,6 +155,153 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class LayerNorm(Module):
+    """Layer normalization over the last ``len(normalized_shape)`` axes, as PyTorch's.
+
+    With μ and σ² the mean and the biased variance over those axes::
+
+        y = (x − μ) / √(σ² + eps) · weight + bias
+
+    ``weight`` (ones) and ``bias`` (zeros) have shape ``normalized_shape``; there is no
+    ``weight`` or ``bias`` when ``elementwise_affine`` is false, and no ``bias`` when
+    ``bias`` is false. Without parameters any floating dtype is accepted.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn.nn.layers import LayerNorm
+    >>> norm = LayerNorm(3)
+    >>> norm(tg.Tensor([[1.0, 2.0, 3.0]])).data.round(3)
+    array([[-1.225,  0.   ,  1.225]], dtype=float32)
+    >>> norm
+    LayerNorm((3,), eps=1e-05, elementwise_affine=True, bias=True)
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True, dtype=None) -> None:
+        super().__init__()
+        self.normalized_shape = _normalized_shape(normalized_shape)
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+            raise TypeError(f"LayerNorm: eps must be a number, got {eps!r}")
+        if not (math.isfinite(eps) and eps >= 0):
+            raise ValueError(f"LayerNorm: eps must be a finite number >= 0, got {eps}")
+        self.eps = float(eps)
+        self.elementwise_affine = _flag(elementwise_affine, "elementwise_affine", "LayerNorm")
+        bias = _flag(bias, "bias", "LayerNorm")
+        dtype = float_dtype(dtype, "LayerNorm")
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+        else:
+            self.weight = None
+        if self.elementwise_affine and bias:
+            self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+        else:
+            self.bias = None
+
+    def forward(self, input: Tensor) -> Tensor:
+        shape = self.normalized_shape
+        expected = f"(..., {', '.join(map(str, shape))}) (normalized_shape {shape} in the last axes)"
+        x = check_float_input("LayerNorm", input, shape,
+                              None if self.weight is None else self.weight.dtype, expected)
+        axes = tuple(range(-len(shape), 0))
+        centered = x - x.mean(axis=axes, keepdims=True)
+        variance = (centered * centered).mean(axis=axes, keepdims=True)
+        out = centered * (variance + self.eps) ** -0.5
+        if self.weight is not None:
+            out = out * self.weight
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+                + ("" if self.weight is None else _dtype_note(self.weight.dtype)))
+
+
+def _normalized_shape(value) -> tuple[int, ...]:
+    """LayerNorm's ``normalized_shape`` (an int or a sequence of ints) as a non-empty tuple of sizes >= 1."""
+    sizes = (value,) if isinstance(value, (int, np.integer)) else value
+    if (not isinstance(sizes, (tuple, list))
+            or any(isinstance(size, bool) or not isinstance(size, (int, np.integer)) for size in sizes)):
+        raise TypeError(f"LayerNorm: normalized_shape must be an int or a tuple of ints, got {value!r}")
+    sizes = tuple(int(size) for size in sizes)
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"LayerNorm: normalized_shape must hold at least one size and every size must "
+                         f"be at least 1, got {sizes}")
+    return sizes
+
+
+def _flag(value, name: str, owner: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+# -- activations: no parameters, one Tensor op each ---------------------------------------
+def _tensor_input(owner: str, input) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{owner}: expected a Tensor, got {type(input).__name__}")
+    return input
+
+
+class Tanh(Module):
+    """tanh(x), elementwise.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn.nn.layers import Tanh
+    >>> Tanh()(tg.Tensor([0.0, 1.0])).data.round(4)
+    array([0.    , 0.7616], dtype=float32)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _tensor_input("Tanh", input).tanh()
+
+
+class Sigmoid(Module):
+    """σ(x) = 1 / (1 + e^−x), elementwise.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn.nn.layers import Sigmoid
+    >>> Sigmoid()(tg.Tensor([0.0, 2.0])).data.round(4)
+    array([0.5   , 0.8808], dtype=float32)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _tensor_input("Sigmoid", input).sigmoid()
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise (PyTorch's ``inplace`` is not offered: ops never overwrite inputs).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn.nn.layers import ReLU
+    >>> ReLU()(tg.Tensor([-1.0, 2.0])).data
+    array([0., 2.], dtype=float32)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _tensor_input("ReLU", input).relu()
+
+
+class Identity(Module):
+    """Returns its input: a placeholder where a model expects a layer.
+
+    As in PyTorch, any constructor arguments are accepted and ignored, so it can stand in
+    for a layer without changing the call that builds it.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn.nn.layers import Identity
+    >>> x = tg.ones(2)
+    >>> Identity(54, unused="ignored")(x) is x
+    True
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _tensor_input("Identity", input)
 
 
 def _dtype_note(dtype: np.dtype) -> str:

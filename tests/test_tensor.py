@@ -172,6 +172,21 @@ def test_constructors_refuse_bad_shapes_and_dtypes(make):
         make(2, dtype="int32")
 
 
+@pytest.mark.parametrize("make", [tg.zeros, tg.ones, tg.randn, tg.rand])
+def test_constructors_refuse_bool_and_impossible_shapes(make):
+    name = make.__name__
+    with pytest.raises(ValueError, match=rf"{name}: shape must be non-negative integers, got \(True,\)"):
+        make(True)
+    with pytest.raises(ValueError, match=rf"{name}: shape \(1000000000000, 1000000000000\) has 1e\+24"):
+        make(10**12, 10**12)
+
+
+@pytest.mark.parametrize(("low", "high"), [(1.0, 0.0), (float("nan"), 1.0), (0.0, float("inf")), ("0", 1.0)])
+def test_rand_refuses_bad_bounds(low, high):
+    with pytest.raises(ValueError, match=r"rand: low and high must be finite numbers with low <= high"):
+        tg.rand(3, low=low, high=high)
+
+
 @pytest.mark.parametrize("make", [tg.randn, tg.rand])
 def test_manual_seed_makes_random_constructors_reproducible(make):
     tg.manual_seed(1234)
@@ -260,6 +275,62 @@ def test_backward_grad_of_the_wrong_shape():
     message = r"backward: grad has shape \(3, 2\) but the output has shape \(2, 3\)"
     with pytest.raises(ValueError, match=message):
         y.backward(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize(("grad", "described"), [
+    ([1.0, None], "list of dtype object"), ("ab", "str of dtype <U2"),
+    (np.array([1j, 2]), "ndarray of dtype complex128"),
+])
+def test_backward_grad_that_is_not_real_numbers_is_refused(grad, described):
+    y = Tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(TypeError, match=rf"backward: grad must be .* shape \(2,\), got {described}"):
+        y.backward(grad)
+
+
+def test_a_hand_set_grad_of_the_wrong_shape_or_dtype_is_refused_not_broadcast():
+    x = Tensor(np.zeros((2, 1)), requires_grad=True)
+    for bad, described in [(np.ones(2), r"ndarray of shape \(2,\) and dtype float64"),
+                           (np.ones((2, 1), dtype=np.int64), r"ndarray of shape \(2, 1\) and dtype int64"),
+                           (3.0, r"float of shape \(\) and dtype float64")]:
+        x.grad = bad
+        message = rf"the .grad already held by a tensor of shape \(2, 1\) and dtype float64 is a {described}"
+        with pytest.raises(ValueError, match=rf"backward: {message} \(set by hand\?\)"):
+            (x * 2).sum().backward()
+    x.grad = np.ones((2, 1))  # one of the right shape and dtype is added to, as in PyTorch
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full((2, 1), 3.0))
+
+
+def test_an_integer_tensor_made_to_require_grad_by_hand_gets_no_integer_gradient():
+    z = Tensor(np.array([1, 2]))
+    z.requires_grad = True  # bypasses the constructor's check
+    with pytest.raises(TypeError, match=r"backward: a tensor of dtype int64 \(shape \(2,\)\) has "
+                                        r"requires_grad=True"):
+        (z * 2.0).sum().backward()
+
+
+def test_iteration_truth_and_number_conversions_follow_pytorch():
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    rows = list(x)
+    assert [row.shape for row in rows] == [(2,), (2,)]
+    np.testing.assert_array_equal(rows[1].data, [3.0, 4.0])
+    with pytest.raises(TypeError, match=r"iteration over a 0-d tensor"):
+        list(Tensor(1.0))
+    with pytest.raises(ValueError, match=r"bool: the truth value of a tensor of shape \(2, 2\) is ambiguous"):
+        bool(x)
+    assert bool(Tensor([0.5])) and not bool(Tensor(0.0))
+    assert float(Tensor([2.5])) == 2.5 and int(Tensor(3.7)) == 3
+    with pytest.raises(ValueError, match=r"item: tensor has shape \(2, 2\)"):
+        float(x)
+
+
+def test_numpy_reads_a_tensor_as_its_data_and_ufuncs_still_defer_to_the_tensor():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    assert np.asarray(x) is x.data
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+    assert not np.shares_memory(np.array(x, copy=True), x.data)
+    product = np.ones(2, dtype=np.float32) * x  # Tensor.__rmul__, recorded in the graph
+    assert isinstance(product, Tensor) and product.requires_grad
 
 
 def test_second_backward_through_a_freed_graph_mentions_retain_graph():

@@ -22,6 +22,8 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -98,7 +100,28 @@ class Tensor:
         return len(self.data)
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "only one-element tensors convert (reduce it first, e.g. .max() or .sum())")
         return bool(self.data)
+
+    def __iter__(self):
+        """The sub-tensors along the first axis, ``self[0], self[1], ...`` (as PyTorch's)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[index] for index in range(len(self.data)))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(tensor)``: the data (a copy only when ``dtype`` or ``copy`` asks)."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
@@ -169,7 +192,13 @@ class Tensor:
                 )
             seed = np.ones_like(self.data)
         else:
-            seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            given = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+            if given.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"backward: grad must be a Tensor or an array of real numbers with the output's "
+                    f"shape {self.shape}, got {type(grad).__name__} of dtype {given.dtype}"
+                )
+            seed = np.array(given, dtype=self.data.dtype)
             if seed.shape != self.data.shape:
                 raise ValueError(
                     f"backward: grad has shape {seed.shape} but the output has shape {self.shape}"
@@ -214,9 +243,9 @@ class Tensor:
                             parent.grad = parent_grad
                             parent._owns_grad = False
                             continue
-                    elif (type(parent_grad) is ndarray and parent.grad is not None
-                            and parent_grad.shape == parent.data.shape
-                            and parent_grad.dtype == parent.data.dtype):
+                    elif (type(parent_grad) is ndarray and type(parent.grad) is ndarray
+                            and parent_grad.shape == parent.data.shape == parent.grad.shape
+                            and parent_grad.dtype == parent.data.dtype == parent.grad.dtype):
                         # A later dense gradient of the same shape: add it to an owned buffer.
                         if parent._owns_grad:
                             parent.grad += parent_grad
@@ -368,6 +397,19 @@ def _accumulate(node: Tensor, grad) -> None:
     A leaf's first gradient is copied so that no two tensors share a gradient buffer;
     later ones are added in place into that owned buffer.
     """
+    shape = node.data.shape
+    if node.data.dtype.kind != "f":
+        raise TypeError(f"backward: a tensor of dtype {node.data.dtype} (shape {shape}) has "
+                        "requires_grad=True; only floating-point tensors can have gradients")
+    existing = node.grad
+    if existing is not None and (not isinstance(existing, (np.ndarray, np.generic))
+                                 or existing.shape != shape or existing.dtype != node.data.dtype):
+        raise ValueError(
+            f"backward: the .grad already held by a tensor of shape {shape} and dtype "
+            f"{node.data.dtype} is a {type(existing).__name__} of shape {np.shape(existing)} and "
+            f"dtype {np.asarray(existing).dtype} (set by hand?); set it to None or to an array "
+            "shaped and typed like the tensor"
+        )
     if type(grad) is Scatter:
         buffer = node.grad
         if buffer is None or not node._owns_grad:
@@ -378,7 +420,6 @@ def _accumulate(node: Tensor, grad) -> None:
             node._owns_grad = True
         grad.add_into(buffer)
         return
-    shape = node.data.shape
     if grad.shape != shape:
         grad = unbroadcast(grad, shape)
     if grad.dtype != node.data.dtype:
@@ -524,9 +565,17 @@ def _as_dtype(dtype, op: str) -> np.dtype:
 def _shape(op: str, shape) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) and n >= 0
+               for n in shape):
         raise ValueError(f"{op}: shape must be non-negative integers, got {shape}")
-    return tuple(int(n) for n in shape)
+    shape = tuple(int(n) for n in shape)
+    if math.prod(shape) > _MAX_ELEMENTS:
+        raise ValueError(f"{op}: shape {shape} has {math.prod(shape):.3g} elements, more than an "
+                         "array can hold")
+    return shape
+
+
+_MAX_ELEMENTS = np.iinfo(np.intp).max // 8  # the most 8-byte elements an address space holds
 
 
 def _float_dtype(dtype, op: str) -> np.dtype:
@@ -559,6 +608,11 @@ def rand(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad:
          rng=None) -> Tensor:
     """Uniform samples in [low, high) from ``rng`` (default: the generator ``manual_seed`` seeds)."""
     dtype = _float_dtype(dtype, "rand")
+    bounds_ok = all(isinstance(bound, numbers.Real) and not isinstance(bound, (bool, np.bool_))
+                    for bound in (low, high))
+    if not (bounds_ok and math.isfinite(low) and math.isfinite(high) and low <= high):
+        raise ValueError(f"rand: low and high must be finite numbers with low <= high, got "
+                         f"low={low!r}, high={high!r}")
     data = _rng.resolve(rng).uniform(low, high, _shape("rand", shape)).astype(dtype)
     return _leaf(data, requires_grad)
 

@@ -45,6 +45,12 @@ def test_registration_rules():
     block = Block()
     with pytest.raises(TypeError, match=r"Block: cannot assign a plain Tensor to parameter 'scale'"):
         block.scale = tg.Tensor([1.0])
+    with pytest.raises(TypeError, match=r"Block: cannot assign a ndarray to parameter 'scale' \(nn.Parameter "
+                                        r"or None expected\)"):
+        block.scale = np.ones(1, dtype=np.float32)
+    with pytest.raises(TypeError, match=r"Block: cannot assign a int to sub-module .inner. \(nn.Module"):
+        block.inner = 3
+    assert "scale" in dict(block.named_parameters()) and "inner" in dict(block.named_children())
     block.inner = None
     assert [name for name, _ in block.named_parameters()][:2] == ["scale", "stack.0.weight"]
     del block.scale
@@ -193,6 +199,10 @@ def test_containers():
     layers = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 3)])
     layers.append(nn.Linear(3, 1))
     assert len(layers) == 3 and layers[-1].out_features == 1
+    with pytest.raises(IndexError, match=r"ModuleList: index 3 is out of range for 3 modules"):
+        layers[3]
+    with pytest.raises(TypeError, match=r"ModuleList: index must be an int or a slice, got str"):
+        layers["0"]
     assert isinstance(layers[1:], nn.ModuleList) and len(layers[1:]) == 2
     with pytest.raises(TypeError, match="ModuleList: expected a Module, got int"):
         layers.append(3)

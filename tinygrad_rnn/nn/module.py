@@ -112,6 +112,16 @@ class Module:
                 f"{type(self).__name__}: cannot assign a plain Tensor to parameter {name!r}; "
                 "wrap it in nn.Parameter, or change the parameter's .data in place"
             )
+        elif value is not None and (name in parameters or name in modules):
+            # As PyTorch: only a Parameter (or None, which removes it) may replace a parameter,
+            # and only a Module (or None) a sub-module; anything else would silently drop it
+            # from parameters(), state_dict() and the optimizer.
+            kind, expected = (("parameter", "nn.Parameter") if name in parameters
+                              else ("sub-module", "nn.Module"))
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a {type(value).__name__} to {kind} {name!r} "
+                f"({expected} or None expected); to change a parameter's values, write into its .data"
+            )
         else:
             parameters.pop(name, None)
             modules.pop(name, None)
@@ -336,6 +346,12 @@ class ModuleList(Module):
         modules = list(self._modules.values())
         if isinstance(index, slice):
             return self._from_list(modules[index])
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"{type(self).__name__}: index must be an int or a slice, got "
+                            f"{type(index).__name__}")
+        if not -len(modules) <= index < len(modules):
+            raise IndexError(f"{type(self).__name__}: index {index} is out of range for "
+                             f"{len(modules)} modules")
         return modules[index]
 
     def __len__(self) -> int:

@@ -485,7 +485,8 @@ CONSTRUCTOR_ERRORS = [
     (lambda: optim.RMSprop([_weight()], alpha=1.5), ValueError, r"RMSprop: alpha must be in \[0, 1\], got 1"),
     (lambda: optim.RMSprop([_weight()], momentum=-0.5), ValueError, r"RMSprop: momentum .* -0\.5"),
     (lambda: optim.RMSprop([_weight()], centered=1), TypeError, r"RMSprop: centered must be True or False"),
-    (lambda: optim.Adam([tg.Tensor(np.ones(2))]), ValueError, r"Adam: params\[0\] .* does not require grad"),
+    (lambda: optim.Adam([tg.Tensor(np.arange(2))]), TypeError,
+     r"Adam: params\[0\] \(shape \(2,\)\) has dtype int64; only floating-point tensors can be optimized"),
     (lambda: optim.Adam([_weight() * 2.0]), ValueError, r"Adam: params\[0\] .* not a leaf"),
     (lambda: optim.Adam(_weight()), TypeError, r"Adam: params must be an iterable of Tensors"),
     (lambda: optim.Adam([np.ones(2)]), TypeError, r"Adam: params\[0\] is a ndarray, not a Tensor"),
@@ -507,6 +508,73 @@ CONSTRUCTOR_ERRORS = [
 def test_constructor_validates_arguments(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+def test_frozen_parameters_are_accepted_and_left_alone_as_in_pytorch():
+    model = tg.nn.Sequential(tg.nn.Linear(2, 3), tg.nn.Linear(3, 1))
+    model[0].requires_grad_(False)
+    frozen = model[0].weight.data.copy()
+    optimizer = optim.Adam(model.parameters(), lr=0.1)
+    model(tg.randn(4, 2)).sum().backward()
+    optimizer.step()
+    np.testing.assert_array_equal(model[0].weight.data, frozen)
+    assert sorted(optimizer.state) == [2, 3]  # only the trained layer's weight and bias
+
+
+@pytest.mark.parametrize(("grad", "message"), [
+    (np.array(["a", "b"]), r"SGD.step: params\[0\] has dtype float64 and its grad dtype <U1"),
+    (np.array([1j, 2j]), r"grad dtype complex128; both must be real"),
+])
+def test_step_refuses_a_grad_that_is_not_real_numbers(grad, message):
+    param = make_params([np.ones(2)])[0]
+    optimizer = optim.SGD([param], lr=0.1)
+    param.grad = grad
+    with pytest.raises(TypeError, match=message):
+        optimizer.step()
+    np.testing.assert_array_equal(param.data, np.ones(2))
+
+
+def test_step_names_a_hyperparameter_deleted_from_a_group():
+    optimizer = optim.SGD(make_params([np.ones(2)]), lr=0.1)
+    del optimizer.param_groups[0]["lr"]
+    with pytest.raises(ValueError, match=r"SGD.step: param_groups\[0\] has no 'lr'"):
+        optimizer.step()
+
+
+def _saved_after_one_step(cls, **config):
+    params = make_params([np.ones(2)])
+    optimizer = cls(params, **config)
+    params[0].grad = np.ones(2)
+    optimizer.step()
+    return optimizer.state_dict()
+
+
+@pytest.mark.parametrize(("cls", "config", "dropped"), [
+    (optim.Adam, {}, "exp_avg_sq"),
+    (optim.Adam, {"amsgrad": True}, "max_exp_avg_sq"),
+    (optim.SGD, {"lr": 0.1, "momentum": 0.9}, "momentum_buffer"),
+    (optim.Adagrad, {}, "sum"),
+    (optim.RMSprop, {"centered": True}, "grad_avg"),
+    (optim.RMSprop, {"momentum": 0.5}, "momentum_buffer"),
+])
+def test_load_refuses_a_state_missing_an_array_the_update_reads(cls, config, dropped):
+    saved = _saved_after_one_step(cls, **config)
+    del saved["state"]["0"][dropped]
+    optimizer = cls(make_params([np.ones(2)]), **config)
+    with pytest.raises(ValueError, match=rf"state\['0'\] has taken 1 steps but lacks \['{dropped}'\]"):
+        optimizer.load_state_dict(saved)
+    assert optimizer.state == {}
+
+
+def test_load_refuses_negative_squares_and_non_numeric_state():
+    saved = _saved_after_one_step(optim.Adam)
+    saved["state"]["0"]["exp_avg_sq"] = -np.ones(2)
+    with pytest.raises(ValueError, match=r"state\['0'\]\['exp_avg_sq'\] holds negative values"):
+        optim.Adam(make_params([np.ones(2)])).load_state_dict(saved)
+    saved = _saved_after_one_step(optim.SGD, lr=0.1, momentum=0.9)
+    saved["state"]["0"]["momentum_buffer"] = np.array(["a", "b"])
+    with pytest.raises(ValueError, match=r"state\['0'\]\['momentum_buffer'\] has dtype <U1; expected real"):
+        optim.SGD(make_params([np.ones(2)]), lr=0.1, momentum=0.9).load_state_dict(saved)
 
 
 def test_duplicate_parameters_are_refused():

@@ -147,6 +147,10 @@ class Optimizer:
         validated one, so an unchanged group costs one tuple comparison per step.
         """
         group = self.param_groups[index]
+        missing = [name for name in self.defaults if name not in group]
+        if missing:
+            raise ValueError(f"{self._name}.step: param_groups[{index}] has no {missing[0]!r}; "
+                             f"every group holds {list(self.defaults)}")
         values = tuple(group[name] for name in self.defaults)
         key = tuple(map(_typed, values))
         if key != self._validated[index][0]:
@@ -171,7 +175,14 @@ class Optimizer:
                 index += 1
 
     def _step_one(self, index: int, param: Tensor, hyperparameters: dict[str, Any]) -> None:
-        grad = np.asarray(param.grad, dtype=param.data.dtype)
+        grad, data = param.grad, param.data
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad)
+        if grad.dtype.kind not in "biuf" or data.dtype.kind != "f":
+            raise TypeError(f"{self._name}.step: params[{index}] has dtype {data.dtype} and its grad "
+                            f"dtype {grad.dtype}; both must be real, the parameter floating-point")
+        if grad.dtype != data.dtype:
+            grad = grad.astype(data.dtype)
         if grad.shape != param.data.shape:
             raise ValueError(
                 f"{self._name}.step: params[{index}] has shape {param.data.shape} but its "
@@ -232,10 +243,12 @@ class Optimizer:
         saved_state = state_dict["state"]
         if not isinstance(saved_state, dict):
             raise ValueError(f"{where}: 'state' must be a dict, got {type(saved_state).__name__}")
+        owners = [number for number, group in enumerate(self.param_groups) for _ in group["params"]]
         state = {}
         for key, entry in saved_state.items():
             index = _state_index(key, len(params), where)
-            state[index] = self._checked_state(entry, params[index], index, where)
+            hyperparameters = restored[owners[index]][0]
+            state[index] = self._checked_state(entry, params[index], index, where, hyperparameters)
         self.state = state
         for group, (hyperparameters, initial_lr) in zip(self.param_groups, restored):
             group.update(hyperparameters)
@@ -264,8 +277,11 @@ class Optimizer:
             raise ValueError(f"{where}: {ours} is for {count} parameters, {theirs} has {len(indices)}")
         return hyperparameters, initial_lr
 
-    def _checked_state(self, entry: Any, param: Tensor, index: int, where: str) -> dict[str, Any]:
-        """A validated copy of one parameter's saved state."""
+    def _checked_state(self, entry: Any, param: Tensor, index: int, where: str,
+                       hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """A validated copy of one parameter's saved state: after a step it must hold every
+        array the update reads (a missing one would silently restart at zero), each real,
+        shaped like the parameter, and the running squares not negative."""
         if not isinstance(entry, dict) or "step" not in entry:
             raise ValueError(f"{where}: state['{index}'] must be a dict holding 'step'")
         step = entry["step"]
@@ -286,8 +302,24 @@ class Optimizer:
                     f"{where}: state['{index}'][{name!r}] has shape {shape}, but params[{index}] "
                     f"has shape {param.data.shape}"
                 )
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"{where}: state['{index}'][{name!r}] has dtype {value.dtype}; "
+                                 "expected real numbers")
+            if name in _SQUARES and np.any(value < 0):
+                raise ValueError(f"{where}: state['{index}'][{name!r}] holds negative values; it is "
+                                 "a running sum or average of squares")
             checked[name] = np.array(value, dtype=param.data.dtype, copy=True)
+        missing = [name for name in self._required_state(hyperparameters) if name not in checked]
+        if checked["step"] > 0 and missing:
+            raise ValueError(
+                f"{where}: state['{index}'] has taken {checked['step']} steps but lacks {missing}, "
+                f"which {self._name} keeps from its first step with these settings"
+            )
         return checked
+
+    def _required_state(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
+        """The state arrays an update with ``hyperparameters`` reads, once a step was taken."""
+        return self._state_names
 
     def __repr__(self) -> str:
         def described(group):
@@ -338,6 +370,9 @@ class SGD(Optimizer):
                 f"momentum={checked['momentum']}, dampening={checked['dampening']}"
             )
         return checked
+
+    def _required_state(self, hyperparameters):
+        return ("momentum_buffer",) if hyperparameters["momentum"] != 0.0 else ()
 
     def _update(self, data, grad, state, hyperparameters):
         lr, momentum = hyperparameters["lr"], hyperparameters["momentum"]
@@ -445,6 +480,9 @@ class Adam(Optimizer):
 
     _decoupled_weight_decay = False
 
+    def _required_state(self, hyperparameters):
+        return ("exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if hyperparameters["amsgrad"] else ()))
+
     def _update(self, data, grad, state, hyperparameters):
         beta1, beta2 = hyperparameters["betas"]
         weight_decay = hyperparameters["weight_decay"]
@@ -520,6 +558,10 @@ class RMSprop(Optimizer):
         checked["centered"] = _flag(self._name, "centered", hyperparameters["centered"])
         return checked
 
+    def _required_state(self, hyperparameters):
+        return ("square_avg", *(("grad_avg",) if hyperparameters["centered"] else ()),
+                *(("momentum_buffer",) if hyperparameters["momentum"] > 0.0 else ()))
+
     def _update(self, data, grad, state, hyperparameters):
         alpha, weight_decay = hyperparameters["alpha"], hyperparameters["weight_decay"]
         if weight_decay != 0.0:
@@ -542,6 +584,9 @@ class RMSprop(Optimizer):
             data -= hyperparameters["lr"] * buffer
         else:
             data -= hyperparameters["lr"] * (grad / denominator)
+
+
+_SQUARES = ("sum", "exp_avg_sq", "max_exp_avg_sq", "square_avg")  # state that is never negative
 
 
 def _zeros_state(state: dict[str, Any], name: str, data: np.ndarray) -> np.ndarray:
@@ -575,8 +620,9 @@ def _parameter_list(params: list[Any], where: str, first: int = 0) -> list[Tenso
             hint = (" (a parameter group must be given at the top level: a list of dicts)"
                     if isinstance(param, dict) else "")
             raise TypeError(f"{where}: params[{index}] is a {type(param).__name__}, not a Tensor{hint}")
-        if not param.requires_grad:
-            raise ValueError(f"{where}: params[{index}] (shape {param.shape}) does not require grad")
+        if param.dtype.kind != "f":
+            raise TypeError(f"{where}: params[{index}] (shape {param.shape}) has dtype {param.dtype}; "
+                            "only floating-point tensors can be optimized")
         if not param.is_leaf:
             raise ValueError(
                 f"{where}: params[{index}] (shape {param.shape}) is computed by an op, not a "

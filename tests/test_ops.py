@@ -417,6 +417,54 @@ def test_max_ties_split_the_gradient_equally():
     np.testing.assert_allclose(x.grad, [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]], rtol=1e-15)
 
 
+@st.composite
+def arg_reduction_arguments(draw):
+    """(shape, axis, keepdims) with the reduced part non-empty by construction; the values
+    come from a small set, so ties are common."""
+    shape = list(draw(shapes()))
+    extent = len(shape) or 1
+    axis = draw(st.none() | st.integers(-extent, extent - 1))
+    if axis is None:
+        shape = [n or 1 for n in shape]
+    elif shape:
+        shape[axis] = shape[axis] or 1
+    return tuple(shape), axis, draw(st.booleans())
+
+
+TIE_PRONE = st.sampled_from([-1.0, 0.0, 1.0]) | uniform(-3.0, 3.0)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@given(arguments=arg_reduction_arguments(), data=st.data())
+def test_argmax_and_argmin_pick_the_first_extreme_like_numpy(name, arguments, data):
+    """NumPy's argmax/argmin also return the first of tied extremes; with axis None the index
+    is into the flattened tensor, and keepdims keeps every axis as size 1."""
+    shape, axis, keepdims = arguments
+    x = data.draw(arrays(shape, TIE_PRONE), label="x")
+    tensor = Tensor(x, requires_grad=True)
+    out = getattr(tensor, name)(axis=axis, keepdims=keepdims)
+    find = getattr(np, name)
+    if axis is None:
+        expected = np.reshape(find(x), (1,) * x.ndim if keepdims else ())
+    elif x.ndim == 0:
+        expected = np.array(0)
+    else:
+        expected = find(x, axis=axis, keepdims=keepdims)
+    assert out.dtype == np.int64 and out.shape == expected.shape
+    np.testing.assert_array_equal(out.data, expected)
+    assert not out.requires_grad and out.is_leaf
+    assert getattr(tg.ops, name)(tensor, axis, keepdims).tolist() == expected.tolist()
+
+
+def test_argmax_and_argmin_count_nan_as_the_extreme_and_take_the_first_tie():
+    """As torch: NaN is both the largest and the smallest value."""
+    x = Tensor([1.0, np.nan, 3.0, np.nan, 3.0])
+    assert x.argmax().item() == 1 and x.argmin().item() == 1
+    y = Tensor([[1.0, 3.0, 3.0], [0.0, 0.0, 2.0]])
+    assert y.argmax().item() == 1 and y.argmin().item() == 3
+    assert y.argmax(axis=1).tolist() == [1, 2] and y.argmin(axis=-1).tolist() == [0, 0]
+
+
 # -- shape ops --------------------------------------------------------------------------------
 @st.composite
 def reshape_targets(draw, shape):
@@ -460,6 +508,134 @@ def test_transpose_without_axes_and_T(x, data):
     [out, out_t] = check_vjp(lambda t: [t.transpose(), t.T], [x], data)
     np.testing.assert_array_equal(out.data, x.T)
     np.testing.assert_array_equal(out_t.data, x.T)
+
+
+def _one_node(out, x, op):
+    """``out`` is one node of the graph, named ``op``, straight on top of the input ``x``."""
+    assert out._op == op and len(out._parents) == 1 and out._parents[0] is x
+
+
+@st.composite
+def squeeze_arguments(draw):
+    """A shape with size-1 axes likely, and an axis: None, an int or a tuple (negatives too);
+    a 0-d shape may name its one axis, 0 or −1, as in PyTorch."""
+    shape = draw(shapes(max_side=2))
+    extent = len(shape) or 1
+    chosen = draw(st.lists(st.integers(0, extent - 1), unique=True, max_size=extent))
+    signed = [draw(st.sampled_from([i, i - extent])) for i in chosen]
+    axis = draw(st.sampled_from([None, tuple(signed), list(signed)] + ([signed[0]] if signed else [])))
+    return shape, axis
+
+
+@given(arguments=squeeze_arguments(), data=st.data())
+def test_squeeze_removes_only_size_1_axes_among_those_named(arguments, data):
+    shape, axis = arguments
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t.squeeze(axis), [x], data)
+    if axis is None:
+        expected = np.squeeze(x)
+    else:
+        named = [i % len(shape) for i in ([axis] if isinstance(axis, int) else axis)] if shape else []
+        expected = np.squeeze(x, axis=tuple(i for i in named if shape[i] == 1))
+    np.testing.assert_array_equal(out.data, expected)
+    assert out.shape == expected.shape
+    tensor = Tensor(x, requires_grad=True)
+    _one_node(tg.ops.squeeze(tensor, axis), tensor, "squeeze")
+
+
+@given(shape=shapes(), data=st.data())
+def test_unsqueeze(shape, data):
+    axis = data.draw(st.integers(-len(shape) - 1, len(shape)), label="axis")
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t.unsqueeze(axis), [x], data)
+    np.testing.assert_array_equal(out.data, np.expand_dims(x, axis))
+    assert out.shape == np.expand_dims(x, axis).shape
+    tensor = Tensor(x, requires_grad=True)
+    _one_node(tg.ops.unsqueeze(tensor, axis), tensor, "unsqueeze")
+
+
+@given(shape=shapes(max_dims=4), data=st.data())
+def test_flatten_merges_the_axes_from_start_dim_through_end_dim(shape, data):
+    extent = len(shape) or 1
+    start, end = sorted(data.draw(st.lists(st.integers(0, extent - 1), min_size=2, max_size=2)))
+    start_dim = data.draw(st.sampled_from([start, start - extent]), label="start_dim")
+    end_dim = data.draw(st.sampled_from([end, end - extent]), label="end_dim")
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t.flatten(start_dim, end_dim), [x], data)
+    merged = int(np.prod(shape[start:end + 1]))
+    expected_shape = (*shape[:start], merged, *shape[end + 1:]) if shape else (1,)
+    np.testing.assert_array_equal(out.data, x.reshape(expected_shape))
+    assert out.shape == expected_shape
+    assert Tensor(x).flatten().shape == (x.size,)
+    tensor = Tensor(x, requires_grad=True)
+    _one_node(tg.ops.flatten(tensor, start_dim, end_dim), tensor, "flatten")
+
+
+@given(shape=shapes(), data=st.data())
+def test_permute_as_varargs_a_tuple_or_a_list(shape, data):
+    ndim = len(shape)
+    order = data.draw(st.permutations(range(ndim)), label="order")
+    dims = tuple(data.draw(st.sampled_from([i, i - ndim])) for i in order)
+    x = data.draw(arrays(shape))
+    [out] = check_vjp(lambda t: t.permute(*dims), [x], data)
+    np.testing.assert_array_equal(out.data, np.transpose(x, dims))
+    for form in (dims, list(dims)):
+        assert Tensor(x).permute(form).shape == np.transpose(x, dims).shape
+    tensor = Tensor(x, requires_grad=True)
+    _one_node(tg.ops.permute(tensor, dims), tensor, "permute")
+
+
+def _axis_guess(ndim: int) -> st.SearchStrategy[int]:
+    """An axis that is valid or one past either end of the valid range (0-d: one axis)."""
+    extent = ndim or 1
+    return st.integers(-extent - 1, extent)
+
+
+# name -> (arguments for a tensor with ndim axes, our call, torch's call)
+SHAPE_OPS_VS_TORCH = {
+    "squeeze": (lambda ndim: st.none() | _axis_guess(ndim) | st.tuples() | st.lists(_axis_guess(ndim),
+                                                                                   max_size=3).map(tuple),
+                lambda t, axis: t.squeeze(axis),
+                lambda t, axis: t.squeeze() if axis is None else t.squeeze(axis)),
+    "unsqueeze": (lambda ndim: st.integers(-ndim - 2, ndim + 1),
+                  lambda t, axis: t.unsqueeze(axis),
+                  lambda t, axis: t.unsqueeze(axis)),
+    "flatten": (lambda ndim: st.tuples(_axis_guess(ndim), _axis_guess(ndim)),
+                lambda t, dims: t.flatten(*dims),
+                lambda t, dims: t.flatten(*dims)),
+    "permute": (lambda ndim: st.permutations(range(ndim)).map(tuple)
+                | st.lists(_axis_guess(ndim), max_size=ndim + 1).map(tuple),
+                lambda t, dims: t.permute(dims),
+                lambda t, dims: t.permute(dims)),
+    "argmax": (lambda ndim: st.tuples(st.none() | _axis_guess(ndim), st.booleans()),
+               lambda t, args: t.argmax(*args),
+               lambda t, args: t.argmax(*args)),
+    "argmin": (lambda ndim: st.tuples(st.none() | _axis_guess(ndim), st.booleans()),
+               lambda t, args: t.argmin(*args),
+               lambda t, args: t.argmin(*args)),
+}
+
+
+@pytest.mark.parametrize("name", SHAPE_OPS_VS_TORCH)
+@given(shape=shapes(), data=st.data())
+def test_shape_ops_and_argmax_follow_torch_including_what_they_refuse(name, shape, data):
+    """Negative, out-of-range and repeated axes, 0-d and empty tensors, ties: the same result
+    as torch, or an error from both (ours a ValueError or TypeError naming the op)."""
+    torch = pytest.importorskip("torch")
+    arguments_for, ours, theirs = SHAPE_OPS_VS_TORCH[name]
+    arguments = data.draw(arguments_for(len(shape)), label="arguments")
+    x = data.draw(arrays(shape, TIE_PRONE), label="x")
+    try:
+        expected = theirs(torch.tensor(x), arguments).numpy()
+    except (IndexError, RuntimeError, TypeError):
+        expected = None
+    if expected is None:
+        with pytest.raises((ValueError, TypeError), match=f"^{name}: "):
+            ours(Tensor(x), arguments)
+        return
+    out = ours(Tensor(x), arguments)
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    np.testing.assert_array_equal(out.data, expected)
 
 
 # -- indexing --------------------------------------------------------------------------------
@@ -739,6 +915,11 @@ AXIS_OUT_OF_RANGE = {
     "softmax": lambda x: x.softmax(axis=2),
     "log_softmax": lambda x: x.log_softmax(axis=-3),
     "transpose": lambda x: x.transpose(0, 3),
+    "permute": lambda x: x.permute(0, -3),
+    "squeeze": lambda x: x.squeeze((0, 2)),
+    "unsqueeze": lambda x: x.unsqueeze(3),
+    "argmax": lambda x: x.argmax(axis=2),
+    "argmin": lambda x: x.argmin(axis=-3),
     "concatenate": lambda x: tg.concatenate([x, x], axis=2),
     "stack": lambda x: tg.stack([x, x], axis=3),
     "split": lambda x: tg.split(x, 1, axis=2),
@@ -763,6 +944,50 @@ def test_mean_and_max_refuse_to_reduce_nothing(name):
 def test_transpose_refuses_axes_that_are_not_a_permutation():
     with pytest.raises(ValueError, match=r"transpose: .*\(0, 0\).*\(2, 3\)"):
         Tensor(np.ones((2, 3))).transpose(0, 0)
+
+
+SHAPE_OP_MISUSE = {
+    "permute of a repeated axis": (lambda x: x.permute(1, -1), ValueError,
+                                   r"permute: axes \(1, -1\) are not a permutation for a tensor of "
+                                   r"shape \(2, 3\)"),
+    "permute of too few axes": (lambda x: x.permute(0), ValueError,
+                                r"permute: axes \(0,\) are not a permutation .*\(2, 3\)"),
+    "permute without dims": (lambda x: x.permute(), ValueError,
+                             r"permute: axes \(\) are not a permutation .*\(2, 3\)"),
+    "permute of a float": (lambda x: x.permute(1.0, 0), TypeError,
+                           r"permute: axes must be ints, got \(1.0, 0\) \(tensor of shape \(2, 3\)\)"),
+    "squeeze of a repeated axis": (lambda x: x.squeeze((1, -1)), ValueError,
+                                   r"squeeze: repeated axis in \(1, -1\) \(tensor of shape \(2, 3\)\)"),
+    "squeeze of a float": (lambda x: x.squeeze(0.0), TypeError,
+                           r"squeeze: axis must be an int, got 0.0 \(tensor of shape \(2, 3\)\)"),
+    "unsqueeze of a bool": (lambda x: x.unsqueeze(True), TypeError,
+                            r"unsqueeze: axis must be an int, got True \(tensor of shape \(2, 3\)\)"),
+    "flatten past the end": (lambda x: x.flatten(0, 2), ValueError,
+                             r"flatten: end_dim 2 is out of range \[-2, 1\] for a tensor of shape \(2, 3\)"),
+    "flatten backwards": (lambda x: x.flatten(-1, 0), ValueError,
+                          r"flatten: start_dim -1 comes after end_dim 0 \(tensor of shape \(2, 3\)\)"),
+    "argmax of a tuple": (lambda x: x.argmax(axis=(0, 1)), TypeError,
+                          r"argmax: axis must be an int, got \(0, 1\) \(tensor of shape \(2, 3\)\)"),
+    "argmin of bools": (lambda x: Tensor(x.data > 0).argmin(), TypeError,
+                        r"argmin: a bool tensor has no order \(shape \(2, 3\)\)"),
+}
+
+
+@pytest.mark.parametrize("case", SHAPE_OP_MISUSE)
+def test_shape_ops_name_themselves_the_shape_and_the_bad_argument(case):
+    call, error, message = SHAPE_OP_MISUSE[case]
+    with pytest.raises(error, match=f"^{message}"):
+        call(Tensor(np.ones((2, 3))))
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_and_argmin_refuse_to_reduce_nothing(name):
+    x = Tensor(np.ones((2, 0)))
+    with pytest.raises(ValueError, match=rf"^{name}: cannot reduce an empty tensor \(shape \(2, 0\)\)"):
+        getattr(x, name)()
+    with pytest.raises(ValueError, match=rf"^{name}: cannot reduce an empty axis \(shape \(2, 0\), axis 1\)"):
+        getattr(x, name)(axis=-1)
+    assert getattr(x, name)(axis=0).shape == (0,)
 
 
 @pytest.mark.parametrize("index", [5, -3, (0, 3), [0, 7], np.array([[1], [2]]), np.ones(4, dtype=bool)],

@@ -385,21 +385,116 @@ def _extremum(op: str, reduce, a: Tensor, axis, keepdims: bool) -> Tensor:
 
 
 # -- shape ops ---------------------------------------------------------------------------
-def reshape(a: Tensor, *shape) -> Tensor:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    try:
-        out = a.data.reshape(shape)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}"
-        ) from None
+def _reshaped(a: Tensor, shape, op: str) -> Tensor:
+    """The node for ``a`` with its data reshaped to ``shape`` (a view when NumPy can make
+    one); the gradient is reshaped back. ``reshape``, ``squeeze``, ``unsqueeze`` and
+    ``flatten`` check their arguments and make this one node, named after themselves."""
     original = a.shape
 
     def backward(grad):
         return (grad.reshape(original),)
 
-    return result(out, (a,), backward, "reshape")
+    return result(a.data.reshape(shape), (a,), backward, op)
+
+
+def _axis(op: str, shape: tuple[int, ...], axis, extent: int | None = None, name: str = "axis") -> int:
+    """``axis`` as an index in [0, extent), PyTorch's range: ``extent`` is the number of axes
+    by default, where a 0-d tensor counts as having one (its axis is 0 or −1)."""
+    extent = (len(shape) or 1) if extent is None else extent
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {axis!r} (tensor of shape {shape})")
+    if not -extent <= axis < extent:
+        raise ValueError(f"{op}: {name} {axis} is out of range [{-extent}, {extent - 1}] for a "
+                         f"tensor of shape {shape}")
+    return int(axis) % extent
+
+
+def reshape(a: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        return _reshaped(a, shape, "reshape")
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}"
+        ) from None
+
+
+def squeeze(a: Tensor, axis=None) -> Tensor:
+    """Remove axes of size 1: every one (``axis=None``), or those of ``axis`` (an int or a tuple).
+
+    PyTorch's semantics, not NumPy's: an axis named in ``axis`` whose size is not 1 stays
+    where it is instead of raising, so ``squeeze(x, 0)`` is safe on a batch of any size.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.zeros(2, 1, 3, 1)
+    >>> x.squeeze().shape, x.squeeze(1).shape, x.squeeze((0, -1)).shape
+    ((2, 3), (2, 3, 1), (2, 1, 3))
+    """
+    if axis is None:
+        chosen = range(a.ndim)
+    else:
+        items = axis if isinstance(axis, (tuple, list)) else (axis,)
+        chosen = [_axis("squeeze", a.shape, item) for item in items]
+        if len(set(chosen)) != len(chosen):
+            raise ValueError(f"squeeze: repeated axis in {axis!r} (tensor of shape {a.shape})")
+    shape = tuple(n for i, n in enumerate(a.shape) if n != 1 or i not in chosen)
+    return _reshaped(a, shape, "squeeze")
+
+
+def unsqueeze(a: Tensor, axis: int) -> Tensor:
+    """Insert an axis of size 1 at ``axis``, in [−ndim − 1, ndim] (−1 appends it), as PyTorch.
+
+    >>> import tinygrad_rnn as tg
+    >>> tg.zeros(2, 3).unsqueeze(1).shape, tg.zeros(2, 3).unsqueeze(-1).shape
+    ((2, 1, 3), (2, 3, 1))
+    """
+    axis = _axis("unsqueeze", a.shape, axis, extent=a.ndim + 1)
+    return _reshaped(a, (*a.shape[:axis], 1, *a.shape[axis:]), "unsqueeze")
+
+
+def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge the axes from ``start_dim`` through ``end_dim`` (both included) into one, as
+    ``torch.flatten``; a 0-d tensor becomes shape (1,).
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.zeros(2, 3, 4, 5)
+    >>> x.flatten().shape, x.flatten(1).shape, x.flatten(1, 2).shape, tg.zeros(()).flatten().shape
+    ((120,), (2, 60), (2, 12, 5), (1,))
+    """
+    start = _axis("flatten", a.shape, start_dim, name="start_dim")
+    end = _axis("flatten", a.shape, end_dim, name="end_dim")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (tensor of "
+                         f"shape {a.shape})")
+    if a.ndim == 0:
+        return _reshaped(a, (1,), "flatten")
+    merged = int(np.prod(a.shape[start:end + 1]))
+    return _reshaped(a, (*a.shape[:start], merged, *a.shape[end + 1:]), "flatten")
+
+
+def _transposed(a: Tensor, axes: tuple[int, ...], op: str) -> Tensor:
+    """The node for ``a`` with its axes permuted by ``axes`` (a view); the gradient goes
+    through the inverse permutation."""
+    inverse = tuple(np.argsort(axes))
+
+    def backward(grad):
+        return (grad.transpose(inverse),)
+
+    return result(a.data.transpose(axes), (a,), backward, op)
+
+
+def _permutation(op: str, a: Tensor, axes: tuple) -> tuple[int, ...]:
+    """``axes`` as non-negative ints, checked to be a permutation of ``a``'s axes."""
+    for i in axes:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"{op}: axes must be ints, got {axes!r} (tensor of shape {a.shape})")
+        if not -a.ndim <= i < a.ndim:
+            raise ValueError(f"{op}: axis {i} is out of range for a tensor of shape {a.shape}")
+    normalized = tuple(int(i) % a.ndim for i in axes)
+    if len(axes) != a.ndim or sorted(normalized) != list(range(a.ndim)):
+        raise ValueError(f"{op}: axes {axes} are not a permutation for a tensor of shape {a.shape}")
+    return normalized
 
 
 def transpose(a: Tensor, *axes) -> Tensor:
@@ -408,17 +503,64 @@ def transpose(a: Tensor, *axes) -> Tensor:
         axes = tuple(axes[0])
     if not axes:  # reversing the axes is its own inverse (W.T in every layer, every step)
         return result(a.data.T, (a,), lambda grad: (grad.T,), "transpose")
-    for i in axes:
-        if not -a.ndim <= i < a.ndim:
-            raise ValueError(f"transpose: axis {i} is out of range for a tensor of shape {a.shape}")
-    if len(axes) != a.ndim or sorted(int(i) % a.ndim for i in axes) != list(range(a.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation for a tensor of shape {a.shape}")
-    inverse = tuple(sorted(range(len(axes)), key=lambda i: axes[i] % a.ndim))
+    return _transposed(a, _permutation("transpose", a, axes), "transpose")
 
-    def backward(grad):
-        return (grad.transpose(inverse),)
 
-    return result(a.data.transpose(axes), (a,), backward, "transpose")
+def permute(a: Tensor, *dims) -> Tensor:
+    """Reorder the axes: output axis i is input axis ``dims[i]``, as ``torch.permute``.
+
+    ``dims`` come as separate ints or as one tuple or list, and must name every axis
+    once (negative ones count from the end). Unlike ``transpose``, no dims is not
+    "reverse them": it is the permutation of a 0-d tensor, and an error otherwise.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.zeros(2, 3, 4)
+    >>> x.permute(2, 0, 1).shape, x.permute([-1, 1, 0]).shape
+    ((4, 2, 3), (4, 3, 2))
+    """
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return _transposed(a, _permutation("permute", a, dims), "permute")
+
+
+def argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the largest value, as ``torch.argmax``: over the flattened tensor when ``axis``
+    is None, else along ``axis``; the first one wins a tie, and NaN counts as the largest.
+
+    The result is an int64 tensor outside the graph (an index has no gradient).
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
+    >>> x.argmax().item(), x.argmax(axis=1).tolist(), x.argmax(axis=0, keepdims=True).tolist()
+    (1, [1, 0], [[1, 0, 0]])
+    """
+    return _arg_extremum("argmax", np.argmax, a, axis, keepdims)
+
+
+def argmin(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the smallest value, as ``torch.argmin`` (see ``argmax``; NaN counts as the smallest).
+
+    >>> import tinygrad_rnn as tg
+    >>> tg.Tensor([[1.0, 3.0, 0.0], [0.0, 0.0, 2.0]]).argmin(axis=1).tolist()
+    [2, 0]
+    """
+    return _arg_extremum("argmin", np.argmin, a, axis, keepdims)
+
+
+def _arg_extremum(op: str, find, a: Tensor, axis, keepdims: bool) -> Tensor:
+    if a.dtype.kind == "b":
+        raise TypeError(f"{op}: a bool tensor has no order (shape {a.shape}); cast it with .astype first")
+    if axis is None:
+        if a.size == 0:
+            raise ValueError(f"{op}: cannot reduce an empty tensor (shape {a.shape}); give an axis")
+        index = np.asarray(find(a.data), dtype=np.int64)
+        return _leaf(index.reshape((1,) * a.ndim) if keepdims else index)
+    axis = _axis(op, a.shape, axis)
+    if a.ndim == 0:  # the one element of a 0-d tensor, along its axis 0
+        return _leaf(np.zeros((), dtype=np.int64))
+    if a.shape[axis] == 0:
+        raise ValueError(f"{op}: cannot reduce an empty axis (shape {a.shape}, axis {axis})")
+    return _leaf(find(a.data, axis=axis, keepdims=keepdims).astype(np.int64, copy=False))
 
 
 def _normalize_index(op: str, a: Tensor, index):
@@ -746,6 +888,12 @@ Tensor.min = min
 Tensor.reshape = reshape
 Tensor.transpose = transpose
 Tensor.T = property(transpose)
+Tensor.permute = permute
+Tensor.squeeze = squeeze
+Tensor.unsqueeze = unsqueeze
+Tensor.flatten = flatten
+Tensor.argmax = argmax
+Tensor.argmin = argmin
 Tensor.split = split
 Tensor.astype = astype
 Tensor.exp = exp

@@ -159,6 +159,191 @@ def test_cross_entropy_of_no_predictions():
         cross_entropy(logits, targets)
 
 
+# -- cross_entropy: ignore_index and label_smoothing ---------------------------------------------
+@st.composite
+def classification_with_options(draw, reduction="sum", logit_values=None):
+    """(logits, targets, ignore_index, label_smoothing). ignore_index is -100, another negative,
+    C or more, or (C > 1) a class; some targets equal it, the others are other classes; ε is
+    0, 1 or in between. Under "mean" at least one target is kept, by construction."""
+    leading = draw(shapes(max_dims=2, min_side=1))
+    classes = draw(st.integers(1, 5))
+    classes_to_ignore = range(classes) if classes > 1 else []
+    ignore_index = draw(st.sampled_from([-100, -1, classes, classes + 3, *classes_to_ignore]))
+    ignored = draw(hnp.arrays(np.bool_, leading))
+    if reduction == "mean" and ignored.all():
+        ignored = ignored.copy()
+        ignored.flat[draw(st.integers(0, ignored.size - 1))] = False
+    kept_classes = [c for c in range(classes) if c != ignore_index]
+    targets = draw(hnp.arrays(np.int64, leading, elements=st.sampled_from(kept_classes)))
+    targets = np.where(ignored, ignore_index, targets)
+    smoothing = draw(st.sampled_from([0.0, 1.0]) | uniform(0.0, 1.0))
+    return draw(arrays((*leading, classes), logit_values)), targets, ignore_index, smoothing
+
+
+def _reference_with_options(logits, targets, ignore_index, smoothing, reduction):
+    """Cross-entropy against q = (1 − ε)·one_hot + ε/C, 0 where ignored, mean over the kept."""
+    classes = logits.shape[-1]
+    ignored = targets == ignore_index
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    q = (1 - smoothing) * one_hot(np.where(ignored, 0, targets), classes) + smoothing / classes
+    losses = np.where(ignored, 0.0, -(q * log_probs).sum(axis=-1))
+    if reduction == "mean":
+        return losses.sum() / np.count_nonzero(~ignored)
+    return losses.sum() if reduction == "sum" else losses
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_cross_entropy_with_ignore_index_and_label_smoothing(reduction, data):
+    logits, targets, ignore_index, smoothing = data.draw(classification_with_options(reduction))
+    [out] = check_vjp(lambda t: cross_entropy(t, targets, reduction, ignore_index=ignore_index,
+                                              label_smoothing=smoothing), [logits], data)
+    expected = _reference_with_options(logits, targets, ignore_index, smoothing, reduction)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_cross_entropy_with_options_matches_torch(reduction, data):
+    """Values and gradients against torch.nn.functional.cross_entropy on the (N, C) flattening."""
+    torch = pytest.importorskip("torch")
+    logits, targets, ignore_index, smoothing = data.draw(classification_with_options(reduction))
+    options = {"reduction": reduction, "ignore_index": ignore_index, "label_smoothing": smoothing}
+    ours = Tensor(logits, requires_grad=True)
+    out = cross_entropy(ours, targets, **options)
+    upstream = data.draw(arrays(out.shape), label="upstream")
+    out.backward(upstream)
+    theirs = torch.tensor(logits.reshape(-1, logits.shape[-1]), requires_grad=True)
+    reference = torch.nn.functional.cross_entropy(theirs, torch.tensor(targets.reshape(-1)), **options)
+    reference.backward(torch.tensor(upstream).reshape(reference.shape))
+    np.testing.assert_allclose(out.data, reference.detach().numpy().reshape(out.shape), rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy().reshape(logits.shape), rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@given(data=st.data())
+def test_ignored_predictions_are_as_if_left_out(reduction, data):
+    """The loss equals that of the kept predictions alone; ignored rows get exactly 0 gradient."""
+    logits, targets, ignore_index, smoothing = data.draw(classification_with_options("mean"))
+    kept = targets != ignore_index
+    full = Tensor(logits, requires_grad=True)
+    loss = cross_entropy(full, targets, reduction, ignore_index=ignore_index, label_smoothing=smoothing)
+    loss.backward()
+    part = Tensor(logits[kept], requires_grad=True)
+    alone = cross_entropy(part, targets[kept], reduction, label_smoothing=smoothing)
+    alone.backward()
+    np.testing.assert_allclose(loss.data, alone.data, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(full.grad[kept], part.grad, rtol=1e-13, atol=1e-15)
+    assert (full.grad[~kept] == 0).all()
+
+
+@given(case=classification(), unused=st.sampled_from([-100, -7, 99]), data=st.data())
+def test_an_ignore_index_that_matches_no_target_changes_nothing(case, unused, data):
+    """Bit for bit, whether the op skips the pass over the targets (functional's call with an
+    index outside their range) or makes it and finds nothing (ops' own default, an unused
+    class between the smallest and largest target)."""
+    logits, targets = case
+    between = [c for c in range(targets.min(), targets.max() + 1) if c not in targets]
+    reduction = data.draw(st.sampled_from(REDUCTIONS), label="reduction")
+    upstream = data.draw(arrays(targets.shape if reduction == "none" else ()), label="upstream")
+    options = [{}, {"ignore_index": unused, "label_smoothing": 0},
+               *({"ignore_index": c} for c in between[:1])]
+    calls = [lambda x, kw=kw: cross_entropy(x, targets, reduction, **kw) for kw in options]
+    calls.append(lambda x: tg.ops.cross_entropy(x, targets, reduction, ignore_index=-100))
+    results = []
+    for call in calls:
+        x = Tensor(logits, requires_grad=True)
+        out = call(x)
+        out.backward(upstream)
+        results.append((out.data, x.grad))
+    for value, grad in results[1:]:
+        np.testing.assert_array_equal(value, results[0][0])
+        np.testing.assert_array_equal(grad, results[0][1])
+
+
+@given(data=st.data())
+def test_cross_entropy_with_options_matches_the_computation_unrolled_from_primitives(data):
+    """Σ over kept predictions of −Σ_c q_c · log_softmax_c, ÷ their number, built from ops."""
+    logits, targets, ignore_index, smoothing = data.draw(classification_with_options("mean"))
+    classes = logits.shape[-1]
+    kept = targets != ignore_index
+    q = (1 - smoothing) * one_hot(np.where(kept, targets, 0), classes) + smoothing / classes
+    upstream = np.array(data.draw(uniform(-2.0, 2.0), label="upstream"))
+    fused, unrolled = Tensor(logits, requires_grad=True), Tensor(logits, requires_grad=True)
+    loss = cross_entropy(fused, targets, ignore_index=ignore_index, label_smoothing=smoothing)
+    per_prediction = -(unrolled.log_softmax(axis=-1) * q).sum(axis=-1)
+    reference = (per_prediction * kept.astype(np.float64)).sum() / np.count_nonzero(kept)
+    loss.backward(upstream)
+    reference.backward(upstream)
+    np.testing.assert_allclose(loss.data, reference.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fused.grad, unrolled.grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_cross_entropy_with_options_of_huge_logits_is_finite(reduction, data):
+    values = st.sampled_from([-1e4, 0.0, 1e4]) | uniform(-1e4, 1e4)
+    logits, targets, ignore_index, smoothing = data.draw(classification_with_options(reduction, values))
+    x = Tensor(logits, requires_grad=True)
+    out = cross_entropy(x, targets, reduction, ignore_index=ignore_index, label_smoothing=smoothing)
+    out.backward(np.ones(out.shape))
+    assert np.isfinite(out.data).all() and np.isfinite(x.grad).all()
+    expected = _reference_with_options(logits, targets, ignore_index, smoothing, reduction)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-9)
+
+
+def test_cross_entropy_when_every_target_is_ignored():
+    """sum and none are 0 with a zero gradient; the mean over nothing is refused (torch: NaN)."""
+    logits = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    targets = np.full(3, -100)
+    total = cross_entropy(logits, targets, "sum", label_smoothing=0.5)
+    total.backward()
+    assert total.item() == 0.0 and (logits.grad == 0).all()
+    assert cross_entropy(logits, targets, "none").tolist() == [0.0, 0.0, 0.0]
+    message = (r"^cross_entropy: all 3 targets equal ignore_index \(-100\), so the mean over no "
+               r"predictions \(logits of shape \(3, 2\)\) is undefined")
+    with pytest.raises(ValueError, match=message):
+        cross_entropy(logits, targets)
+    with pytest.raises(ValueError, match=r"all 3 targets equal ignore_index \(1\)"):
+        cross_entropy(logits, np.ones(3, dtype=int), ignore_index=1, label_smoothing=0.2)
+
+
+def test_cross_entropy_exempts_only_ignore_index_from_the_range_check():
+    logits = Tensor(np.zeros((4, 3)))
+    assert cross_entropy(logits, np.array([-100, 0, 2, -100])).item() == pytest.approx(np.log(3))
+    assert cross_entropy(logits, np.array([7, 0, 2, 7]), ignore_index=7).item() == pytest.approx(np.log(3))
+    with pytest.raises(ValueError, match=r"^cross_entropy: targets must lie in \[0, 3\) for logits of "
+                                         r"shape \(4, 3\), got \[3, -1\] \(ignore_index=-100 is exempt\)"):
+        cross_entropy(logits, np.array([-100, 3, -1, 0]))
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"ignore_index": 1.5}, TypeError, r"cross_entropy: ignore_index must be an int, got 1.5 \(float\)"),
+    ({"ignore_index": True}, TypeError, r"cross_entropy: ignore_index must be an int, got True \(bool\)"),
+    ({"ignore_index": None}, TypeError, r"cross_entropy: ignore_index must be an int, got None"),
+    ({"label_smoothing": 1.5}, ValueError, r"cross_entropy: label_smoothing must be in \[0, 1\], got 1.5"),
+    ({"label_smoothing": -0.1}, ValueError, r"cross_entropy: label_smoothing must be in \[0, 1\], got -0.1"),
+    ({"label_smoothing": float("nan")}, ValueError, r"cross_entropy: label_smoothing must be in \[0, 1\]"),
+    ({"label_smoothing": "0.1"}, TypeError, r"cross_entropy: label_smoothing must be a number in \[0, 1\], "
+                                            r"got '0.1'"),
+])
+def test_cross_entropy_refuses_bad_options(options, error, message):
+    with pytest.raises(error, match=f"^{message}"):
+        cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 1]), **options)
+
+
+def test_cross_entropy_options_are_keyword_only():
+    """As a positional argument, -100 would be easy to misread as a fourth option's value."""
+    with pytest.raises(TypeError):
+        cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 1]), "mean", -100)
+    assert cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 1]), "sum",
+                         ignore_index=np.int64(1)).item() == pytest.approx(np.log(3))
+
+
 # -- mse_loss ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(shape=shapes(min_side=1), data=st.data())

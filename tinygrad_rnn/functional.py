@@ -19,9 +19,19 @@ from .tensor import Tensor
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(op: str, reduction: str) -> None:
+def check_reduction(op: str, reduction: str) -> str:
+    """``reduction`` if it is "mean", "sum" or "none", else a ValueError naming ``op``."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def check_ignore_index(op: str, ignore_index) -> int:
+    """``ignore_index`` as an int, or a TypeError naming ``op``."""
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r} "
+                        f"({type(ignore_index).__name__})")
+    return int(ignore_index)
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
@@ -64,16 +74,39 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.linear(rows, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
 
 
-def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_index: int = -100,
+                  label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against integer class targets ``(...)``.
 
     The loss is −log_softmax(logits)[target], and the gradient with respect to the
     logits is (softmax − one_hot) / N for ``reduction="mean"`` over N predictions,
     with no cancellation between large logits (one node: ``ops.cross_entropy``).
     ``reduction``: "mean" | "sum" | "none" (per-prediction losses with the targets' shape).
+
+    As in PyTorch's ``F.cross_entropy`` (whose logits have the classes on axis 1; here
+    they are on the last axis):
+
+    * a target equal to ``ignore_index`` (any int, in [0, C) or not) contributes loss 0
+      and gradient 0, and is not counted in the mean; other targets must lie in [0, C);
+    * ``label_smoothing`` ε in [0, 1] scores each prediction against (1 − ε)·one_hot +
+      ε/C instead of the one-hot: loss = (1 − ε)·(−log p_target) + (ε/C)·Σ_c (−log p_c),
+      gradient softmax − that distribution.
+
+    Where PyTorch returns NaN, the mean over no predictions (none given, or all
+    ignored) raises a ValueError here.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> logits = tg.Tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]], requires_grad=True)
+    >>> loss = cross_entropy(logits, np.array([0, -100]), label_smoothing=0.1)
+    >>> loss.backward()
+    >>> np.round(logits.grad, 3)          # the ignored second row gets no gradient
+    array([[-0.09 ,  0.081,  0.009],
+           [ 0.   ,  0.   ,  0.   ]], dtype=float32)
     """
     op = "cross_entropy"
-    _check_reduction(op, reduction)
+    check_reduction(op, reduction)
+    ignore_index = check_ignore_index(op, ignore_index)
+    label_smoothing = check_probability(op, label_smoothing, "label_smoothing")
     if not isinstance(logits, Tensor):
         raise TypeError(f"{op}: logits must be a Tensor, got {type(logits).__name__}")
     if logits.ndim == 0 or logits.shape[-1] == 0 or logits.dtype.kind != "f":
@@ -93,13 +126,19 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
             f"{logits.shape}; expected targets of shape {logits.shape[:-1]}"
         )
     classes = logits.shape[-1]
-    if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
-        bad = target_array[(target_array < 0) | (target_array >= classes)]
-        raise ValueError(
-            f"{op}: targets must lie in [0, {classes}) for logits of shape {logits.shape}, "
-            f"got {bad[:5].tolist()}"
-        )
-    return ops.cross_entropy(logits, target_array, reduction)
+    low, high = (target_array.min(), target_array.max()) if target_array.size else (0, -1)
+    if low < 0 or high >= classes:
+        outside = (target_array < 0) | (target_array >= classes)
+        bad = target_array[outside & (target_array != ignore_index)]
+        if bad.size:
+            raise ValueError(
+                f"{op}: targets must lie in [0, {classes}) for logits of shape {logits.shape}, "
+                f"got {bad[:5].tolist()} (ignore_index={ignore_index} is exempt)"
+            )
+    # An ignore_index outside [low, high] matches no target: tell the op, which then
+    # needs no pass over the targets (the default -100 with valid targets).
+    ignored = ignore_index if low <= ignore_index <= high else None
+    return ops.cross_entropy(logits, target_array, reduction, ignored, label_smoothing)
 
 
 def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -108,7 +147,7 @@ def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
     The shapes must be equal (a broadcast here is almost always a bug, so it is refused).
     """
     op = "mse_loss"
-    _check_reduction(op, reduction)
+    check_reduction(op, reduction)
     if not isinstance(prediction, Tensor):
         raise TypeError(f"{op}: prediction must be a Tensor, got {type(prediction).__name__}")
     target_shape = target.shape if isinstance(target, (Tensor, np.ndarray)) else np.shape(target)

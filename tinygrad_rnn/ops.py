@@ -815,26 +815,50 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     return result(out, (a,), backward, "log_softmax")
 
 
-def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean",
+                  ignore_index: int | None = None, label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against int ``targets`` ``(...)``, one node.
 
-    Per prediction: log Σ exp(x − max) − (x − max)[target], which never overflows. The
-    backward is the textbook (softmax − one_hot) · grad (÷ N for "mean"), from the
-    probabilities kept by the forward: the same result as log_softmax, a gather, a
-    negation and a reduction composed (tests check both), in one node instead of five.
-    ``reduction`` is "mean", "sum" or "none"; ``functional.cross_entropy`` validates
-    the arguments and calls this.
+    Each prediction is scored against the target distribution q = (1 − ε)·one_hot + ε/C,
+    ε = ``label_smoothing``. With z = x − max, which never overflows:
+
+        loss = Σ_c q_c · (−log softmax_c) = log Σ exp(z) − (1 − ε)·z[target] − ε·mean(z)
+
+    The backward is (softmax − q) · grad (÷ N for "mean"), from the probabilities kept by
+    the forward: the same result as log_softmax, a gather, a negation and a reduction
+    composed (tests check both), in one node instead of five. A target equal to
+    ``ignore_index`` gets loss 0 and gradient 0 and is not counted in the mean's N.
+    ``reduction`` is "mean", "sum" or "none".
+
+    ``functional.cross_entropy`` validates the arguments and calls this, with
+    ``ignore_index=None`` when the value lies outside the targets' range (no pass over
+    the targets then). Without smoothing or ignored targets, the training loop's case,
+    the work is that of the plain loss.
     """
-    count = targets.size
-    flat = logits.data.reshape(count, logits.shape[-1])
-    if count == 0 and reduction == "mean":
-        raise ValueError(f"cross_entropy: the mean over no predictions (logits of shape "
+    count, classes = targets.size, logits.shape[-1]
+    flat = logits.data.reshape(count, classes)
+    picked = targets.reshape(-1)
+    ignored = None if ignore_index is None else picked == ignore_index
+    if ignored is not None and ignored.any():
+        kept = count - np.count_nonzero(ignored)
+        picked = np.where(ignored, 0, picked)  # any class will do: the row's scale is 0
+    else:
+        ignored, kept = None, count
+    if kept == 0 and reduction == "mean":
+        cause = f"all {count} targets equal ignore_index ({ignore_index}), so " if count else ""
+        raise ValueError(f"cross_entropy: {cause}the mean over no predictions (logits of shape "
                          f"{logits.shape}) is undefined")
-    rows, picked = np.arange(count), targets.reshape(-1)
+    rows = np.arange(count)
     shifted = flat - flat.max(axis=1, keepdims=True)
     probabilities = np.exp(shifted)
     totals = probabilities.sum(axis=1, keepdims=True)
-    losses = np.log(totals)[:, 0] - shifted[rows, picked]
+    losses = np.log(totals)[:, 0]
+    if label_smoothing:
+        losses -= (1 - label_smoothing) * shifted[rows, picked] + label_smoothing * shifted.mean(axis=1)
+    else:
+        losses -= shifted[rows, picked]
+    if ignored is not None:
+        losses[ignored] = 0
     probabilities /= totals
     dtype = flat.dtype
     if reduction == "none":
@@ -842,17 +866,21 @@ def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean") 
     else:
         out = np.asarray(losses.sum(), dtype=dtype)
         if reduction == "mean":
-            out = out / np.asarray(count, dtype=dtype)
+            out = out / np.asarray(kept, dtype=dtype)
 
     def backward(grad):
         if reduction == "none":
             scale = grad.reshape(count, 1)
-            dlogits = probabilities * scale
-            dlogits[rows, picked] -= scale[:, 0]
         else:
-            scale = grad / count if reduction == "mean" else grad
-            dlogits = probabilities * scale
-            dlogits[rows, picked] -= scale
+            scale = grad / kept if reduction == "mean" else grad
+        if ignored is not None:
+            scale = np.where(ignored[:, None], 0, scale)
+        dlogits = probabilities * scale
+        target_scale = scale[:, 0] if scale.ndim else scale
+        if label_smoothing:
+            dlogits -= label_smoothing / classes * scale
+            target_scale = (1 - label_smoothing) * target_scale
+        dlogits[rows, picked] -= target_scale
         return (dlogits.reshape(logits.shape),)
 
     return result(out, (logits,), backward, "cross_entropy")

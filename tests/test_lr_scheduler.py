@@ -268,6 +268,50 @@ def test_load_state_dict_refuses_another_schedulers_state():
     assert step.state_dict() == state
 
 
+@pytest.mark.parametrize(("make", "key", "value", "message"), [
+    (lambda opt: StepLR(opt, step_size=2), "step_size", 0, r"step_size must be >= 1, got 0"),
+    (lambda opt: StepLR(opt, step_size=2), "step_size", -3, r"step_size must be >= 1, got -3"),
+    (lambda opt: StepLR(opt, step_size=2), "gamma", math.nan, r"gamma must be a finite number, got nan"),
+    (lambda opt: MultiStepLR(opt, [2]), "milestones", [-1], r"milestones must be >= 0, got -1"),
+    (lambda opt: ExponentialLR(opt, gamma=0.5), "gamma", 0.0, r"gamma must be > 0, got 0"),
+    (lambda opt: LinearLR(opt), "total_iters", 0, r"total_iters must be >= 1, got 0"),
+    (lambda opt: LinearLR(opt), "start_factor", 2.0, r"start_factor must be in \(0, 1\], got 2.0"),
+    (lambda opt: CosineAnnealingLR(opt, T_max=4), "T_max", 0, r"T_max must be >= 1, got 0"),
+    (lambda opt: CosineAnnealingLR(opt, T_max=4), "eta_min", -0.1, r"eta_min must be >= 0, got -0.1"),
+    (lambda opt: StepLR(opt, step_size=2), "base_lrs", [-0.5], r"base_lrs must be >= 0, got -0.5"),
+    (lambda opt: StepLR(opt, step_size=2), "_last_lr", [math.inf], r"_last_lr must be a finite number"),
+    (lambda opt: StepLR(opt, step_size=2), "last_epoch", -5, r"last_epoch must be >= -1, got -5"),
+    (lambda opt: ReduceLROnPlateau(opt), "factor", 1.5, r"factor must be in \[0, 1\), got 1.5"),
+    (lambda opt: ReduceLROnPlateau(opt), "mode", "lowest", r"mode must be 'min' or 'max'"),
+    (lambda opt: ReduceLROnPlateau(opt), "num_bad_epochs", -1, r"num_bad_epochs must be >= 0"),
+    (lambda opt: ReduceLROnPlateau(opt), "best", math.nan, r"best must be a number, got nan"),
+])
+def test_load_state_dict_refuses_values_no_constructor_accepts(make, key, value, message):
+    scheduler = make(make_optimizer())
+    state = scheduler.state_dict()
+    where = f"{type(scheduler).__name__}.load_state_dict"
+    with pytest.raises((TypeError, ValueError), match=rf"{where}: {message}"):
+        scheduler.load_state_dict({**state, key: value})
+    assert scheduler.state_dict() == state  # nothing changed
+    scheduler.optimizer.step()
+    (scheduler.step(1.0) if isinstance(scheduler, ReduceLROnPlateau) else scheduler.step())
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda opt: LambdaLR(opt, lambda epoch: "x"), r"LambdaLR: lr_lambda\(0\) must be a number, got 'x'"),
+    (lambda opt: LambdaLR(opt, lambda epoch: 1.0 - epoch),
+     r"LambdaLR.step: the schedule gives param_groups\[0\] the rate -0.5 at epoch 2; rates must be finite "),
+    (lambda opt: ExponentialLR(opt, gamma=1e200), r"ExponentialLR.step: .* the rate inf at epoch 2"),
+])
+def test_a_schedule_that_leaves_the_valid_rates_is_stopped_at_its_step(make, message):
+    optimizer = make_optimizer()
+    with pytest.raises((TypeError, ValueError), match=message):
+        scheduler = make(optimizer)
+        for _ in range(3):
+            scheduler.step()
+    assert math.isfinite(optimizer.param_groups[0]["lr"]) and optimizer.param_groups[0]["lr"] >= 0
+
+
 def test_state_dict_is_plain_data():
     for scheduler in (StepLR(make_optimizer(), 2), MultiStepLR(make_optimizer(), [1, 1]),
                       ReduceLROnPlateau(make_optimizer())):

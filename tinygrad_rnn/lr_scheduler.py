@@ -117,9 +117,25 @@ class LRScheduler:
         """Advance ``last_epoch`` by one and set the group rates for it."""
         self._step_count += 1
         self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self._next_lrs()):
+        rates = self._next_lrs()
+        for index, lr in enumerate(rates):
+            if not (math.isfinite(lr) and lr >= 0):  # e.g. a lambda's factor, or gamma > 1 for long
+                raise ValueError(f"{self._name}.step: the schedule gives param_groups[{index}] the "
+                                 f"rate {lr} at epoch {self.last_epoch}; rates must be finite and >= 0")
+        for group, lr in zip(self.optimizer.param_groups, rates):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
+
+    def _check_settings(self, where: str) -> None:
+        """Validate (and normalize) the subclass's hyperparameters, naming ``where`` in errors;
+        constructors call it on their arguments and ``load_state_dict`` on what it loads."""
+
+    def _check_position(self, where: str) -> None:
+        """Validate the saved position: epoch counters and rates."""
+        self.last_epoch = _integer(where, "last_epoch", self.last_epoch, minimum=-1)
+        self._step_count = _integer(where, "_step_count", self._step_count, minimum=0)
+        for name in ("base_lrs", "_last_lr"):
+            setattr(self, name, [_non_negative(where, name, lr) for lr in getattr(self, name)])
 
     _unsaved: tuple[str, ...] = ("optimizer", "_initial")
     _any_length: tuple[str, ...] = ()  # saved lists whose length may differ from this one's
@@ -143,8 +159,16 @@ class LRScheduler:
                              f"unexpected {sorted(unexpected)}")
         for key, value in state_dict.items():
             _check_like(where, key, value, expected[key], key not in self._any_length)
+        previous = dict(vars(self))
         for key, value in state_dict.items():
             setattr(self, key, _json_copy(value))
+        try:  # the values must also be ones the constructor would accept
+            self._check_settings(where)
+            self._check_position(where)
+        except (TypeError, ValueError):
+            vars(self).clear()
+            vars(self).update(previous)
+            raise
 
     def __repr__(self) -> str:
         return f"{self._name}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"
@@ -175,7 +199,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _next_lrs(self) -> list[float]:
-        return [base_lr * function(self.last_epoch)
+        return [base_lr * _number("LambdaLR", f"lr_lambda({self.last_epoch})", function(self.last_epoch))
                 for function, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self) -> dict[str, Any]:
@@ -202,9 +226,13 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.step_size = _integer("StepLR", "step_size", step_size, minimum=1)
-        self.gamma = _positive("StepLR", "gamma", gamma)
+        self.step_size, self.gamma = step_size, gamma
+        self._check_settings("StepLR")
         super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.step_size = _integer(where, "step_size", self.step_size, minimum=1)
+        self.gamma = _positive(where, "gamma", self.gamma)
 
     def _next_lrs(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size:
@@ -222,10 +250,13 @@ class MultiStepLR(LRScheduler):
         if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Iterable):
             raise TypeError(
                 f"MultiStepLR: milestones must be a list of ints, got {type(milestones).__name__}")
-        self.milestones = sorted(_integer("MultiStepLR", "milestones", epoch, minimum=0)
-                                 for epoch in milestones)
-        self.gamma = _positive("MultiStepLR", "gamma", gamma)
+        self.milestones, self.gamma = list(milestones), gamma
+        self._check_settings("MultiStepLR")
         super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.milestones = sorted(_integer(where, "milestones", epoch, minimum=0) for epoch in self.milestones)
+        self.gamma = _positive(where, "gamma", self.gamma)
 
     def _next_lrs(self) -> list[float]:
         hits = self.milestones.count(self.last_epoch)
@@ -238,8 +269,12 @@ class ExponentialLR(LRScheduler):
     """Multiply the rate by ``gamma`` every epoch: initial_lr · γ^epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = _positive("ExponentialLR", "gamma", gamma)
+        self.gamma = gamma
+        self._check_settings("ExponentialLR")
         super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.gamma = _positive(where, "gamma", self.gamma)
 
     def _next_lrs(self) -> list[float]:
         if self._initial:
@@ -253,15 +288,18 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
-        start_factor = _number("LinearLR", "start_factor", start_factor)
-        end_factor = _number("LinearLR", "end_factor", end_factor)
-        if not 0 < start_factor <= 1:
-            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
-        if not 0 <= end_factor <= 1:
-            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
-        self.start_factor, self.end_factor = start_factor, end_factor
-        self.total_iters = _integer("LinearLR", "total_iters", total_iters, minimum=1)
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        self._check_settings("LinearLR")
         super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.start_factor = _number(where, "start_factor", self.start_factor)
+        self.end_factor = _number(where, "end_factor", self.end_factor)
+        if not 0 < self.start_factor <= 1:
+            raise ValueError(f"{where}: start_factor must be in (0, 1], got {self.start_factor}")
+        if not 0 <= self.end_factor <= 1:
+            raise ValueError(f"{where}: end_factor must be in [0, 1], got {self.end_factor}")
+        self.total_iters = _integer(where, "total_iters", self.total_iters, minimum=1)
 
     def _next_lrs(self) -> list[float]:
         if self.last_epoch == 0:
@@ -283,11 +321,13 @@ class CosineAnnealingLR(LRScheduler):
     epochs (and, continued past ``T_max``, back up: the cosine's period is 2·T_max)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        self.T_max = _integer("CosineAnnealingLR", "T_max", T_max, minimum=1)
-        self.eta_min = _number("CosineAnnealingLR", "eta_min", eta_min)
-        if self.eta_min < 0:
-            raise ValueError(f"CosineAnnealingLR: eta_min must be >= 0, got {self.eta_min}")
+        self.T_max, self.eta_min = T_max, eta_min
+        self._check_settings("CosineAnnealingLR")
         super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.T_max = _integer(where, "T_max", self.T_max, minimum=1)
+        self.eta_min = _non_negative(where, "eta_min", self.eta_min)
 
     def _next_lrs(self) -> list[float]:
         epoch, period, eta_min = self.last_epoch, self.T_max, self.eta_min
@@ -327,29 +367,42 @@ class ReduceLROnPlateau(LRScheduler):
         name = "ReduceLROnPlateau"
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"{name}: mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"{name}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        self.factor = _number(name, "factor", factor)
-        if not 0 <= self.factor < 1:
-            raise ValueError(f"{name}: factor must be in [0, 1), got {self.factor}")
         groups = len(optimizer.param_groups)
         min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * groups
         if len(min_lrs) != groups:
             raise ValueError(f"{name}: expected {groups} min_lr values (one per group), got {len(min_lrs)}")
-        self.min_lrs = [_number(name, "min_lr", value) for value in min_lrs]
         self.optimizer = optimizer
-        self.mode, self.threshold_mode = mode, threshold_mode
-        self.threshold = _number(name, "threshold", threshold)
-        self.patience = _integer(name, "patience", patience, minimum=0)
-        self.cooldown = _integer(name, "cooldown", cooldown, minimum=0)
-        self.eps = _number(name, "eps", eps)
+        self.mode, self.threshold_mode, self.factor, self.min_lrs = mode, threshold_mode, factor, min_lrs
+        self.threshold, self.patience, self.cooldown, self.eps = threshold, patience, cooldown, eps
+        self._check_settings(name)
         self.last_epoch = 0
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self._last_lr = self._current_lrs()
+
+    def _check_settings(self, where: str) -> None:
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"{where}: mode must be 'min' or 'max', got {self.mode!r}")
+        if self.threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{where}: threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}")
+        self.factor = _number(where, "factor", self.factor)
+        if not 0 <= self.factor < 1:
+            raise ValueError(f"{where}: factor must be in [0, 1), got {self.factor}")
+        self.min_lrs = [_number(where, "min_lr", value) for value in self.min_lrs]
+        self.threshold = _number(where, "threshold", self.threshold)
+        self.patience = _integer(where, "patience", self.patience, minimum=0)
+        self.cooldown = _integer(where, "cooldown", self.cooldown, minimum=0)
+        self.eps = _number(where, "eps", self.eps)
+
+    def _check_position(self, where: str) -> None:
+        self.last_epoch = _integer(where, "last_epoch", self.last_epoch, minimum=0)
+        self.num_bad_epochs = _integer(where, "num_bad_epochs", self.num_bad_epochs, minimum=0)
+        self.cooldown_counter = _integer(where, "cooldown_counter", self.cooldown_counter, minimum=0)
+        self.best = _real(where, "best", self.best)  # ±inf before the first measurement
+        if math.isnan(self.best):
+            raise ValueError(f"{where}: best must be a number, got nan")
+        self._last_lr = [_non_negative(where, "_last_lr", lr) for lr in self._last_lr]
 
     _unsaved = ("optimizer",)
 
@@ -420,6 +473,13 @@ def _number(scheduler: str, name: str, value: Any) -> float:
     value = _real(scheduler, name, value)
     if not math.isfinite(value):
         raise TypeError(f"{scheduler}: {name} must be a finite number, got {value!r}")
+    return value
+
+
+def _non_negative(scheduler: str, name: str, value: Any) -> float:
+    value = _number(scheduler, name, value)
+    if value < 0:
+        raise ValueError(f"{scheduler}: {name} must be >= 0, got {value}")
     return value
 
 

@@ -187,6 +187,16 @@ def test_rand_refuses_bad_bounds(low, high):
         tg.rand(3, low=low, high=high)
 
 
+def test_manual_seed_takes_negative_seeds_as_pytorch_does():
+    first = tg.manual_seed(-1).integers(0, 2**32, 4)
+    assert (np.random.default_rng(2**64 - 1).integers(0, 2**32, 4) == first).all()
+    assert not (tg.manual_seed(1).integers(0, 2**32, 4) == first).all()
+    with pytest.raises(ValueError, match=r"manual_seed: seed must be >= -2\*\*63"):
+        tg.manual_seed(-2**63 - 1)
+    with pytest.raises(TypeError, match=r"manual_seed: seed must be an int, got float"):
+        tg.manual_seed(1.5)
+
+
 @pytest.mark.parametrize("make", [tg.randn, tg.rand])
 def test_manual_seed_makes_random_constructors_reproducible(make):
     tg.manual_seed(1234)

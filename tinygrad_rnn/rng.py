@@ -20,12 +20,24 @@ _default = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Re-seed the default generator (and return it) so runs are reproducible."""
+    """Re-seed the default generator (and return it) so runs are reproducible.
+
+    As in PyTorch, a negative seed down to −2**63 is read as its 64-bit two's complement
+    (−1 is 2**64 − 1), so every such int names one distinct stream.
+    """
     global _default
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
-    _default = np.random.default_rng(int(seed))
+    _default = np.random.default_rng(seed_value(seed, "manual_seed"))
     return _default
+
+
+def seed_value(seed, where: str) -> int:
+    """``seed`` as the non-negative int NumPy's generators take (negative ones wrapped)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{where}: seed must be an int, got {type(seed).__name__}")
+    seed = int(seed)
+    if seed < -2**63:
+        raise ValueError(f"{where}: seed must be >= -2**63, got {seed}")
+    return seed + 2**64 if seed < 0 else seed
 
 
 def default_generator() -> np.random.Generator:

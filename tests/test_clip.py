@@ -146,11 +146,25 @@ def test_clip_grad_norm_non_finite(bad):
         ({"max_norm": float("nan")}, ValueError, r"clip_grad_norm_: max_norm .* got nan"),
         ({"max_norm": 1.0, "norm_type": 0.0}, ValueError, r"clip_grad_norm_: norm_type .* got 0\.0"),
         ({"max_norm": 1.0, "norm_type": -2}, ValueError, r"clip_grad_norm_: norm_type .* got -2\.0"),
+        ({"max_norm": "a"}, TypeError, r"clip_grad_norm_: max_norm must be a number, got 'a'"),
+        ({"max_norm": None}, TypeError, r"clip_grad_norm_: max_norm must be a number, got None"),
+        ({"max_norm": 1.0, "norm_type": "2"}, TypeError, r"clip_grad_norm_: norm_type must be a number"),
     ],
 )
 def test_clip_grad_norm_validates_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         clip_grad_norm_(with_grads([np.ones(2)]), **kwargs)
+
+
+def test_clipping_refuses_bad_values_and_integer_grads_by_name():
+    with pytest.raises(TypeError, match=r"clip_grad_value_: clip_value must be a number, got 'a'"):
+        clip_grad_value_(with_grads([np.ones(2)]), "a")
+    for clip in (lambda tensors: clip_grad_norm_(tensors, 1.0),
+                 lambda tensors: clip_grad_value_(tensors, 1.0)):
+        tensors = with_grads([np.ones(2), np.ones(2)])
+        tensors[1].grad = np.array([3, 4])
+        with pytest.raises(TypeError, match=r"item 1's grad has dtype int64; .* must be floating-point"):
+            clip(tensors)
 
 
 def test_clip_grad_norm_refuses_non_tensors():
@@ -188,7 +202,7 @@ def test_clip_grad_value_validates_its_bound(clip_value):
 
 
 # -- layering and PyTorch ----------------------------------------------------------------------
-def test_utils_imports_only_numpy_and_the_tensor():
+def test_utils_imports_only_numpy_the_tensor_and_the_ops():
     tree = ast.parse(Path(utils.__file__).read_text())
     imported = set()
     for node in ast.walk(tree):
@@ -196,7 +210,7 @@ def test_utils_imports_only_numpy_and_the_tensor():
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add("." * node.level + (node.module or ""))
-    assert imported <= {"__future__", "math", "collections.abc", "numpy", "..tensor"}
+    assert imported <= {"__future__", "math", "numbers", "collections.abc", "numpy", "..tensor", ".."}
 
 
 @pytest.mark.parametrize("norm_type", [1.0, 2.0, math.inf])

@@ -1,7 +1,8 @@
-"""Gradient clipping, in place, with PyTorch's names and semantics.
+"""Gradient clipping and sequence padding, with PyTorch's names and semantics.
 
-Both functions act on the ``.grad`` arrays of the given tensors after ``backward()`` and
-before ``optimizer.step()``; tensors whose ``grad`` is None are skipped.
+The clipping functions act on the ``.grad`` arrays of the given tensors after
+``backward()`` and before ``optimizer.step()``; tensors whose ``grad`` is None are skipped.
+``pad_sequence`` joins sequences of different lengths into one padded batch.
 
 >>> import numpy as np, tinygrad_rnn as tg
 >>> from tinygrad_rnn.nn.utils import clip_grad_norm_
@@ -12,19 +13,22 @@ before ``optimizer.step()``; tensors whose ``grad`` is None are skipped.
 >>> np.round(w.grad, 4)
 array([0.6, 0.8])
 
-This module imports only NumPy and the Tensor, so it can be used without ``nn.module``.
+This module imports only NumPy, the Tensor and the ops, so it can be used without
+``nn.module``.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import ops
+from ..tensor import Tensor, _leaf, is_grad_enabled
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "pad_sequence"]
 
 # Added to the total norm before dividing, as PyTorch does, so a zero norm never divides.
 _NORM_EPS = 1e-6
@@ -48,8 +52,17 @@ def _gradients(parameters: Tensor | Iterable[Tensor], function: str) -> list[np.
             continue
         if not isinstance(tensor.grad, np.ndarray):
             tensor.grad = np.array(tensor.grad, dtype=tensor.data.dtype)
+        if tensor.grad.dtype.kind != "f":
+            raise TypeError(f"{function}: item {position}'s grad has dtype {tensor.grad.dtype}; "
+                            "gradients are clipped in place and must be floating-point")
         grads.append(tensor.grad)
     return grads
+
+
+def _real(function: str, name: str, value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{function}: {name} must be a number, got {value!r}")
+    return float(value)
 
 
 def _vector_norm(values: np.ndarray, norm_type: float) -> float:
@@ -92,8 +105,8 @@ def clip_grad_norm_(
     4.0
     """
     function = "clip_grad_norm_"
-    max_norm = float(max_norm)
-    norm_type = float(norm_type)
+    max_norm = _real(function, "max_norm", max_norm)
+    norm_type = _real(function, "norm_type", math.inf if norm_type == "inf" else norm_type)
     if not max_norm >= 0.0:
         raise ValueError(f"{function}: max_norm must be non-negative, got {max_norm}")
     if not norm_type > 0.0:
@@ -128,8 +141,82 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     array([-5. ,  0.5,  5. ])
     """
     function = "clip_grad_value_"
-    clip_value = float(clip_value)
+    clip_value = _real(function, "clip_value", clip_value)
     if not clip_value >= 0.0:
         raise ValueError(f"{function}: clip_value must be non-negative, got {clip_value}")
     for grad in _gradients(parameters, function):
         np.clip(grad, -clip_value, clip_value, out=grad)
+
+
+def pad_sequence(sequences: Iterable[Tensor | np.ndarray], batch_first: bool = False,
+                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
+    """Stack sequences of lengths L_i, each ``(L_i, *)``, into one ``(T, B, *)`` batch, T = max L_i.
+
+    As ``torch.nn.utils.rnn.pad_sequence``: ``(B, T, *)`` if ``batch_first``; the shorter
+    sequences are filled with ``padding_value`` after their end (``padding_side="right"``)
+    or before their start ("left"). Sequences may be Tensors or NumPy arrays (token ids
+    keep their integer dtype), all of one dtype and trailing shape; where PyTorch would
+    cast silently, this refuses mixed dtypes and a padding value the dtype cannot hold.
+    When a sequence requires grad, the batch is built from the engine's ``concatenate``
+    and ``stack``, so each sequence receives the gradient of its own entries.
+
+    >>> import numpy as np
+    >>> pad_sequence([np.array([5, 6, 7]), np.array([8])], batch_first=True, padding_value=-100).numpy()
+    array([[   5,    6,    7],
+           [   8, -100, -100]])
+
+    With ``functional.cross_entropy(..., ignore_index=-100)`` on padded targets, the
+    padding adds nothing to the loss or its gradient.
+    """
+    op = "pad_sequence"
+    if isinstance(sequences, (Tensor, np.ndarray, str)) or not isinstance(sequences, Iterable):
+        raise TypeError(f"{op}: expected a list of Tensors or arrays, got {type(sequences).__name__}")
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"{op}: padding_side must be 'left' or 'right', got {padding_side!r}")
+    if isinstance(padding_value, (bool, np.bool_)) or not isinstance(padding_value, numbers.Real):
+        raise TypeError(f"{op}: padding_value must be a number, got {padding_value!r}")
+    tensors = []
+    for index, sequence in enumerate(sequences):
+        if isinstance(sequence, np.ndarray):
+            try:
+                sequence = Tensor(sequence)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"{op}: sequences[{index}]: {error}") from None
+        if not isinstance(sequence, Tensor):
+            raise TypeError(f"{op}: sequences[{index}] is a {type(sequence).__name__}, "
+                            "not a Tensor or an array")
+        if sequence.ndim == 0:
+            raise ValueError(f"{op}: sequences[{index}] is 0-d; each sequence must be (L, *)")
+        tensors.append(sequence)
+    if not tensors:
+        raise ValueError(f"{op}: got no sequences")
+    if len({tensor.shape[1:] for tensor in tensors}) != 1:
+        raise ValueError(f"{op}: the sequences must share their shape after the first axis, got "
+                         f"shapes {[tensor.shape for tensor in tensors]}")
+    if len({tensor.dtype for tensor in tensors}) != 1:
+        raise TypeError(f"{op}: the sequences must share one dtype, got "
+                        f"{[str(tensor.dtype) for tensor in tensors]}")
+    dtype, trailing = tensors[0].dtype, tensors[0].shape[1:]
+    with np.errstate(invalid="ignore", over="ignore"):
+        fill = np.asarray(padding_value).astype(dtype)
+    if dtype.kind != "f" and fill != padding_value:
+        raise ValueError(f"{op}: padding_value {padding_value!r} cannot be held by the sequences' "
+                         f"dtype {dtype}")
+    longest = max(tensor.shape[0] for tensor in tensors)
+    before = padding_side == "left"
+    if not (is_grad_enabled() and any(tensor.requires_grad for tensor in tensors)):
+        out = np.full((len(tensors), longest, *trailing) if batch_first
+                      else (longest, len(tensors), *trailing), fill, dtype=dtype)
+        for index, tensor in enumerate(tensors):
+            length = tensor.shape[0]
+            steps = slice(longest - length, None) if before else slice(0, length)
+            out[(index, steps) if batch_first else (steps, index)] = tensor.data
+        return _leaf(out)
+    padded = []
+    for tensor in tensors:
+        missing = longest - tensor.shape[0]
+        if missing:
+            padding = Tensor(np.full((missing, *trailing), fill, dtype=dtype))
+            tensor = ops.concatenate([padding, tensor] if before else [tensor, padding])
+        padded.append(tensor)
+    return ops.stack(padded, axis=0 if batch_first else 1)

@@ -241,6 +241,11 @@ def test_constructor_errors():
     with pytest.raises(ValueError, match=r"RecurrentModel: cell must be one of \('rnn', 'lstm', 'gru'\), "
                                          r"got 'transformer'"):
         nn.RecurrentModel("transformer", 5, 4, 5)
+    with pytest.raises(ValueError, match=r"RecurrentModel: cell must be one of .*, got \['rnn'\]"):
+        nn.RecurrentModel(["rnn"], 5, 4, 5)
+    with pytest.raises(TypeError, match=r"RecurrentModel.detach_state: expected None, a Tensor or a tuple "
+                                        r"of Tensors .*, got list"):
+        nn.RecurrentModel.detach_state([tg.zeros(2)])
     with pytest.raises(ValueError, match=r"RecurrentModel: nonlinearity applies to cell='rnn' only"):
         nn.RecurrentModel("lstm", 5, 4, 5, nonlinearity="relu")
     with pytest.raises(ValueError, match=r"RecurrentModel: embedding_dim is for input_kind='tokens' only"):

@@ -459,6 +459,14 @@ def test_a_replaced_parameter_of_another_shape_is_named(lstm, name):
         lstm(tg.zeros(5, 2, 3))
 
 
+@pytest.mark.parametrize("name", ["bias_ih_l0", "bias_hh_l1"])
+def test_a_bias_set_to_none_is_named(lstm, name):
+    setattr(lstm, name, None)
+    with pytest.raises(ValueError, match=rf"LSTM: {name} is missing or None \(the module was built with "
+                                         r"bias=True\); expected a Parameter of shape \(16,\)"):
+        lstm(tg.zeros(5, 2, 3))
+
+
 def test_a_replaced_cell_parameter_of_another_dtype_is_named():
     cell = nn.GRUCell(3, 4)
     cell.weight_ih = nn.Parameter(np.zeros((12, 3)))

@@ -52,7 +52,7 @@ class RecurrentModel(Module):
                  rng: np.random.Generator | None = None) -> None:
         super().__init__()
         owner = "RecurrentModel"
-        if cell not in _CELLS:
+        if not isinstance(cell, str) or cell not in _CELLS:
             raise ValueError(f"{owner}: cell must be one of {tuple(_CELLS)}, got {cell!r}")
         if input_kind not in ("tokens", "dense"):
             raise ValueError(f"{owner}: input_kind must be 'tokens' or 'dense', got {input_kind!r}")
@@ -175,6 +175,8 @@ class RecurrentModel(Module):
         """The state cut from the graph (truncated BPTT: carry values, not gradients)."""
         if state is None:
             return None
-        if isinstance(state, tuple):
-            return tuple(s.detach() for s in state)
-        return state.detach()
+        parts = state if isinstance(state, tuple) else (state,)
+        if not all(isinstance(part, Tensor) for part in parts):
+            raise TypeError("RecurrentModel.detach_state: expected None, a Tensor or a tuple of "
+                            f"Tensors (as loss() and forward() return), got {type(state).__name__}")
+        return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()

@@ -182,7 +182,11 @@ def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype
     if projection:
         expected.update(weight_hr=(projection, hidden))
     for name, shape in expected.items():
-        param = getattr(module, name + suffix)
+        param = getattr(module, name + suffix, None)
+        if param is None:
+            flag = " (the module was built with bias=True)" if name.startswith("bias") else ""
+            raise ValueError(f"{type(module).__name__}: {name}{suffix} is missing or None{flag}; "
+                             f"expected a Parameter of shape {shape} and dtype {dtype}")
         if param.shape != shape or param.dtype != dtype:
             raise ValueError(f"{type(module).__name__}: {name}{suffix} has shape {param.shape} and "
                              f"dtype {param.dtype}, expected shape {shape} and dtype {dtype}")

@@ -296,6 +296,17 @@ def test_cross_entropy_with_options_of_huge_logits_is_finite(reduction, data):
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-9)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_with_options_stays_in_float32(reduction):
+    """No float64 detour (a NumPy integer count of kept targets would promote the mean's
+    scale): the value, and the gradient the node hands to the engine, are float32."""
+    logits = Tensor(np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32),
+                    requires_grad=True)
+    out = cross_entropy(logits, np.array([0, -100, 3, 1, -100, 2]), reduction, label_smoothing=0.2)
+    [grad] = out._backward(np.ones(out.shape, dtype=np.float32))
+    assert out.dtype == np.float32 and grad.dtype == np.float32
+
+
 def test_cross_entropy_when_every_target_is_ignored():
     """sum and none are 0 with a zero gradient; the mean over nothing is refused (torch: NaN)."""
     logits = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)

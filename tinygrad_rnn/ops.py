@@ -840,7 +840,7 @@ def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean",
     picked = targets.reshape(-1)
     ignored = None if ignore_index is None else picked == ignore_index
     if ignored is not None and ignored.any():
-        kept = count - np.count_nonzero(ignored)
+        kept = count - int(np.count_nonzero(ignored))  # int: an np.int64 would make grad / kept float64
         picked = np.where(ignored, 0, picked)  # any class will do: the row's scale is 0
     else:
         ignored, kept = None, count

@@ -9,6 +9,7 @@
 """
 
 from .layers import Dropout, Embedding, Linear
+from .loss import CrossEntropyLoss, MSELoss
 from .models import RecurrentModel
 from .module import Module, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -17,11 +18,13 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "CrossEntropyLoss",
     "Dropout",
     "Embedding",
     "GRUCell",
     "LSTMCell",
     "Linear",
+    "MSELoss",
     "Module",
     "ModuleList",
     "Parameter",

@@ -1,0 +1,71 @@
+"""``CrossEntropyLoss`` and ``MSELoss``: PyTorch's loss modules over ``functional``'s losses.
+
+They hold settings, not parameters: the arguments are checked once, when the module is
+made, and each call hands them to the functional loss, which checks the inputs.
+
+>>> import numpy as np, tinygrad_rnn as tg
+>>> from tinygrad_rnn import nn
+>>> criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+>>> criterion
+CrossEntropyLoss(reduction='mean', ignore_index=-100, label_smoothing=0.1)
+>>> logits = tg.Tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.5]], requires_grad=True)
+>>> loss = criterion(logits, np.array([0, -100]))   # the second prediction is ignored
+>>> loss.backward()
+>>> round(loss.item(), 4), logits.grad[1].tolist()
+(0.3365, [0.0, 0.0, 0.0])
+"""
+
+from __future__ import annotations
+
+from .. import functional
+from ..tensor import Tensor
+from .module import Module
+
+
+class CrossEntropyLoss(Module):
+    """``functional.cross_entropy`` as a module: (..., C) logits, integer targets (...).
+
+    Keyword names and defaults are PyTorch's; its ``weight``, ``size_average`` and
+    ``reduce`` are not offered. Unlike PyTorch, the classes are on the logits' last axis.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.CrossEntropyLoss(reduction="none")(tg.zeros(2, 4), np.array([1, 3])).shape
+    (2,)
+    """
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100,
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.reduction = functional.check_reduction(owner, reduction)
+        self.ignore_index = functional.check_ignore_index(owner, ignore_index)
+        self.label_smoothing = functional.check_probability(owner, label_smoothing, "label_smoothing")
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.cross_entropy(input, target, self.reduction, ignore_index=self.ignore_index,
+                                        label_smoothing=self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}")
+
+
+class MSELoss(Module):
+    """``functional.mse_loss`` as a module: (input − target)², reduced; equal shapes only.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.MSELoss(reduction="sum")(tg.Tensor([1.0, 2.0]), tg.Tensor([0.0, 4.0])).item()
+    5.0
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = functional.check_reduction(type(self).__name__, reduction)
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.mse_loss(input, target, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"

@@ -166,31 +166,33 @@ class Optimizer:
 
     def step(self) -> None:
         """Update, in place, every parameter whose ``grad`` is not None."""
-        index = 0
+        index, states = 0, self.state
         for number, group in enumerate(self.param_groups):
             hyperparameters = self._hyperparameters(number)
             for param in group["params"]:
-                if param.grad is not None:
-                    self._step_one(index, param, hyperparameters)
+                grad, data = param.grad, param.data
+                if grad is not None:
+                    if type(grad) is not np.ndarray or grad.dtype != data.dtype or grad.shape != data.shape:
+                        grad = self._checked_grad(index, grad, data)
+                    state = states.get(index)
+                    if state is None:
+                        state = states[index] = {"step": 0}
+                    state["step"] += 1
+                    self._update(data, grad, state, hyperparameters)
                 index += 1
 
-    def _step_one(self, index: int, param: Tensor, hyperparameters: dict[str, Any]) -> None:
-        grad, data = param.grad, param.data
-        if type(grad) is not np.ndarray:
-            grad = np.asarray(grad)
+    def _checked_grad(self, index: int, grad: Any, data: np.ndarray) -> np.ndarray:
+        """A grad that is not already an array like the parameter, converted or refused."""
+        grad = np.asarray(grad)
         if grad.dtype.kind not in "biuf" or data.dtype.kind != "f":
             raise TypeError(f"{self._name}.step: params[{index}] has dtype {data.dtype} and its grad "
                             f"dtype {grad.dtype}; both must be real, the parameter floating-point")
-        if grad.dtype != data.dtype:
-            grad = grad.astype(data.dtype)
-        if grad.shape != param.data.shape:
+        if grad.shape != data.shape:
             raise ValueError(
-                f"{self._name}.step: params[{index}] has shape {param.data.shape} but its "
-                f"grad has shape {grad.shape}"
+                f"{self._name}.step: params[{index}] has shape {data.shape} but its grad has shape "
+                f"{grad.shape}"
             )
-        state = self.state.setdefault(index, {"step": 0})
-        state["step"] += 1
-        self._update(param.data, grad, state, hyperparameters)
+        return grad.astype(data.dtype, copy=False)
 
     def state_dict(self) -> dict[str, Any]:
         """A snapshot of the groups' hyperparameters and per-parameter state (arrays copied)."""

@@ -243,10 +243,13 @@ class Tensor:
                             parent.grad = parent_grad
                             parent._owns_grad = False
                             continue
-                    elif (type(parent_grad) is ndarray and type(parent.grad) is ndarray
-                            and parent_grad.shape == parent.data.shape == parent.grad.shape
-                            and parent_grad.dtype == parent.data.dtype == parent.grad.dtype):
-                        # A later dense gradient of the same shape: add it to an owned buffer.
+                    elif (type(parent_grad) is ndarray and parent.grad is not None
+                            and parent_grad.shape == parent.data.shape
+                            and parent_grad.dtype == parent.data.dtype):
+                        # A later dense gradient of the same shape: add it to an owned buffer
+                        # (a leaf's may have been set by hand: it must match the leaf).
+                        if parent._backward is None:
+                            _check_existing_grad(parent)
                         if parent._owns_grad:
                             parent.grad += parent_grad
                         else:
@@ -395,21 +398,14 @@ def _accumulate(node: Tensor, grad) -> None:
     """Add ``grad`` into ``node.grad`` (summed back to node's shape and dtype).
 
     A leaf's first gradient is copied so that no two tensors share a gradient buffer;
-    later ones are added in place into that owned buffer.
+    later ones are added in place into that owned buffer. A ``.grad`` set by hand that
+    does not match the tensor, and an integer tensor made to require grad, are refused.
     """
-    shape = node.data.shape
-    if node.data.dtype.kind != "f":
-        raise TypeError(f"backward: a tensor of dtype {node.data.dtype} (shape {shape}) has "
+    if node.grad is not None:
+        _check_existing_grad(node)
+    elif node._backward is None and node.data.dtype.kind != "f":
+        raise TypeError(f"backward: a tensor of dtype {node.data.dtype} (shape {node.shape}) has "
                         "requires_grad=True; only floating-point tensors can have gradients")
-    existing = node.grad
-    if existing is not None and (not isinstance(existing, (np.ndarray, np.generic))
-                                 or existing.shape != shape or existing.dtype != node.data.dtype):
-        raise ValueError(
-            f"backward: the .grad already held by a tensor of shape {shape} and dtype "
-            f"{node.data.dtype} is a {type(existing).__name__} of shape {np.shape(existing)} and "
-            f"dtype {np.asarray(existing).dtype} (set by hand?); set it to None or to an array "
-            "shaped and typed like the tensor"
-        )
     if type(grad) is Scatter:
         buffer = node.grad
         if buffer is None or not node._owns_grad:
@@ -420,6 +416,7 @@ def _accumulate(node: Tensor, grad) -> None:
             node._owns_grad = True
         grad.add_into(buffer)
         return
+    shape = node.data.shape
     if grad.shape != shape:
         grad = unbroadcast(grad, shape)
     if grad.dtype != node.data.dtype:
@@ -436,6 +433,18 @@ def _accumulate(node: Tensor, grad) -> None:
     else:
         node.grad = node.grad + grad
         node._owns_grad = True
+
+
+def _check_existing_grad(node: Tensor) -> None:
+    existing, shape = node.grad, node.data.shape
+    if (not isinstance(existing, (np.ndarray, np.generic)) or existing.shape != shape
+            or existing.dtype != node.data.dtype):
+        raise ValueError(
+            f"backward: the .grad already held by a tensor of shape {shape} and dtype "
+            f"{node.data.dtype} is a {type(existing).__name__} of shape {np.shape(existing)} and "
+            f"dtype {np.asarray(existing).dtype} (set by hand?); set it to None or to an array "
+            "shaped and typed like the tensor"
+        )
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

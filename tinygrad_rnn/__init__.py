@@ -10,7 +10,7 @@
 
 from . import functional, nn, ops, optim, runtime
 from .gradcheck import GradcheckError, check_gradients, gradcheck
-from .ops import addmm, concatenate, split, stack
+from .ops import addmm, argmax, argmin, concatenate, flatten, permute, split, squeeze, stack, unsqueeze
 from .rng import default_generator, manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad, ones, rand, randn, zeros
@@ -24,9 +24,12 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "addmm",
+    "argmax",
+    "argmin",
     "concatenate",
     "check_gradients",
     "default_generator",
+    "flatten",
     "functional",
     "gradcheck",
     "is_grad_enabled",
@@ -37,10 +40,13 @@ __all__ = [
     "ones",
     "ops",
     "optim",
+    "permute",
     "rand",
     "randn",
     "save",
     "split",
+    "squeeze",
     "stack",
+    "unsqueeze",
     "zeros",
 ]

@@ -8,7 +8,7 @@
 ((5, 2, 4), (2, 2, 4))
 """
 
-from .layers import Dropout, Embedding, Linear
+from .layers import Dropout, Embedding, Identity, LayerNorm, Linear, ReLU, Sigmoid, Tanh
 from .loss import CrossEntropyLoss, MSELoss
 from .models import RecurrentModel
 from .module import Module, ModuleList, Parameter, Sequential
@@ -22,19 +22,25 @@ __all__ = [
     "Dropout",
     "Embedding",
     "GRUCell",
+    "Identity",
     "LSTMCell",
+    "LayerNorm",
     "Linear",
     "MSELoss",
     "Module",
     "ModuleList",
     "Parameter",
     "RNNCell",
+    "ReLU",
     "RecurrentModel",
     "Sequential",
+    "Sigmoid",
+    "Tanh",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "pad_sequence",
     "utils",
 ]
 
-from . import utils  # noqa: E402  (written alongside; the clipping helpers live there)
-from .utils import clip_grad_norm_, clip_grad_value_  # noqa: E402
+from . import utils  # noqa: E402  (written alongside; clipping and padding live there)
+from .utils import clip_grad_norm_, clip_grad_value_, pad_sequence  # noqa: E402

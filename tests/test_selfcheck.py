@@ -18,8 +18,18 @@ def test_every_op_and_module_passes():
     assert all(row.max_abs_error < 1e-6 for row in rows)
     names = " ".join(row.check for row in rows)
     for expected in ("matmul", "getitem (gather", "cross_entropy", "LSTM", "GRU", "RNN (relu)",
-                     "Embedding", "RecurrentModel"):
+                     "Embedding", "RecurrentModel", "squeeze", "ignore_index", "pad_sequence",
+                     "LayerNorm", "Sequential"):
         assert expected in names
+
+
+def test_the_seed_must_be_a_non_negative_integer():
+    parser = argparse.ArgumentParser()
+    selfcheck.add_arguments(parser)
+    assert parser.parse_args(["--seed", "3"]).seed == 3
+    for bad in ("-1", "x"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--seed", bad])
 
 
 def test_table_and_json_output(capsys):

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import functional as F
 from .gradcheck import check_gradients
+from .nn.utils import pad_sequence
 from .ops import concatenate, linear, split, stack
 from .tensor import Tensor
 
@@ -77,6 +78,8 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
                           ["x (distinct values)"]),
         "reshape, transpose, .T": unary(lambda x: x.reshape(4, 6).T.transpose(1, 0).reshape(-1),
                                         shape=(2, 3, 4)),
+        "squeeze, unsqueeze, flatten, permute": unary(
+            lambda x: x.unsqueeze(0).permute(2, 0, 3, 1).flatten(1).squeeze() * 1.5, shape=(2, 1, 3)),
         "getitem (slices)": unary(lambda x: x[1:, ::-2, None, ...], shape=(3, 4, 2)),
         "getitem (gather, repeats)": unary(lambda x: x[np.array([[1, 1], [4, 0]])], shape=(5, 3)),
         "concatenate, stack, split": lambda r: (_join_and_split, [_t(r, 3, 2), _t(r, 3, 3)],
@@ -91,6 +94,12 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "log_softmax": unary(lambda x: x.log_softmax(axis=-1)),
         "cross_entropy": lambda r: (lambda x: F.cross_entropy(x, np.array([[0, 3], [2, 2]])),
                                     [_t(r, 2, 2, 4, low=-3, high=3)], ["logits (2,2,4)"]),
+        "cross_entropy (ignore_index, label_smoothing)": lambda r: (
+            lambda x: F.cross_entropy(x, np.array([[0, -100], [2, 2]]), ignore_index=-100,
+                                      label_smoothing=0.2),
+            [_t(r, 2, 2, 4, low=-3, high=3)], ["logits (2,2,4)"]),
+        "pad_sequence": lambda r: (lambda a, b: pad_sequence([a, b], padding_value=0.5) * 2.0,
+                                   [_t(r, 3, 2), _t(r, 1, 2)], ["a (3,2)", "b (1,2)"]),
         "mse_loss": lambda r: (F.mse_loss, [_t(r, 3, 2), _t(r, 3, 2)], ["prediction", "target"]),
         # A fresh generator per call: every evaluation uses the same mask.
         "dropout (fixed mask)": unary(lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(3))),
@@ -133,6 +142,10 @@ def _module_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
                                           lambda m, x: (m(x)[0], last_state(m(x)))),
         "GRU (2 layers, batch_first)": module_problem(
             nn.GRU(3, 4, num_layers=2, batch_first=True, rng=rng), sequence, lambda m, x: m(x)[0]),
+        "LayerNorm": module_problem(nn.LayerNorm((2, 3)), lambda r: _t(r, 4, 2, 3), lambda m, x: m(x)),
+        "Sequential (Linear, LayerNorm, Tanh)": module_problem(
+            nn.Sequential(nn.Linear(3, 4, rng=rng), nn.LayerNorm(4), nn.Tanh(), nn.Linear(4, 2, rng=rng)),
+            lambda r: _t(r, 5, 3), lambda m, x: m(x)),
         "LSTM (bidirectional, proj_size, 2 layers)": module_problem(
             nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, rng=rng), sequence,
             lambda m, x: (m(x)[0], last_state(m(x)))),
@@ -205,9 +218,19 @@ def format_table(rows: list[CheckRow]) -> str:
     return "\n".join(lines)
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", metavar="TEXT", help="run only checks whose name contains TEXT")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random problems")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of the random problems (>= 0)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 

@@ -591,14 +591,20 @@ def test_matches_torch_optim(cls, reference, config, dtype):
     initial, grads = random_run(dtype, seed=3, steps=5)
     params = make_params(initial)
     run_steps(cls(params, **config), params, grads)
+    assert_matches_torch(torch, params, initial, grads, lambda tensors: getattr(torch.optim, cls.__name__)(
+        tensors, **config))
 
+
+def assert_matches_torch(torch, params, initial, grads, make_optimizer):
+    """Run ``make_optimizer(torch_tensors)`` over the same gradients; compare with ``params``."""
     torch_params = [torch.tensor(array, requires_grad=True) for array in initial]
-    torch_optimizer = getattr(torch.optim, cls.__name__)(torch_params, **config)
+    torch_optimizer = make_optimizer(torch_params)
     for step_grads in grads:
         for param, grad in zip(torch_params, step_grads):
             param.grad = None if grad is None else torch.tensor(grad)
         torch_optimizer.step()
     for param, torch_param in zip(params, torch_params):
+        dtype = param.data.dtype.type
         np.testing.assert_allclose(param.data, torch_param.detach().numpy(), **TOLERANCE[dtype])
 
 
@@ -725,13 +731,5 @@ def test_grouped_updates_match_torch_optim(cls, dtype):
     initial, grads = random_run(dtype, seed=5, steps=5)
     params = make_params(initial)
     run_steps(_grouped(cls, params, first, second), params, grads)
-
-    torch_params = [torch.tensor(array, requires_grad=True) for array in initial]
-    torch_optimizer = getattr(torch.optim, cls.__name__)(
-        [{"params": torch_params[:2]}, {"params": torch_params[2:], **second}], **first)
-    for step_grads in grads:
-        for param, grad in zip(torch_params, step_grads):
-            param.grad = None if grad is None else torch.tensor(grad)
-        torch_optimizer.step()
-    for param, torch_param in zip(params, torch_params):
-        np.testing.assert_allclose(param.data, torch_param.detach().numpy(), **TOLERANCE[dtype])
+    assert_matches_torch(torch, params, initial, grads, lambda tensors: getattr(torch.optim, cls.__name__)(
+        [{"params": tensors[:2]}, {"params": tensors[2:], **second}], **first))

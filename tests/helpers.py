@@ -93,6 +93,30 @@ def one_hot(indices, classes: int) -> np.ndarray:
     return np.eye(classes)[np.asarray(indices)]
 
 
+# -- classification losses ---------------------------------------------------------------
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@st.composite
+def classification_with_options(draw, reduction="sum", logit_values=None):
+    """(logits, targets, ignore_index, label_smoothing). ignore_index is -100, another negative,
+    C or more, or (C > 1) a class; some targets equal it, the others are other classes; ε is
+    0, 1 or in between. Under "mean" at least one target is kept, by construction."""
+    leading = draw(shapes(max_dims=2, min_side=1))
+    classes = draw(st.integers(1, 5))
+    classes_to_ignore = range(classes) if classes > 1 else []
+    ignore_index = draw(st.sampled_from([-100, -1, classes, classes + 3, *classes_to_ignore]))
+    ignored = draw(hnp.arrays(np.bool_, leading))
+    if reduction == "mean" and ignored.all():
+        ignored = ignored.copy()
+        ignored.flat[draw(st.integers(0, ignored.size - 1))] = False
+    kept_classes = [c for c in range(classes) if c != ignore_index]
+    targets = draw(hnp.arrays(np.int64, leading, elements=st.sampled_from(kept_classes)))
+    targets = np.where(ignored, ignore_index, targets)
+    smoothing = draw(st.sampled_from([0.0, 1.0]) | uniform(0.0, 1.0))
+    return draw(arrays((*leading, classes), logit_values)), targets, ignore_index, smoothing
+
+
 # -- gradients -------------------------------------------------------------------------
 Op = Callable[..., "tg.Tensor | Sequence[tg.Tensor]"]
 

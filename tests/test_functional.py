@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import arrays, check_vjp, one_hot, shapes, uniform
+from helpers import REDUCTIONS, arrays, check_vjp, classification_with_options, one_hot, shapes, uniform
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -10,8 +10,6 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
 from tinygrad_rnn.functional import cross_entropy, dropout, linear, mse_loss
-
-REDUCTIONS = ["mean", "sum", "none"]
 
 
 @st.composite
@@ -160,26 +158,6 @@ def test_cross_entropy_of_no_predictions():
 
 
 # -- cross_entropy: ignore_index and label_smoothing ---------------------------------------------
-@st.composite
-def classification_with_options(draw, reduction="sum", logit_values=None):
-    """(logits, targets, ignore_index, label_smoothing). ignore_index is -100, another negative,
-    C or more, or (C > 1) a class; some targets equal it, the others are other classes; ε is
-    0, 1 or in between. Under "mean" at least one target is kept, by construction."""
-    leading = draw(shapes(max_dims=2, min_side=1))
-    classes = draw(st.integers(1, 5))
-    classes_to_ignore = range(classes) if classes > 1 else []
-    ignore_index = draw(st.sampled_from([-100, -1, classes, classes + 3, *classes_to_ignore]))
-    ignored = draw(hnp.arrays(np.bool_, leading))
-    if reduction == "mean" and ignored.all():
-        ignored = ignored.copy()
-        ignored.flat[draw(st.integers(0, ignored.size - 1))] = False
-    kept_classes = [c for c in range(classes) if c != ignore_index]
-    targets = draw(hnp.arrays(np.int64, leading, elements=st.sampled_from(kept_classes)))
-    targets = np.where(ignored, ignore_index, targets)
-    smoothing = draw(st.sampled_from([0.0, 1.0]) | uniform(0.0, 1.0))
-    return draw(arrays((*leading, classes), logit_values)), targets, ignore_index, smoothing
-
-
 def _reference_with_options(logits, targets, ignore_index, smoothing, reduction):
     """Cross-entropy against q = (1 − ε)·one_hot + ε/C, 0 where ignored, mean over the kept."""
     classes = logits.shape[-1]

@@ -2,12 +2,9 @@
 
 import numpy as np
 import pytest
-from helpers import arrays, check_vjp, shapes
+from helpers import REDUCTIONS, arrays, check_vjp, classification_with_options, shapes
 from hypothesis import given
 from hypothesis import strategies as st
-
-# The strategy is test_functional's, which draws the functional loss's cases.
-from test_functional import REDUCTIONS, classification_with_options
 
 from tinygrad_rnn import Tensor, functional, nn
 

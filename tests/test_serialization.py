@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygrad_rnn.serialization import CheckpointError, load, save
+from tinygrad_rnn.serialization import MAX_DEPTH, CheckpointError, load, save
 
 DTYPES = [
     np.float16, np.float32, np.float64,
@@ -147,6 +147,47 @@ def test_save_refuses_non_dict(tmp_path):
         save([np.zeros(2)], tmp_path / "c.npz")
 
 
+def nested(depth):
+    """A dict whose innermost dict, ``depth`` levels below the top behind keys "a", holds leaves."""
+    obj = inner = {}
+    for _ in range(depth):
+        inner["a"] = {}
+        inner = inner["a"]
+    inner.update(x=np.arange(2), f=math.nan, n=None)
+    return obj
+
+
+def test_save_refuses_a_structure_that_contains_itself(tmp_path):
+    looped = {"model": {}}
+    looped["model"]["self"] = looped
+    listed = {"items": [1]}
+    listed["items"].append(listed["items"])
+    with pytest.raises(ValueError, match=r"save: obj\['model'\]\['self'\] contains itself"):
+        save(looped, tmp_path / "c.npz")
+    with pytest.raises(ValueError, match=r"save: obj\['items'\]\[1\] contains itself"):
+        save(listed, tmp_path / "c.npz")
+    shared = [1, 2]
+    save({"a": shared, "b": shared}, tmp_path / "c.npz")  # shared, not cyclic: fine
+    assert load(tmp_path / "c.npz") == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_save_refuses_nesting_deeper_than_load_can_read(tmp_path):
+    save(nested(MAX_DEPTH - 1), tmp_path / "deepest.npz")
+    assert_same(load(tmp_path / "deepest.npz"), nested(MAX_DEPTH - 1))
+    for depth in (MAX_DEPTH, 5000):
+        with pytest.raises(ValueError, match=rf"save: obj\['a'\]\['a'\].* more than {MAX_DEPTH} levels deep"):
+            save(nested(depth), tmp_path / "c.npz")
+    assert os.listdir(tmp_path) == ["deepest.npz"]
+
+
+def test_save_refuses_a_bytes_path_and_an_unwritable_integer(tmp_path):
+    with pytest.raises(TypeError, match="save: path must be a str or os.PathLike of str, got bytes"):
+        save({"x": 1}, os.fsencode(tmp_path / "c.npz"))
+    with pytest.raises(ValueError, match=r"save: obj\['n'\] is an integer of 16610 bits"):
+        save({"n": 10**5000}, tmp_path / "c.npz")
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("failing", ["replace", "fsync"])
 def test_torn_write_keeps_old_checkpoint(tmp_path, monkeypatch, failing):
     path = tmp_path / "c.npz"
@@ -261,6 +302,7 @@ def rewrite_meta(path, change):
     [
         (lambda meta: meta.update(format="someone.else"), "format tag 'someone.else'"),
         (lambda meta: meta.update(version=2), "unsupported checkpoint version 2"),
+        (lambda meta: meta.update(version=True), "unsupported checkpoint version True"),
         (lambda meta: meta["tree"]["dict"].update(extra={"array": "9/gone"}), "'9/gone'"),
         (lambda meta: meta["tree"]["dict"].update(extra={"what": 1}), "malformed metadata"),
         (lambda meta: meta.update(tree=[1, 2]), "not a dict"),
@@ -269,6 +311,29 @@ def rewrite_meta(path, change):
 def test_bad_metadata_is_refused(saved, change, message):
     rewrite_meta(saved, change)
     with pytest.raises(CheckpointError, match=message):
+        load(saved)
+
+
+def write_raw_meta(path, raw: bytes):
+    with np.load(path) as archive:
+        entries = {key: archive[key] for key in archive.files}
+    entries["__meta__"] = np.frombuffer(raw, dtype=np.uint8)
+    with open(path, "wb") as file:
+        np.savez(file, **entries)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        b'{"dict": {"step": ' + b"9" * 5000 + b"}}",  # longer than Python converts to an int
+        b"[" * 100_000,                                 # deeper than json.loads recurses
+        b"[" * 900 + b"]" * 900,                        # parses, or not: deeper than _decode recurses
+    ],
+    ids=["5000-digit int", "100000 brackets", "900 nested lists"],
+)
+def test_crafted_metadata_is_refused_naming_the_file(saved, tree):
+    write_raw_meta(saved, b'{"format": "tinygrad_rnn.checkpoint", "version": 1, "tree": ' + tree + b"}")
+    with pytest.raises(CheckpointError, match=r"c\.npz.*(unreadable JSON|more than 100 levels deep)"):
         load(saved)
 
 

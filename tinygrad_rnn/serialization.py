@@ -43,6 +43,10 @@ __all__ = ["CheckpointError", "load", "save"]
 FORMAT = "tinygrad_rnn.checkpoint"
 VERSION = 1
 META_KEY = "__meta__"
+# How deep lists, tuples and dicts may nest. json.loads and _decode read recursively, so
+# without a bound save could write a tree that load cannot read, and a crafted file could
+# exhaust the stack; save and load both hold to it. Real checkpoints nest four or five levels.
+MAX_DEPTH = 100
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -75,8 +79,13 @@ def _array_key(index: int, path: tuple[str | int, ...]) -> str:
     return "/".join([str(index), *parts])
 
 
-def _encode(value: Any, path: tuple[str | int, ...], arrays: dict[str, np.ndarray]) -> Any:
-    """Turn ``value`` into a JSON node, moving its arrays into ``arrays``."""
+def _encode(value: Any, path: tuple[str | int, ...], arrays: dict[str, np.ndarray],
+            containers: set[int]) -> Any:
+    """Turn ``value`` into a JSON node, moving its arrays into ``arrays``.
+
+    ``containers`` holds the ids of the lists, tuples and dicts on the way down to
+    ``value``: meeting one of them again means the structure contains itself.
+    """
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
             raise TypeError(
@@ -88,12 +97,39 @@ def _encode(value: Any, path: tuple[str | int, ...], arrays: dict[str, np.ndarra
         return {"array": key}
     if isinstance(value, (np.bool_, np.integer, np.floating)):
         value = value.item()  # NumPy scalars are stored (and load) as the equal Python scalar
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        try:
+            str(value)  # json.dumps writes it in decimal, which Python caps at 4300 digits
+        except ValueError:
+            raise ValueError(
+                f"save: {_describe(path)} is an integer of {value.bit_length()} bits, too long to "
+                "write as a JSON number; store it as a string or an array"
+            ) from None
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         if math.isfinite(value):
             return value
         return {"float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in containers:
+            raise ValueError(f"save: {_describe(path)} contains itself (a reference cycle); a "
+                             "checkpoint must be a tree")
+        if len(path) >= MAX_DEPTH:
+            raise ValueError(f"save: {_describe(path[:5])}... nests lists, tuples and dicts more than "
+                             f"{MAX_DEPTH} levels deep; a checkpoint allows at most {MAX_DEPTH}")
+        containers.add(id(value))
+        encoded = _encode_container(value, path, arrays, containers)
+        containers.discard(id(value))
+        return encoded
+    raise TypeError(
+        f"save: {_describe(path)} has unsupported type {type(value).__name__}; a checkpoint "
+        "holds NumPy arrays, None, bool, int, float, str, and lists, tuples and dicts of those"
+    )
+
+
+def _encode_container(value: dict | list | tuple, path: tuple[str | int, ...],
+                      arrays: dict[str, np.ndarray], containers: set[int]) -> Any:
     if isinstance(value, dict):
         encoded = {}
         for key, item in value.items():
@@ -102,15 +138,10 @@ def _encode(value: Any, path: tuple[str | int, ...], arrays: dict[str, np.ndarra
                     f"save: {_describe(path)} has a key {key!r} of type {type(key).__name__}; "
                     "checkpoint dict keys must be str"
                 )
-            encoded[key] = _encode(item, (*path, key), arrays)
+            encoded[key] = _encode(item, (*path, key), arrays, containers)
         return {"dict": encoded}
-    if isinstance(value, (list, tuple)):
-        items = [_encode(item, (*path, i), arrays) for i, item in enumerate(value)]
-        return items if isinstance(value, list) else {"tuple": items}
-    raise TypeError(
-        f"save: {_describe(path)} has unsupported type {type(value).__name__}; a checkpoint "
-        "holds NumPy arrays, None, bool, int, float, str, and lists, tuples and dicts of those"
-    )
+    items = [_encode(item, (*path, i), arrays, containers) for i, item in enumerate(value)]
+    return items if isinstance(value, list) else {"tuple": items}
 
 
 def _file_mode(path: str) -> int:
@@ -137,8 +168,10 @@ def save(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
     Leaves may be NumPy arrays of any non-object dtype and shape (0-d and empty included),
     None, bool, int, float (nan and inf included), str, and lists, tuples and str-keyed dicts
-    of those, nested freely. NumPy scalars are stored as the equal Python scalar.
-    Raises TypeError naming the entry for anything else, before touching the disk.
+    of those, nested up to ``MAX_DEPTH`` (100) levels. NumPy scalars are stored as the equal
+    Python scalar. Raises TypeError naming the entry for anything else (and for a bytes
+    ``path``), and ValueError for a structure that contains itself or nests too deeply, all
+    before touching the disk.
 
     The archive is written to a temporary file next to ``path``, flushed and fsynced, then
     moved onto ``path`` with ``os.replace``; on any error the temporary file is removed and
@@ -146,9 +179,9 @@ def save(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """
     if not isinstance(obj, dict):
         raise TypeError(f"save: a checkpoint must be a dict, got {type(obj).__name__}")
-    path = os.fspath(path)
+    path = _save_path(path)
     arrays: dict[str, np.ndarray] = {}
-    tree = _encode(obj, (), arrays)
+    tree = _encode(obj, (), arrays, set())
     meta = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}, allow_nan=False)
     meta_array = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
 
@@ -170,6 +203,15 @@ def save(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
             os.remove(tmp_path)
         raise
     _fsync_directory(directory)
+
+
+def _save_path(path: Any) -> str:
+    """``path`` as a str. Bytes are refused: the temporary file's name is built from str parts."""
+    if isinstance(path, (str, os.PathLike)):
+        path = os.fspath(path)
+        if isinstance(path, str):
+            return path
+    raise TypeError(f"save: path must be a str or os.PathLike of str, got {type(path).__name__} {path!r}")
 
 
 def _check_archive(path: str) -> None:
@@ -212,13 +254,16 @@ def _read_meta(archive: Any, path: str) -> Any:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{path!r}: {META_KEY!r} is not UTF-8 JSON: {err}") from err
+    except (ValueError, RecursionError) as err:  # a number too long to convert, or nesting too deep
+        raise CheckpointError(f"{path!r}: {META_KEY!r} is unreadable JSON: {err}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise CheckpointError(
             f"{path!r} is not a tinygrad_rnn checkpoint: format tag {found!r}, "
             f"expected {FORMAT!r}"
         )
-    if meta.get("version") != VERSION or "tree" not in meta:
+    # True == 1 in Python, so the type is checked too.
+    if type(meta.get("version")) is not int or meta.get("version") != VERSION or "tree" not in meta:
         raise CheckpointError(
             f"{path!r}: unsupported checkpoint version {meta.get('version')!r} "
             f"(this version of tinygrad_rnn reads version {VERSION})"
@@ -226,27 +271,30 @@ def _read_meta(archive: Any, path: str) -> Any:
     return meta["tree"]
 
 
-def _decode(node: Any, archive: Any, path: str) -> Any:
+def _decode(node: Any, archive: Any, path: str, depth: int = 0) -> Any:
     """Rebuild the saved value from a JSON node, reading arrays from ``archive``."""
     if node is None or isinstance(node, (bool, int, float, str)):
         return node
+    tag, payload = next(iter(node.items())) if isinstance(node, dict) and len(node) == 1 else (None, None)
+    # save nests containers at most MAX_DEPTH deep: refuse deeper ones before Python's recursion limit
+    if (isinstance(node, list) or tag in ("dict", "tuple")) and depth >= MAX_DEPTH:
+        raise CheckpointError(f"{path!r}: the metadata nests more than {MAX_DEPTH} levels deep, "
+                              "deeper than a checkpoint can be")
     if isinstance(node, list):
-        return [_decode(item, archive, path) for item in node]
-    if isinstance(node, dict) and len(node) == 1:
-        (tag, payload), = node.items()
-        if tag == "dict" and isinstance(payload, dict):
-            return {key: _decode(item, archive, path) for key, item in payload.items()}
-        if tag == "tuple" and isinstance(payload, list):
-            return tuple(_decode(item, archive, path) for item in payload)
-        if tag == "float" and payload in _NON_FINITE:
-            return _NON_FINITE[payload]
-        if tag == "array" and isinstance(payload, str) and payload != META_KEY:
-            if payload not in archive.files:
-                raise CheckpointError(
-                    f"{path!r}: the metadata references array {payload!r}, "
-                    "which the archive does not contain"
-                )
-            return _read_array(archive, payload, path)
+        return [_decode(item, archive, path, depth + 1) for item in node]
+    if tag == "dict" and isinstance(payload, dict):
+        return {key: _decode(item, archive, path, depth + 1) for key, item in payload.items()}
+    if tag == "tuple" and isinstance(payload, list):
+        return tuple(_decode(item, archive, path, depth + 1) for item in payload)
+    if tag == "float" and isinstance(payload, str) and payload in _NON_FINITE:
+        return _NON_FINITE[payload]
+    if tag == "array" and isinstance(payload, str) and payload != META_KEY:
+        if payload not in archive.files:
+            raise CheckpointError(
+                f"{path!r}: the metadata references array {payload!r}, "
+                "which the archive does not contain"
+            )
+        return _read_array(archive, payload, path)
     raise CheckpointError(f"{path!r}: malformed metadata node {json.dumps(node)[:80]}")
 
 

@@ -158,6 +158,40 @@ def test_from_dict_rejects_bad_descriptions(d, message):
         tokenizer_from_dict(d)
 
 
+@pytest.mark.parametrize(
+    ("d", "error", "message"),
+    [
+        ({"kind": "char", "vocab": ["a"], "x": 1}, ValueError,
+         r"CharTokenizer.from_dict: unexpected key\(s\) \['x'\]"),
+        ({"kind": "char"}, ValueError, "CharTokenizer.from_dict: no 'vocab' entry"),
+        ({"kind": "char", "vocab": None}, TypeError,
+         "CharTokenizer: vocab must be a list of str, got NoneType"),
+        ({"kind": "char", "vocab": ["a", 1]}, TypeError, "vocabulary entries must be str, got 1 of type int"),
+        ({"kind": ["char"], "vocab": ["a"]}, ValueError, r"unknown tokenizer kind \['char'\]"),
+        ({"kind": "word", "vocab": ["<unk>"], "lower": "no"}, TypeError,
+         "WordTokenizer: lower must be True or False, got 'no'"),
+        (["char", ["a"]], TypeError, "tokenizer_from_dict: expected a dict .*, got list"),
+    ],
+)
+def test_from_dict_refuses_wrong_keys_and_types(d, error, message):
+    with pytest.raises(error, match=message):
+        tokenizer_from_dict(d)
+
+
+def test_tokenizers_refuse_values_of_the_wrong_type():
+    with pytest.raises(TypeError, match="CharTokenizer: vocabulary entries must be str, got 1 of type int"):
+        CharTokenizer([1, 2])
+    with pytest.raises(TypeError, match="WordTokenizer: vocab must be a list of str, got int"):
+        WordTokenizer(5)
+    tokenizer = CharTokenizer.fit("abc")
+    with pytest.raises(TypeError, match="encode: text must be a str, got NoneType"):
+        tokenizer.encode(None)
+    with pytest.raises(TypeError, match="count_unknown: text must be a str, got list"):
+        tokenizer.count_unknown(["a"])
+    with pytest.raises(TypeError, match="min_freq must be an integer, got 2.0"):
+        WordTokenizer.fit("a b", min_freq=2.0)
+
+
 def test_from_dict_checks_kind():
     with pytest.raises(ValueError, match="kind 'char' is not 'word'"):
         WordTokenizer.from_dict(CharTokenizer.fit("a").to_dict())
@@ -200,6 +234,15 @@ def test_load_text_folder_is_recursive_sorted_and_filtered(tmp_path):
     (tmp_path / "image.png").write_bytes(b"\x89PNG\xff\xfe")
     (tmp_path / "dir.txt").mkdir()
     assert load_text(tmp_path) == "first\ntokens\nraw\nupper"
+
+
+def test_load_text_refuses_an_empty_path_instead_of_reading_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "stray.txt").write_text("not meant as training text")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="load_text: the path is empty"):
+        load_text("")
+    with pytest.raises(TypeError, match="load_text: path must be a str, a path or None, got int"):
+        load_text(3)
 
 
 def test_load_text_missing_path(tmp_path):
@@ -262,6 +305,10 @@ def test_split_examples_and_errors():
         train_val_split(np.arange(4), 0.1)
     with pytest.raises(ValueError, match="1-D integer array"):
         train_val_split(np.zeros(4), 0.5)
+    with pytest.raises(TypeError, match="train_val_split: val_fraction must be a number, got '0.1'"):
+        train_val_split(np.arange(5), "0.1")
+    with pytest.raises(ValueError, match=r"val_fraction must be in \[0, 1\), got nan"):
+        train_val_split(np.arange(5), float("nan"))
 
 
 # --- truncated-BPTT batches -----------------------------------------------------------
@@ -352,6 +399,19 @@ def test_too_short_stream_names_all_sizes():
         BatchStream(np.arange(30).reshape(5, 6), batch_size=1, seq_len=3)
 
 
+@pytest.mark.parametrize("bad", [2.5, None, True, "5"], ids=repr)
+@pytest.mark.parametrize("name", ["batch_size", "seq_len"])
+def test_batch_sizes_must_be_integers(name, bad):
+    sizes = {"batch_size": 2, "seq_len": 3, name: bad}
+    with pytest.raises(TypeError, match=f"BatchStream: {name} must be an integer, got {bad!r}"):
+        BatchStream(np.arange(30), **sizes)
+
+
+def test_drop_last_must_be_a_bool():
+    with pytest.raises(TypeError, match="BatchStream: drop_last must be True or False, got 'no'"):
+        BatchStream(np.arange(30), 2, 3, drop_last="no")
+
+
 def test_load_state_dict_refuses_other_streams_and_positions():
     batches = BatchStream(np.arange(50), batch_size=2, seq_len=5)
     state = batches.state_dict()
@@ -361,3 +421,16 @@ def test_load_state_dict_refuses_other_streams_and_positions():
         batches.load_state_dict({**state, "window": 5})
     with pytest.raises(ValueError, match="expected keys"):
         batches.load_state_dict({"epoch": 0, "window": 0})
+
+
+def test_load_state_dict_refuses_bools_where_integers_belong():
+    batches = BatchStream(np.arange(50), batch_size=1, seq_len=5)
+    state = batches.state_dict()
+    # True == 1 in Python: without a type check these would pass for epoch 1, window 1, batch_size 1.
+    with pytest.raises(ValueError, match="epoch=True, window=0 is not a position"):
+        batches.load_state_dict({**state, "epoch": True})
+    with pytest.raises(ValueError, match="epoch=0, window=True is not a position"):
+        batches.load_state_dict({**state, "window": True})
+    with pytest.raises(ValueError, match=r"batch_size=True \(this stream: 1\)"):
+        batches.load_state_dict({**state, "batch_size": True})
+    assert batches.state_dict() == state

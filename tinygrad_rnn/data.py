@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from importlib import resources
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,18 @@ class Tokenizer:
     """
 
     kind = ""
+    # The to_dict() entries besides "kind" and "vocab", which from_dict passes back.
+    options: tuple[str, ...] = ()
 
     def __init__(self, vocab: Iterable[str]) -> None:
+        name = type(self).__name__
+        if isinstance(vocab, (str, bytes)) or not isinstance(vocab, Iterable):
+            raise TypeError(f"{name}: vocab must be a list of str, got {type(vocab).__name__}")
         self.vocab: list[str] = list(vocab)
+        odd = [symbol for symbol in self.vocab if not isinstance(symbol, str)]
+        if odd:
+            raise TypeError(f"{name}: vocabulary entries must be str, got {odd[0]!r} of type "
+                            f"{type(odd[0]).__name__}")
         self._ids = {symbol: i for i, symbol in enumerate(self.vocab)}
         if not self.vocab or len(self._ids) != len(self.vocab):
             raise ValueError(
@@ -85,6 +95,7 @@ class Tokenizer:
 
     def count_unknown(self, text: str) -> int:
         """How many symbols of ``text`` are not in the vocabulary (for evaluation reports)."""
+        _check_text(text, "count_unknown")
         return sum(symbol not in self._ids for symbol in self.split(text))
 
     def encode(self, text: str, unknown: str = "error") -> np.ndarray:
@@ -102,6 +113,7 @@ class Tokenizer:
         """
         if unknown not in ("error", "unk"):
             raise ValueError(f"encode: unknown must be 'error' or 'unk', got {unknown!r}")
+        _check_text(text, "encode")
         symbols = self.split(text)
         missing = [symbol for symbol in symbols if symbol not in self._ids]
         if missing:
@@ -144,8 +156,16 @@ class Tokenizer:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Tokenizer:
         """Inverse of :meth:`to_dict` for this kind of tokenizer."""
+        name = f"{cls.__name__}.from_dict"
+        if not isinstance(d, dict):
+            raise TypeError(f"{name}: expected a dict from to_dict(), got {type(d).__name__}")
         if d.get("kind") != cls.kind:
-            raise ValueError(f"{cls.__name__}.from_dict: kind {d.get('kind')!r} is not {cls.kind!r}")
+            raise ValueError(f"{name}: kind {d.get('kind')!r} is not {cls.kind!r}")
+        allowed = {"kind", "vocab", *cls.options}
+        unexpected = sorted(str(key) for key in d if key not in allowed)
+        if unexpected or "vocab" not in d:
+            problem = f"unexpected key(s) {unexpected}" if unexpected else "no 'vocab' entry"
+            raise ValueError(f"{name}: {problem}; a {cls.kind} tokenizer has {sorted(allowed)}")
         return cls(**{key: value for key, value in d.items() if key != "kind"})
 
 
@@ -202,6 +222,7 @@ class WordTokenizer(Tokenizer):
     """
 
     kind = "word"
+    options = ("lower",)
     TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
     NO_SPACE_BEFORE = frozenset(".,;:!?')]}")
     NO_SPACE_AFTER = frozenset("([{")
@@ -210,11 +231,15 @@ class WordTokenizer(Tokenizer):
         super().__init__(vocab)
         if self.vocab[0] != UNK:
             raise ValueError(f"WordTokenizer: id 0 must be {UNK!r}, got {self.vocab[0]!r}")
+        if not isinstance(lower, (bool, np.bool_)):
+            raise TypeError(f"WordTokenizer: lower must be True or False, got {lower!r}")
         self.lower = bool(lower)
 
     @classmethod
     def fit(cls, text: str, lower: bool = False, min_freq: int = 1) -> WordTokenizer:
         """``<unk>`` then the sorted tokens of ``text`` that occur at least ``min_freq`` times."""
+        if not _is_int(min_freq):
+            raise TypeError(f"WordTokenizer.fit: min_freq must be an integer, got {min_freq!r}")
         if min_freq < 1:
             raise ValueError(f"WordTokenizer.fit: min_freq must be >= 1, got {min_freq}")
         counts = Counter(cls.TOKEN.findall(text.lower() if lower else text))
@@ -242,12 +267,24 @@ _TOKENIZERS: dict[str, type[Tokenizer]] = {t.kind: t for t in (CharTokenizer, Wo
 
 def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
     """Rebuild a tokenizer of any kind from its :meth:`~Tokenizer.to_dict`."""
-    kind = d.get("kind") if isinstance(d, dict) else None
-    if kind not in _TOKENIZERS:
+    if not isinstance(d, dict):
+        raise TypeError(f"tokenizer_from_dict: expected a dict from to_dict(), got {type(d).__name__}")
+    kind = d.get("kind")
+    if not isinstance(kind, str) or kind not in _TOKENIZERS:
         raise ValueError(
             f"tokenizer_from_dict: unknown tokenizer kind {kind!r}, expected one of {sorted(_TOKENIZERS)}"
         )
     return _TOKENIZERS[kind].from_dict(d)
+
+
+def _is_int(value: Any) -> bool:
+    """An integer, and not a bool (which Python counts as one)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_text(text: Any, caller: str) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"{caller}: text must be a str, got {type(text).__name__}")
 
 
 def default_corpus_path() -> Path:
@@ -271,9 +308,15 @@ def load_text(path: str | Path | None = None) -> str:
     - a folder: every ``*.txt``, ``*.raw`` and ``*.tokens`` file under it, recursively
       (WikiText's ``wiki.train.raw`` included), in order of relative path, joined by ``"\\n"``.
 
-    Raises FileNotFoundError for a missing path and ValueError for a file that is not UTF-8
-    (naming the file and byte offset), an empty file, or a folder with no text in it.
+    Raises FileNotFoundError for a missing path and ValueError for an empty path string
+    (``Path("")`` would be the current folder), a file that is not UTF-8 (naming the file
+    and byte offset), an empty file, or a folder with no text in it.
     """
+    if path is not None and not isinstance(path, (str, PathLike)):
+        raise TypeError(f"load_text: path must be a str, a path or None, got {type(path).__name__}")
+    if path is not None and not str(path):
+        raise ValueError("load_text: the path is empty; give a text file or folder, or None for "
+                         "the built-in corpus")
     path = default_corpus_path() if path is None else Path(path)
     if not path.exists():
         raise FileNotFoundError(f"load_text: {path} does not exist")
@@ -314,6 +357,8 @@ def train_val_split(ids: Any, val_fraction: float = 0.1) -> tuple[np.ndarray, np
     (array([0, 1, 2, 3, 4, 5, 6, 7]), array([8, 9]))
     """
     ids = _as_token_ids(ids, "train_val_split")
+    if isinstance(val_fraction, (bool, np.bool_)) or not isinstance(val_fraction, (int, float, np.number)):
+        raise TypeError(f"train_val_split: val_fraction must be a number, got {val_fraction!r}")
     if not 0 <= val_fraction < 1:
         raise ValueError(f"train_val_split: val_fraction must be in [0, 1), got {val_fraction}")
     n_val = round(len(ids) * val_fraction)
@@ -353,6 +398,11 @@ class BatchStream:
 
     def __init__(self, ids: Any, batch_size: int, seq_len: int, drop_last: bool = False) -> None:
         ids = _as_token_ids(ids, "BatchStream")
+        for name, value in (("batch_size", batch_size), ("seq_len", seq_len)):
+            if not _is_int(value):
+                raise TypeError(f"BatchStream: {name} must be an integer, got {value!r}")
+        if not isinstance(drop_last, (bool, np.bool_)):
+            raise TypeError(f"BatchStream: drop_last must be True or False, got {drop_last!r}")
         if batch_size < 1 or seq_len < 1:
             raise ValueError(
                 "BatchStream: batch_size and seq_len must be >= 1, "
@@ -365,9 +415,9 @@ class BatchStream:
                 f"{max(steps, 0)} steps per stream, fewer than seq_len={seq_len}; use a smaller "
                 f"batch_size or seq_len, or more text (need at least batch_size*seq_len + 1 tokens)"
             )
-        self.batch_size = batch_size
-        self.seq_len = seq_len
-        self.drop_last = drop_last
+        self.batch_size = int(batch_size)
+        self.seq_len = int(seq_len)
+        self.drop_last = bool(drop_last)
         self.num_tokens = len(ids)
         self.steps_per_stream = steps
         used = ids[: batch_size * steps + 1].astype(np.int64)
@@ -412,15 +462,16 @@ class BatchStream:
         if set(state) != set(mine):
             raise ValueError(f"{name}: expected keys {sorted(mine)}, got {sorted(state)}")
         settings = ("num_tokens", "batch_size", "seq_len", "drop_last")
+        # The type counts too: True == 1 in Python, but it is no batch size.
         changed = [f"{key}={state[key]!r} (this stream: {mine[key]!r})" for key in settings
-                   if state[key] != mine[key]]
+                   if state[key] != mine[key] or isinstance(state[key], bool) != isinstance(mine[key], bool)]
         if changed:
             raise ValueError(f"{name}: saved for a different stream: {', '.join(changed)}")
         epoch, window = state["epoch"], state["window"]
-        valid = isinstance(epoch, int) and isinstance(window, int) and epoch >= 0
+        valid = _is_int(epoch) and _is_int(window) and epoch >= 0
         if not (valid and 0 <= window < len(self)):
             raise ValueError(
                 f"{name}: epoch={epoch!r}, window={window!r} "
                 f"is not a position of a stream with {len(self)} windows per epoch"
             )
-        self.epoch, self.window = epoch, window
+        self.epoch, self.window = int(epoch), int(window)

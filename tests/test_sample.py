@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -70,6 +72,40 @@ def test_top_k_only_draws_among_the_k_most_likely(model, tokenizer):
     drawn = {generate(model, tokenizer, "t", 1, temperature=5.0, top_k=3, rng=np.random.default_rng(s))
              for s in range(40)}
     assert drawn <= allowed and len(drawn) > 1
+
+
+def test_infinite_temperature_draws_uniformly_among_the_top_k(model, tokenizer):
+    ids = tokenizer.encode("t")
+    with tg.no_grad():
+        logits = model.forward(ids.reshape(-1, 1))[0].data[-1, 0]
+    allowed = {tokenizer.vocab[i] for i in np.argsort(-logits)[:3]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value" from (-inf - max) / inf
+        drawn = Counter(generate(model, tokenizer, "t", 1, temperature=math.inf, top_k=3,
+                                 rng=np.random.default_rng(seed)) for seed in range(90))
+        everything = {generate(model, tokenizer, "t", 1, temperature=math.inf,
+                               rng=np.random.default_rng(seed)) for seed in range(90)}
+    assert set(drawn) == allowed and min(drawn.values()) >= 15  # about 30 each
+    assert len(everything) > 10  # without top_k: any of the vocabulary
+
+
+def test_bad_argument_types_are_refused_naming_generate(model, tokenizer):
+    for temperature in ("1", None, True):
+        message = f"generate: temperature must be a number >= 0, got {temperature!r}"
+        with pytest.raises(TypeError, match=message):
+            generate(model, tokenizer, "to", 5, temperature=temperature)
+    with pytest.raises(ValueError, match="generate: temperature must be >= 0, got nan"):
+        generate(model, tokenizer, "to", 5, temperature=math.nan)
+    with pytest.raises(TypeError, match="generate: the prime must be a str, got NoneType None"):
+        generate(model, tokenizer, None, 5)
+
+
+def test_mean_loss_refuses_sizes_that_are_not_integers(model, tokenizer):
+    ids = tokenizer.encode(TEXT)
+    with pytest.raises(TypeError, match="mean_loss: streams must be an integer >= 1, got 2.5"):
+        mean_loss(model, ids, streams=2.5)
+    with pytest.raises(TypeError, match="mean_loss: seq_len must be an integer >= 1, got None"):
+        mean_loss(model, ids, seq_len=None)
 
 
 def test_stream_receives_the_text_piece_by_piece(model, tokenizer):
@@ -191,3 +227,40 @@ def test_load_checkpoint_refuses_missing_foreign_and_mismatched_files(model, tok
     save_checkpoint(tmp_path / "vocab.npz", model, other_vocab)
     with pytest.raises(CheckpointError, match="another vocabulary"):
         load_checkpoint(tmp_path / "vocab.npz")
+
+
+@pytest.mark.parametrize("options", [
+    {"cell": "lstm", "num_layers": 2, "embedding_dim": 5},
+    {"cell": "rnn", "nonlinearity": "relu", "bias": False},
+    {"cell": "gru", "dropout": 0.3},
+], ids=["lstm-2-layers-embedding", "rnn-relu-no-bias", "gru-dropout"])
+def test_load_checkpoint_rebuilds_every_architecture(tokenizer, tmp_path, options):
+    vocab = len(tokenizer)
+    model = RecurrentModel(input_size=vocab, hidden_size=7, output_size=vocab, dtype="float64",
+                           rng=np.random.default_rng(0), **options)
+    loaded, _, _ = load_checkpoint(save_checkpoint(tmp_path / "c.npz", model, tokenizer))
+    assert loaded.config() == model.config()
+    for (name, saved), (_, restored) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        np.testing.assert_array_equal(saved, restored, err_msg=name)
+
+
+def test_load_checkpoint_compares_shapes_before_building_a_huge_model(model, tokenizer, tmp_path):
+    # Built first, hidden_size=10**7 would ask for petabytes (MemoryError) before any check.
+    huge = {**model.config(), "hidden_size": 10**7}
+    save_checkpoint(tmp_path / "huge.npz", model, tokenizer, model_config=huge)
+    with pytest.raises(CheckpointError, match=r"huge\.npz: the weights do not fit .*hidden 10000000.*"
+                       r"rnn\.weight_hh_l0 is \(36, 12\), the configuration needs \(30000000, 10000000\)"):
+        load_checkpoint(tmp_path / "huge.npz")
+    deep = {**model.config(), "num_layers": 3}
+    save_checkpoint(tmp_path / "deep.npz", model, tokenizer, model_config=deep)
+    with pytest.raises(CheckpointError, match=r"deep\.npz: .*missing \['rnn\.weight_ih_l1'"):
+        load_checkpoint(tmp_path / "deep.npz")
+    save_checkpoint(tmp_path / "deeper.npz", model, tokenizer, model_config={**deep, "num_layers": 10**9})
+    with pytest.raises(CheckpointError, match="1000000000 layers, but only 6 weight arrays are saved"):
+        load_checkpoint(tmp_path / "deeper.npz")
+
+
+def test_load_checkpoint_refuses_version_true(model, tokenizer, tmp_path):
+    save_checkpoint(tmp_path / "c.npz", model, tokenizer, version=True)  # True == 1 in Python
+    with pytest.raises(CheckpointError, match="c.npz: unsupported language-model checkpoint version True"):
+        load_checkpoint(tmp_path / "c.npz")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import numbers
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import numpy as np
 from . import functional
 from .data import UNK, Tokenizer, load_text, tokenizer_from_dict, train_val_split
 from .nn import RecurrentModel
+from .reference import param_shapes
 from .rng import resolve
 from .serialization import CheckpointError, load
 from .tensor import no_grad
@@ -42,6 +44,7 @@ __all__ = [
     "evaluate_ids",
     "evaluate_validation",
     "generate",
+    "is_checkpoint_version",
     "load_checkpoint",
     "mean_loss",
 ]
@@ -84,7 +87,7 @@ def load_checkpoint(path_or_run_dir: str | Path) -> tuple[RecurrentModel, Tokeni
             f"{path} is not a language-model checkpoint (format {checkpoint.get('format')!r}, "
             f"expected {CHECKPOINT_FORMAT!r})"
         )
-    if checkpoint.get("version") != CHECKPOINT_VERSION:
+    if not is_checkpoint_version(checkpoint.get("version")):
         raise CheckpointError(
             f"{path}: unsupported language-model checkpoint version {checkpoint.get('version')!r} "
             f"(this version reads {CHECKPOINT_VERSION})"
@@ -96,12 +99,10 @@ def load_checkpoint(path_or_run_dir: str | Path) -> tuple[RecurrentModel, Tokeni
         tokenizer = tokenizer_from_dict(checkpoint["tokenizer"])
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: unreadable tokenizer: {err}") from None
-    config = checkpoint["model_config"]
-    try:
-        # The weights are overwritten below; a private generator keeps the default one untouched.
-        model = RecurrentModel(**config, rng=np.random.default_rng(0))
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: cannot build the model from its saved configuration: {err}") from None
+    config, weights = checkpoint["model_config"], checkpoint["model"]
+    if not isinstance(config, dict) or not isinstance(weights, dict):
+        raise CheckpointError(f"{path}: model_config and model must be dicts, got "
+                              f"{type(config).__name__} and {type(weights).__name__}")
     sizes = {config.get("input_size"), config.get("output_size")}
     if sizes != {len(tokenizer)}:
         raise CheckpointError(
@@ -109,13 +110,56 @@ def load_checkpoint(path_or_run_dir: str | Path) -> tuple[RecurrentModel, Tokeni
             f"{config.get('output_size')} output symbols but the tokenizer has {len(tokenizer)}: "
             "the weights belong to another vocabulary"
         )
+    does_not_fit = f"{path}: the weights do not fit the saved architecture ({describe_model(config)})"
+    # Before building: a configuration that disagrees with the weights could ask for any
+    # amount of memory (hidden_size=10**7 is petabytes), and building would fail on that.
+    mismatch = _weights_mismatch(config, weights)
+    if mismatch:
+        raise CheckpointError(f"{does_not_fit}: {mismatch}")
     try:
-        model.load_state_dict(checkpoint["model"])
+        # The weights are overwritten below; a private generator keeps the default one untouched.
+        model = RecurrentModel(**config, rng=np.random.default_rng(0))
+    except (TypeError, ValueError, MemoryError) as err:
+        raise CheckpointError(f"{path}: cannot build the model from its saved configuration: "
+                              f"{err or type(err).__name__}") from None
+    try:
+        model.load_state_dict(weights)
     except (TypeError, ValueError) as err:
-        raise CheckpointError(
-            f"{path}: the weights do not fit the saved architecture ({describe_model(config)}): {err}"
-        ) from None
+        raise CheckpointError(f"{does_not_fit}: {err}") from None
     return model, tokenizer, checkpoint
+
+
+def is_checkpoint_version(value: Any) -> bool:
+    """``value`` is the language-model checkpoint version this library reads (not ``True``,
+    which Python counts as equal to 1)."""
+    return type(value) is int and value == CHECKPOINT_VERSION
+
+
+def _weights_mismatch(config: dict[str, Any], weights: dict[str, Any]) -> str:
+    """How the saved weights' names and shapes differ from what ``config`` builds ("" if they
+    agree, or if ``config`` is invalid: building the model then reports it)."""
+    layers = config.get("num_layers", 1)
+    if isinstance(layers, int) and layers > len(weights):  # each layer has weights; don't list 10**9
+        return f"{layers} layers, but only {len(weights)} weight arrays are saved"
+    try:
+        expected = param_shapes(
+            cell=config.get("cell"), input_size=config.get("input_size"),
+            hidden_size=config.get("hidden_size"), output_size=config.get("output_size"),
+            num_layers=config.get("num_layers", 1), embedding_dim=config.get("embedding_dim"),
+            bias=config.get("bias", True))
+    except (TypeError, ValueError):
+        return ""
+    missing = [name for name in expected if name not in weights]
+    unexpected = [name for name in weights if name not in expected]
+    if missing or unexpected:
+        return f"missing {missing}, unexpected {unexpected}"
+    shapes = [f"{name} is {_shape(weights[name])}, the configuration needs {shape}"
+              for name, shape in expected.items() if _shape(weights[name]) != shape]
+    return ("shape mismatch: " + "; ".join(shapes)) if shapes else ""
+
+
+def _shape(value: Any) -> tuple[int, ...] | str:
+    return value.shape if isinstance(value, np.ndarray) else f"a {type(value).__name__}, not an array"
 
 
 def describe_model(config: dict[str, Any]) -> str:
@@ -150,6 +194,8 @@ def default_prime(tokenizer: Tokenizer) -> str:
 
 def encode_prime(tokenizer: Tokenizer, prime: str) -> np.ndarray:
     """The ids of ``prime``; ValueError naming its symbols outside the vocabulary, or if it has none."""
+    if not isinstance(prime, str):
+        raise TypeError(f"generate: the prime must be a str, got {type(prime).__name__} {prime!r}")
     symbols = tokenizer.split(prime)
     if not symbols:
         raise ValueError(f"generate: the prime {prime!r} has no symbols; give at least one "
@@ -167,7 +213,11 @@ def encode_prime(tokenizer: Tokenizer, prime: str) -> np.ndarray:
 
 def _next_token(logits: np.ndarray, temperature: float, top_k: int | None,
                 rng: np.random.Generator) -> int:
-    """Draw from softmax(logits / temperature) restricted to the ``top_k`` largest logits."""
+    """Draw from softmax(logits / temperature) restricted to the ``top_k`` largest logits.
+
+    ``temperature`` 0 and inf are the two limits: the largest logit, and a uniform draw
+    among the allowed tokens (computed as such: (-inf - max) / inf would be nan).
+    """
     if temperature == 0:
         return int(np.argmax(logits))
     logits = logits.astype(np.float64)
@@ -177,7 +227,10 @@ def _next_token(logits: np.ndarray, temperature: float, top_k: int | None,
         filtered = np.full_like(logits, -np.inf)
         filtered[keep] = logits[keep]
         logits = filtered
-    scaled = (logits - logits.max()) / temperature
+    if math.isinf(temperature):
+        scaled = np.where(logits > -np.inf, 0.0, -np.inf)
+    else:
+        scaled = (logits - logits.max()) / temperature
     cdf = np.cumsum(np.exp(scaled))
     # Inverse-CDF sampling; side="right" never lands on a zero-probability token.
     return min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), logits.size - 1)
@@ -202,19 +255,25 @@ def generate(
 
     The prime is fed through the model in one pass; then each new token is drawn from
     softmax(logits / ``temperature``) over the ``top_k`` most likely tokens (all when None)
-    and fed back. ``temperature=0`` is greedy: always the most likely token. ``rng`` (a
+    and fed back. ``temperature=0`` is greedy: always the most likely token;
+    ``temperature=inf`` is the other limit, a uniform draw among the ``top_k`` most likely
+    tokens (all when None): softmax(logits / T) tends to it as T grows, so inf means what
+    very large temperatures already do, rather than being an error. ``rng`` (a
     NumPy Generator; default: the library's default generator) makes sampling reproducible.
     ``stream``, if given, receives each new piece of text as soon as it is drawn, so that
     ``"".join(pieces)`` is the returned string.
 
     Raises ValueError for an empty prime, a prime with symbols outside the vocabulary
-    (naming them), a negative ``length`` or ``temperature``, or ``top_k < 1``.
+    (naming them), a negative ``length`` or ``temperature`` (or nan), or ``top_k < 1``, and
+    TypeError for a prime that is not a str or a temperature that is not a number.
 
     >>> generate(model, tokenizer, "KING", 40, temperature=0)    # doctest: +SKIP
     '.\\nI have done the deed. Didst thou not hear'
     """
     if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
         raise ValueError(f"generate: length must be a non-negative integer, got {length!r}")
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"generate: temperature must be a number >= 0, got {temperature!r}")
     if not temperature >= 0:
         raise ValueError(f"generate: temperature must be >= 0, got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
@@ -256,6 +315,9 @@ def mean_loss(model: RecurrentModel, ids, *, streams: int = 16, seq_len: int = 6
     pairs = len(ids) - 1
     if pairs < 1:
         raise ValueError(f"mean_loss: need at least 2 tokens to predict one, got {len(ids)}")
+    for name, value in (("streams", streams), ("seq_len", seq_len)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"mean_loss: {name} must be an integer >= 1, got {value!r}")
     if streams < 1 or seq_len < 1:
         raise ValueError(f"mean_loss: streams and seq_len must be >= 1, got {streams} and {seq_len}")
     streams = min(streams, pairs)

@@ -99,6 +99,29 @@ def test_bad_choice_is_a_clear_error():
         compare.compare_gradients(cell="transformer")
 
 
+@pytest.mark.parametrize(("flag", "value", "minimum"), [
+    ("--fd-samples", "0", 1), ("--fd-samples", "-1", 1), ("--seq-len", "-1", 1), ("--batch", "0", 1),
+    ("--input-size", "0", 1), ("--hidden", "0", 1), ("--layers", "0", 1), ("--seed", "-1", 0),
+])
+def test_command_refuses_bad_sizes_naming_the_flag(flag, value, minimum, capsys):
+    # --fd-samples 0 used to print PASS for a finite-difference check that never ran.
+    with pytest.raises(ValueError, match=f"^{flag} must be an integer >= {minimum}, got {value}$"):
+        compare.run(_args("--cell", "rnn", flag, value))
+    assert capsys.readouterr().out == ""
+
+
+def test_bad_sizes_are_refused_naming_the_argument():
+    with pytest.raises(ValueError, match="compare: fd_samples must be an integer >= 1, got 0"):
+        compare.compare_gradients(fd_samples=0)
+    with pytest.raises(ValueError, match="compare: batch must be an integer >= 1, got True"):
+        compare.compare_gradients(batch=True)
+    with pytest.raises(ValueError, match="compare: embedding_dim must be an integer >= 1, got 0"):
+        compare.compare_gradients(input="embedding", embedding_dim=0)
+    with pytest.raises(ValueError, match="compare: eps must be a positive finite number, got 0"):
+        compare.compare_gradients(eps=0)
+    assert compare.compare_gradients(embedding_dim=0, seq_len=2, batch=1).passed  # unused by one-hot
+
+
 def test_sampled_fd_elements_are_distinct_and_bounded():
     indices = compare._sample(np.random.default_rng(0), (30, 40), 25)
     assert len(indices) == 25 == len(set(indices))

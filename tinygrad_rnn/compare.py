@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -126,7 +127,8 @@ def compare_gradients(
 
     ``input``: "onehot" tokens, tokens through an "embedding" of ``embedding_dim``, or
     "dense" float vectors of ``input_size``. ``output_size`` defaults to ``input_size``
-    for token inputs (a language model) and to 3 for dense inputs.
+    for token inputs (a language model) and to 3 for dense inputs. ``fd_samples`` (>= 1)
+    finite-difference elements are checked per parameter (all of a smaller one).
     """
     _choice("cell", cell, CELLS)
     _choice("loss", loss, LOSSES)
@@ -134,6 +136,16 @@ def compare_gradients(
     _choice("dtype", dtype, ("float64", "float32"))
     if output_size is None:
         output_size = 3 if input == "dense" else input_size
+    sizes = {"seq_len": seq_len, "batch": batch, "input_size": input_size, "hidden_size": hidden_size,
+             "output_size": output_size, "num_layers": num_layers, "fd_samples": fd_samples}
+    if input == "embedding":
+        sizes["embedding_dim"] = embedding_dim
+    for name, value in sizes.items():
+        _check_int(name, value, minimum=1)
+    _check_int("seed", seed, minimum=0)
+    number = isinstance(eps, (int, float, np.floating)) and not isinstance(eps, bool)
+    if not (number and eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"compare: eps must be a positive finite number, got {eps!r}")
     config = {"cell": cell, "loss": loss, "input": input, "seq_len": seq_len, "batch": batch,
               "input_size": input_size, "hidden_size": hidden_size, "output_size": output_size,
               "num_layers": num_layers, "embedding_dim": embedding_dim if input == "embedding" else None,
@@ -204,6 +216,11 @@ def compare_gradients(
 def _choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"compare: {name} must be one of {choices}, got {value!r}")
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"compare: {name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _problem(rng, input_kind, loss, seq_len, batch, input_size, output_size, dtype):
@@ -278,7 +295,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
+# The integer options of the command, under their flag names, and their smallest values.
+_INT_FLAGS = {"--seq-len": ("seq_len", 1), "--batch": ("batch", 1), "--input-size": ("input_size", 1),
+              "--hidden": ("hidden", 1), "--layers": ("layers", 1), "--fd-samples": ("fd_samples", 1),
+              "--seed": ("seed", 0)}
+
+
 def run(args: argparse.Namespace) -> int:
+    # Checked here so that the message names the flag (compare_gradients names its
+    # arguments: hidden_size for --hidden, num_layers for --layers).
+    for flag, (name, minimum) in _INT_FLAGS.items():
+        value = getattr(args, name)
+        if value < minimum:
+            raise ValueError(f"{flag} must be an integer >= {minimum}, got {value}")
     reports = []
     for cell in args.cell:
         nonlinearity = args.nonlinearity if cell == "rnn" else "tanh"

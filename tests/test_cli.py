@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import serialization
+from tinygrad_rnn.cli import main
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 TINY = ["--hidden", "12", "--seq-len", "8", "--batch", "4", "--lr", "0.01", "--eval-every", "5",
@@ -22,6 +24,13 @@ TINY = ["--hidden", "12", "--seq-len", "8", "--batch", "4", "--lr", "0.01", "--e
 def cli(*args: str, cwd, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tinygrad_rnn", *map(str, args)], cwd=cwd, input=stdin,
                           capture_output=True, text=True, timeout=120)
+
+
+def cli_in_process(*args: str, capsys) -> subprocess.CompletedProcess:
+    """cli() without the subprocess, for refusals made before any work (in the current folder)."""
+    status = main(list(map(str, args)))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, status, out, err)
 
 
 def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -103,6 +112,74 @@ def test_demo_quick_runs_everything_in_seconds(tmp_path):
     for fragment in ("gradients", "ok", "validation loss", "bits/char", "--- sample", "MACBETH."):
         assert fragment in result.stdout
     assert (tmp_path / "demo" / "checkpoint.npz").exists() and (tmp_path / "demo" / "log.csv").exists()
+
+
+def test_demo_replaces_only_its_own_earlier_output(trained, tmp_path):
+    quick = ("demo", "--quick", "--steps", "2", "--no-progress", "--out", "run")
+    shutil.copytree(trained / "run", tmp_path / "run")
+    train_run = (tmp_path / "run" / "checkpoint.npz").read_bytes()
+    refused = cli(*quick, cwd=tmp_path)
+    assert_user_error(refused, "run already holds a training run (checkpoint.npz, log.csv)", "--overwrite")
+    assert refused.stdout == "" and (tmp_path / "run" / "checkpoint.npz").read_bytes() == train_run
+    # --overwrite replaces it; the README's `demo` then runs again and again in its own folder.
+    for args in ((*quick, "--overwrite"), quick):
+        result = cli(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "validation loss" in result.stdout and "demo.json" in result.stdout
+    checkpoint = serialization.load(tmp_path / "run" / "checkpoint.npz")
+    assert checkpoint["train_config"]["hidden"] == 16 and checkpoint["step"] == 2
+    # A run continued by `train --resume` in the demo's folder is no longer the demo's output.
+    checkpoint["step"] = 7
+    serialization.save(checkpoint, tmp_path / "run" / "checkpoint.npz")
+    assert_user_error(cli(*quick, cwd=tmp_path), "not an earlier demo's output", "--overwrite")
+    assert serialization.load(tmp_path / "run" / "checkpoint.npz")["step"] == 7
+
+
+@pytest.mark.parametrize(("flag", "value", "minimum"),
+                         [("--steps", 0, 1), ("--steps", -1, 1), ("--hidden", 0, 1), ("--seed", -1, 0)])
+def test_demo_flags_are_checked_before_any_work(flag, value, minimum, tmp_path, monkeypatch, capsys):
+    # --steps 0 and --hidden 0 used to fall back to the defaults; --steps -1 was reported as
+    # --eval-every, after the gradient checks.
+    monkeypatch.chdir(tmp_path)
+    result = cli_in_process("demo", "--quick", flag, value, "--no-progress", capsys=capsys)
+    assert_user_error(result, f"{flag} must be an integer >= {minimum}, got {value}")
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_demo_refuses_a_folder_of_other_files(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "loss.png").write_bytes(b"my own plot")
+    monkeypatch.chdir(tmp_path)
+    result = cli_in_process("demo", "--quick", "--out", "mine", "--no-progress", capsys=capsys)
+    assert_user_error(result, "mine already holds other files (loss.png)", "--overwrite")
+    assert result.stdout == "" and (tmp_path / "mine" / "loss.png").read_bytes() == b"my own plot"
+
+
+def test_seeds_are_checked_as_train_checks_them(trained, monkeypatch, capsys):
+    monkeypatch.chdir(trained)
+    for command in (("train", "--out", "other"), ("sample", "run"), ("compare",)):
+        result = cli_in_process(*command, "--seed", "-1", capsys=capsys)
+        assert_user_error(result, "--seed must be an integer >= 0, got -1")
+
+
+def test_compare_flags_are_checked_naming_the_flag(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    result = cli_in_process("compare", "--fd-samples", "0", capsys=capsys)
+    assert_user_error(result, "--fd-samples must be an integer >= 1, got 0")
+    assert "PASS" not in result.stdout
+
+
+def test_empty_data_path_and_word_options_at_char_level(trained, monkeypatch, capsys):
+    monkeypatch.chdir(trained)  # holds text files that an empty path would have read
+    assert_user_error(cli_in_process("train", "--data", "", "--out", "other", capsys=capsys),
+                      "--data is an empty path")
+    assert_user_error(cli_in_process("eval", "run", "--data", "", capsys=capsys),
+                      "load_text: the path is empty")
+    result = cli_in_process("train", "--data", "text.txt", "--min-freq", "2", "--out", "other", capsys=capsys)
+    assert_user_error(result, "--min-freq 2 applies to --level word only, not char")
+    result = cli_in_process("train", "--data", "text.txt", "--lower", "--out", "other", capsys=capsys)
+    assert_user_error(result, "--lower applies to --level word only, not char")
+    assert not (trained / "other").exists()
 
 
 @pytest.mark.parametrize("command", ["demo", "train", "eval", "sample", "gradcheck"])

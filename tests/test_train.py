@@ -163,6 +163,44 @@ def test_an_existing_run_is_neither_overwritten_nor_resumed_by_accident(config):
     assert run(config, steps=4, overwrite=True).step == 4
 
 
+@pytest.mark.parametrize("kept", [("best.npz", "log.csv"), ("best.npz",), ("log.csv",)], ids="+".join)
+def test_the_files_of_a_run_without_its_checkpoint_are_kept_too(config, tmp_path, kept):
+    # Someone deleted checkpoint.npz to keep only the best model (or the log) of a run.
+    run_dir = tmp_path / "run"
+    run(config, steps=3)
+    (run_dir / "checkpoint.npz").rename(run_dir / "best.npz")
+    for name in {"best.npz", "log.csv"} - set(kept):
+        (run_dir / name).unlink()
+    before = {name: (run_dir / name).read_bytes() for name in kept}
+    with pytest.raises(FileExistsError, match=rf"holds files of a training run \({', '.join(kept)}\) but no "
+                       r"checkpoint\.npz to resume from; pass --overwrite"):
+        run(config, steps=3)
+    assert {name: (run_dir / name).read_bytes() for name in kept} == before
+    with pytest.raises(FileNotFoundError, match="cannot resume: no checkpoint.npz"):
+        run(config, steps=3, resume=True)
+    assert run(config, steps=3, overwrite=True).step == 3
+    assert not (run_dir / "best.npz").exists()
+
+
+def test_word_level_options_are_refused_at_char_level(config):
+    with pytest.raises(ValueError, match="--min-freq 2 applies to --level word only, not char"):
+        run(config, min_freq=2)
+    with pytest.raises(ValueError, match="--lower applies to --level word only, not char"):
+        run(config, lower=True)
+    with pytest.raises(TypeError, match="--lower must be True or False, got 'no'"):
+        run(config, level="word", lower="no")
+
+
+def test_empty_paths_are_refused_rather_than_meaning_the_current_folder(config, tmp_path, monkeypatch):
+    (tmp_path / "stray.txt").write_text("some text lying around in the current folder")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="--data is an empty path"):
+        run(config, data="")
+    with pytest.raises(ValueError, match="--out is an empty path"):
+        run(config, out="")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stray.txt", "text.txt"]
+
+
 def test_resume_refuses_another_architecture_or_text(config, tmp_path):
     run(config, steps=3)
     with pytest.raises(ValueError, match="--hidden 16 .now 32"):

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import re
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from .sample import (
+    CHECKPOINT_NAME,
     default_prime,
     describe_loss,
     describe_model,
@@ -36,7 +39,17 @@ from .sample import (
     load_checkpoint,
 )
 from .serialization import CheckpointError
-from .train import DEFAULT_LR, LR_SCHEDULES, TrainConfig, TrainingDiverged, saved_config, train
+from .train import (
+    BEST_NAME,
+    DEFAULT_LR,
+    LR_SCHEDULES,
+    TrainConfig,
+    TrainingDiverged,
+    check_int_option,
+    existing_run_files,
+    saved_config,
+    train,
+)
 
 PROG = "tinygrad-rnn"
 USAGE_ERROR = 2
@@ -193,6 +206,8 @@ def unescape(text: str) -> str:
 
 
 def _run_sample(args: argparse.Namespace) -> int:
+    if args.seed is not None:
+        check_int_option("--seed", args.seed, minimum=0)
     model, tokenizer, _ = load_checkpoint(args.checkpoint)
     rng = np.random.default_rng(args.seed)
     options = {"temperature": args.temperature, "top_k": args.top_k, "rng": rng, "stream": _print_piece}
@@ -241,6 +256,8 @@ def _run_delegated(command: str, argv: list[str]) -> int:
 # training loss keeps falling.
 DEMO_STEPS = 1000
 DEMO_PRIMES = ("MACBETH.\n", "LADY MACBETH.\n", "The ")
+# Written by the demo next to its checkpoint: {"made_by": ..., "checkpoint_sha256": ...}.
+DEMO_MARKER = "demo.json"
 
 
 def _verify_gradients() -> bool:
@@ -290,25 +307,82 @@ def _gradcheck_cells() -> bool:
     return passed
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _is_earlier_demo(run_dir: Path) -> bool:
+    """``run_dir`` holds what an earlier demo left there, and nothing of another run.
+
+    The demo records the SHA-256 of the checkpoint it wrote in ``demo.json``. The folder is
+    still that demo's output only while its checkpoint is that very file and there is no
+    best.npz (which the demo never writes): ``train --resume`` or ``train --overwrite`` in the
+    folder change the checkpoint, and a marker copied elsewhere matches no other checkpoint.
+    A name or the checkpoint's recorded options could not tell a demo from a train run
+    with the same settings; the digest can.
+    """
+    try:
+        marker = json.loads((run_dir / DEMO_MARKER).read_text(encoding="utf-8"))
+        recorded = marker["checkpoint_sha256"]
+        return recorded == _sha256(run_dir / CHECKPOINT_NAME) and not (run_dir / BEST_NAME).exists()
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+
+
+def _mark_demo(run_dir: Path) -> None:
+    marker = {"made_by": f"{PROG} demo", "checkpoint_sha256": _sha256(run_dir / CHECKPOINT_NAME)}
+    (run_dir / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+
+def _demo_config(args: argparse.Namespace) -> TrainConfig:
+    """The demo's training run; its flags are checked here, under their own names."""
+    for flag, value, minimum in (("--steps", args.steps, 1), ("--hidden", args.hidden, 1),
+                                 ("--seed", args.seed, 0)):
+        if value is not None:
+            check_int_option(flag, value, minimum)
+    steps = (20 if args.quick else DEMO_STEPS) if args.steps is None else args.steps
+    # The defaults of TrainConfig are the demo's settings; --quick shrinks them to a few seconds.
+    tiny = {"hidden": 16, "seq_len": 16, "batch": 8, "lr": 1e-2} if args.quick else {}
+    if args.hidden is not None:
+        tiny["hidden"] = args.hidden
+    config = dataclasses.replace(
+        TrainConfig(**tiny), steps=steps, eval_every=steps if args.quick else max(steps // 5, 1),
+        sample_every=0 if args.quick else max(steps // 2, 1), sample_length=120, seed=args.seed,
+        out=args.out,
+    )
+    config.resolved()  # the options derived from the flags (and --out) are valid too
+    # Unlike train, the demo refuses any folder with files in it (not only a run): it is the
+    # command people run first, with a default --out they did not choose.
+    run_dir = Path(args.out)
+    present = sorted(path.name for path in run_dir.iterdir()) if run_dir.is_dir() else []
+    replace = args.overwrite or _is_earlier_demo(run_dir)
+    if present and not replace:
+        found = existing_run_files(run_dir)
+        held = (f"a training run ({', '.join(found)})" if found else
+                f"other files ({', '.join(present[:3])}{', ...' if len(present) > 3 else ''})")
+        raise FileExistsError(
+            f"{run_dir} already holds {held} and is not an earlier demo's output; pass --overwrite "
+            "to write over it, or choose another --out"
+        )
+    return dataclasses.replace(config, overwrite=replace)
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     quick = args.quick
     started = time.perf_counter()
+    config = _demo_config(args)  # before the gradient checks: a bad flag fails at once
+    steps = config.steps
     print("== 1. gradients: every cell checked in float64 ==")
     if not _verify_gradients():
         _error("a gradient check failed; not training on wrong gradients")
         return 1
-    steps = args.steps or (20 if quick else DEMO_STEPS)
-    # The defaults of TrainConfig are the demo's settings; --quick shrinks them to a few seconds.
-    tiny = {"hidden": 16, "seq_len": 16, "batch": 8, "lr": 1e-2} if quick else {}
-    config = dataclasses.replace(
-        TrainConfig(**tiny), steps=steps, eval_every=steps if quick else max(steps // 5, 1),
-        sample_every=0 if quick else max(steps // 2, 1), sample_length=120, seed=args.seed,
-        out=args.out, overwrite=True,
-    )
-    if args.hidden:
-        config = dataclasses.replace(config, hidden=args.hidden)
     print(f"\n== 2. training a char-level GRU on Macbeth ({steps} steps) ==")
     result = train(config, progress=not args.no_progress)
+    _mark_demo(result.run_dir)
     print("\n== 3. results ==")
     if result.val_loss is not None:
         print(f"validation loss: {describe_loss(result.val_loss, 'char')}")
@@ -320,7 +394,8 @@ def _run_demo(args: argparse.Namespace) -> int:
             continue
         text = generate(result.model, result.tokenizer, prime, 60 if quick else 240, temperature=0.7, rng=rng)
         print(f"--- sample, temperature 0.7, prime {prime!r} ---\n{prime}{text}")
-    files = [name for name in ("checkpoint.npz", "log.csv", "loss.png") if (result.run_dir / name).exists()]
+    files = [name for name in (CHECKPOINT_NAME, "log.csv", "loss.png", DEMO_MARKER)
+             if (result.run_dir / name).exists()]
     print(f"---\nrun folder: {result.run_dir} ({', '.join(files)}); "
           f"{time.perf_counter() - started:.0f} s in all")
     print(f"next: {PROG} sample {result.run_dir} --prime 'MACBETH.' --length 400   "
@@ -373,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default: 0)")
     demo.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for tests)")
+    demo.add_argument("--overwrite", action="store_true",
+                      help="write into --out even if it holds a training run or other files; without "
+                           "it only an earlier demo's output (recognized by its demo.json) is replaced")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(handler=_run_demo)
 

@@ -52,6 +52,7 @@ import dataclasses
 import hashlib
 import math
 import numbers
+import os
 import signal
 import sys
 import threading
@@ -77,6 +78,7 @@ from .sample import (
     describe_loss,
     describe_model,
     generate,
+    is_checkpoint_version,
     mean_loss,
 )
 from .serialization import CheckpointError, load, save
@@ -91,6 +93,8 @@ __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "saved_config", "tr
 DEFAULT_LR = {"sgd": 5.0, "adagrad": 0.1, "adam": 5e-3, "adamw": 5e-3, "rmsprop": 5e-3}
 LR_SCHEDULES = ("constant", "cosine")
 BEST_NAME = "best.npz"
+# A folder holding any of these holds a run (or what is left of one): only --overwrite replaces it.
+RUN_FILES = (CHECKPOINT_NAME, BEST_NAME, "log.csv")
 LOG_COLUMNS = ("step", "train_loss", "val_loss", "tokens_per_sec", "elapsed_sec")
 # Options that define the model, its data or its optimizer: a resumed run must keep them.
 FIXED_ON_RESUME = ("level", "lower", "min_freq", "val_fraction", "cell", "layers", "hidden",
@@ -124,7 +128,8 @@ class TrainConfig:
     Reporting: ``eval_every``, ``sample_every``, ``sample_length``, ``checkpoint_every``
     (0 = never, except at the end), ``seed`` (model initialization and samples).
     Run folder: ``out``, ``resume`` (continue the run in ``out``), ``overwrite`` (replace
-    the run in ``out``; without it an existing checkpoint there is an error).
+    the run in ``out``; without it a ``checkpoint.npz``, ``best.npz`` or ``log.csv`` there
+    is an error).
     Speed: ``blas_threads`` (BLAS threads while training; None or 0 = the BLAS default;
     see ``runtime.blas_threads``).
     """
@@ -179,6 +184,15 @@ class TrainConfig:
         for name in ("steps", "epochs", "embedding", "blas_threads"):
             if getattr(self, name) is not None:
                 _check_int(self, name, minimum=0)
+        for name, value in (("data", self.data), ("out", self.out)):
+            if value is not None and not isinstance(value, (str, os.PathLike)):
+                raise TypeError(f"{_option(name)} must be a path, got {value!r}")
+            if value is not None and not os.fspath(value):
+                # Path("") is the current folder: never read or write there by accident.
+                raise ValueError(f"{_option(name)} is an empty path; give a file or folder "
+                                 f"(or leave {_option(name)} out for its default)")
+        if not isinstance(self.lower, (bool, np.bool_)):
+            raise TypeError(f"--lower must be True or False, got {self.lower!r}")
         for name in ("val_fraction", "lr", "momentum", "clip", "min_lr", "dropout"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
@@ -196,6 +210,10 @@ class TrainConfig:
             raise ValueError(f"--clip must be >= 0 (0 = no clipping), got {self.clip}")
         if self.momentum and self.optimizer != "sgd":
             raise ValueError(f"--momentum applies to --optimizer sgd only, not {self.optimizer}")
+        if self.level != "word" and (self.lower or self.min_freq != 1):
+            flag = "--lower" if self.lower else f"--min-freq {self.min_freq}"
+            raise ValueError(f"{flag} applies to --level word only, not {self.level} (a character "
+                             "vocabulary keeps every character as it is)")
         if not 0 <= self.min_lr <= lr:
             raise ValueError(f"--min-lr must be in [0, --lr] = [0, {lr:g}], got {self.min_lr}")
         if self.min_lr and self.lr_schedule != "cosine":
@@ -204,8 +222,9 @@ class TrainConfig:
             raise ValueError("--patience counts evaluations of the validation loss: it needs "
                              f"--eval-every > 0 and --val-fraction > 0 (got {self.eval_every} and "
                              f"{self.val_fraction})")
+        paths = {name: os.fspath(getattr(self, name)) for name in ("data", "out") if getattr(self, name)}
         return dataclasses.replace(self, lr=lr, embedding=self.embedding or None, clip=self.clip or None,
-                                   blas_threads=self.blas_threads or None)
+                                   blas_threads=self.blas_threads or None, lower=bool(self.lower), **paths)
 
     def total_steps(self, windows_per_epoch: int) -> int:
         """The step the run ends at: ``epochs`` whole epochs if set, else ``steps``."""
@@ -217,9 +236,24 @@ def _option(name: str) -> str:
 
 
 def _check_int(config: TrainConfig, name: str, minimum: int) -> None:
-    value = getattr(config, name)
+    check_int_option(_option(name), getattr(config, name), minimum)
+
+
+def check_int_option(flag: str, value: Any, minimum: int) -> None:
+    """ValueError naming ``flag`` unless ``value`` is an integer (not a bool) >= ``minimum``.
+
+    >>> check_int_option("--steps", 0, minimum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: --steps must be an integer >= 1, got 0
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{_option(name)} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{flag} must be an integer >= {minimum}, got {value!r}")
+
+
+def existing_run_files(run_dir: str | Path) -> list[str]:
+    """Which of the files that hold a run's results (``RUN_FILES``) are in ``run_dir``."""
+    return [name for name in RUN_FILES if (Path(run_dir) / name).exists()]
 
 
 @dataclass
@@ -463,21 +497,28 @@ class _Run:
             raise OSError(f"cannot create the run folder {self.run_dir}: {err.strerror}") from None
 
     def _existing_checkpoint(self) -> dict[str, Any] | None:
-        exists = self.checkpoint_path.exists()
         if self.config.resume:
-            if not exists:
+            if not self.checkpoint_path.exists():
                 raise FileNotFoundError(f"cannot resume: no {CHECKPOINT_NAME} in {self.run_dir}")
             return load(self.checkpoint_path)
-        if exists and not self.config.overwrite:
+        found = existing_run_files(self.run_dir)
+        if found and not self.config.overwrite:
+            if CHECKPOINT_NAME in found:
+                raise FileExistsError(
+                    f"{self.run_dir} already holds a training run; pass --resume to continue it, "
+                    "--overwrite to replace it, or choose another --out"
+                )
+            # best.npz or log.csv without a checkpoint: kept results of a run, nothing to resume.
             raise FileExistsError(
-                f"{self.run_dir} already holds a training run; pass --resume to continue it, "
-                "--overwrite to replace it, or choose another --out"
+                f"{self.run_dir} already holds files of a training run ({', '.join(found)}) but no "
+                f"{CHECKPOINT_NAME} to resume from; pass --overwrite to replace them, or choose another --out"
             )
         return None
 
     def _restore(self, checkpoint: dict[str, Any]) -> None:
         where = f"cannot resume from {self.checkpoint_path}"
-        if checkpoint.get("format") != CHECKPOINT_FORMAT or checkpoint.get("version") != CHECKPOINT_VERSION:
+        version = checkpoint.get("version")
+        if checkpoint.get("format") != CHECKPOINT_FORMAT or not is_checkpoint_version(version):
             raise CheckpointError(f"{where}: not a language-model checkpoint of this version")
         saved = checkpoint.get("train_config", {})
         changed = [f"{_option(name)} {saved.get(name)!r} (now {getattr(self.config, name)!r})"

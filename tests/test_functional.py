@@ -406,6 +406,14 @@ def test_linear_refuses_bad_operands_with_its_name():
         linear([[1.0]], tg.zeros(1, 1))
 
 
+def test_softmax_and_log_softmax_refuse_an_array_by_name():
+    """Through ops: the memoryview behind ``ndarray.data`` had no ``max``."""
+    for function in (tg.functional.softmax, tg.functional.log_softmax):
+        with pytest.raises(TypeError, match=rf"^{function.__name__}: expected a Tensor as the first "
+                                            r"argument, got ndarray of shape \(3,\) and dtype float64"):
+            function(np.ones(3))
+
+
 # -- dropout ---------------------------------------------------------------------------------
 @given(x=shapes().flatmap(arrays), p=st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]),
        seed=st.integers(0, 2**32 - 1), data=st.data())

@@ -6,6 +6,7 @@ the op's non-differentiable points by construction, plus a random upstream gradi
 the check also asserts that inputs are not mutated and gradients do not alias.
 """
 
+import inspect
 import operator
 import warnings
 
@@ -889,6 +890,31 @@ def test_mixing_a_tensor_with_an_unsupported_type_names_the_op(name, other):
     for left, right in [(x, other), (other, x)]:
         with pytest.raises(TypeError, match=f"{name}: unsupported operand of type {type(other).__name__}"):
             op(left, right)
+
+
+# Arguments after the first, for the module-level ops that need them.
+FURTHER_ARGUMENTS = {"pow": (2,), "rpow": (2.0,), "getitem": (0,), "split": (2,), "astype": ("float64",),
+                     "clamp": (0.0,), "cross_entropy": (np.zeros(2, dtype=int),), "linear": (tg.zeros(3, 3),),
+                     **{name: (Tensor(np.ones((2, 3))),) for name in ("add", "sub", "mul", "div", "matmul",
+                                                                     "rmatmul")}}
+TENSOR_FIRST_OPS = [name for name, function in vars(tg.ops).items()
+                    if inspect.isfunction(function) and not name.startswith("_")
+                    and function.__module__ == tg.ops.__name__ and name != "linear_prechecked"
+                    and next(iter(inspect.signature(function).parameters.values())).annotation == "Tensor"]
+
+
+@pytest.mark.parametrize("first", [np.ones((2, 3)), 1.0, [[1.0]]], ids=["ndarray", "float", "list"])
+@pytest.mark.parametrize("name", TENSOR_FIRST_OPS)
+def test_module_level_ops_refuse_a_first_argument_that_is_not_a_tensor(name, first):
+    """``ops.exp(array)`` or ``ops.add(1.0, x)`` named the op instead of failing deep inside
+    (an AttributeError, or NumPy's memoryview errors); every op whose first parameter is a
+    Tensor is checked (``linear_prechecked`` trusts its caller by design)."""
+    assert {"exp", "softmax", "add", "sum", "mean", "neg", "split", "getitem"} <= set(TENSOR_FIRST_OPS)
+    detail = r" of shape \(2, 3\) and dtype float64" if isinstance(first, np.ndarray) else ""
+    message = (r"x and weight must be Tensors, got" if name == "linear" else
+               rf"expected a Tensor as the first argument, got {type(first).__name__}{detail}")
+    with pytest.raises(TypeError, match=rf"^{name}: {message}"):
+        getattr(tg.ops, name)(first, *FURTHER_ARGUMENTS.get(name, ()))
 
 
 def test_pow_and_rpow_refuse_what_they_cannot_differentiate():

@@ -11,6 +11,7 @@ Bad input is refused here, at the op, with the op's name and the shapes involved
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Sequence
 
@@ -19,6 +20,31 @@ import numpy as np
 from .tensor import Product, Scatter, Tensor, _as_dtype, _leaf, result, view
 
 _Operand = Tensor | np.ndarray | float | int
+
+
+def _tensor_first(op):
+    """``op`` for callers of the module-level function: a first argument that is not a
+    Tensor is refused with the op's name.
+
+    The Tensor methods are bound to ``op`` itself (``_method``): a method's receiver is a
+    Tensor by construction, so the check costs ``x.exp()`` or ``x + y`` nothing.
+    """
+    name = op.__name__
+
+    @functools.wraps(op)
+    def checked(a, *args, **kwargs):
+        if not isinstance(a, Tensor):
+            detail = (f" of shape {a.shape} and dtype {a.dtype}" if isinstance(a, np.ndarray) else "")
+            raise TypeError(f"{name}: expected a Tensor as the first argument, got "
+                            f"{type(a).__name__}{detail}; wrap it as Tensor(...)")
+        return op(a, *args, **kwargs)
+
+    return checked
+
+
+def _method(op):
+    """``op`` as a Tensor method: without ``_tensor_first``'s check of the receiver."""
+    return getattr(op, "__wrapped__", op)
 
 
 def _operand(value, like: Tensor, op: str) -> Tensor:
@@ -46,6 +72,7 @@ def _broadcast(function, a: Tensor, b: Tensor, op: str) -> np.ndarray:
 
 
 # -- elementwise arithmetic (broadcasting) --------------------------------------------
+@_tensor_first
 def add(a: Tensor, b: _Operand) -> Tensor:
     b = _operand(b, a, "add")
 
@@ -55,6 +82,7 @@ def add(a: Tensor, b: _Operand) -> Tensor:
     return result(_broadcast(np.add, a, b, "add"), (a, b), backward, "add")
 
 
+@_tensor_first
 def sub(a: Tensor, b: _Operand) -> Tensor:
     b = _operand(b, a, "sub")
 
@@ -64,6 +92,7 @@ def sub(a: Tensor, b: _Operand) -> Tensor:
     return result(_broadcast(np.subtract, a, b, "sub"), (a, b), backward, "sub")
 
 
+@_tensor_first
 def mul(a: Tensor, b: _Operand) -> Tensor:
     b = _operand(b, a, "mul")
 
@@ -74,6 +103,7 @@ def mul(a: Tensor, b: _Operand) -> Tensor:
     return result(_broadcast(np.multiply, a, b, "mul"), (a, b), backward, "mul")
 
 
+@_tensor_first
 def div(a: Tensor, b: _Operand) -> Tensor:
     b = _operand(b, a, "div")
 
@@ -86,6 +116,7 @@ def div(a: Tensor, b: _Operand) -> Tensor:
     return result(out, (a, b), backward, "div")
 
 
+@_tensor_first
 def neg(a: Tensor) -> Tensor:
     def backward(grad):
         return (-grad,)
@@ -93,6 +124,7 @@ def neg(a: Tensor) -> Tensor:
     return result(-a.data, (a,), backward, "neg")
 
 
+@_tensor_first
 def pow(a: Tensor, exponent: float) -> Tensor:
     """``a ** exponent`` for a scalar exponent: d/da = exponent · a^(exponent−1)."""
     if isinstance(exponent, Tensor) or not isinstance(exponent, (numbers.Real, np.generic)):
@@ -110,6 +142,7 @@ def pow(a: Tensor, exponent: float) -> Tensor:
     return result(a.data ** exponent, (a,), backward, "pow")
 
 
+@_tensor_first
 def rpow(a: Tensor, base: float) -> Tensor:
     """``base ** a`` for a positive scalar base, as exp(a · ln base)."""
     if not isinstance(base, (numbers.Real, np.generic)) or not base > 0:
@@ -118,6 +151,7 @@ def rpow(a: Tensor, base: float) -> Tensor:
 
 
 # -- matrix product ----------------------------------------------------------------------
+@_tensor_first
 def matmul(a: Tensor, b: _Operand) -> Tensor:
     """``a @ b`` with NumPy ``matmul`` semantics (1-D, 2-D, batched with broadcast batch dims)."""
     b = _operand(b, a, "matmul")
@@ -309,6 +343,7 @@ _PRODUCT_NODE_NAMES = {(transposed, activation): base if activation is None else
                        for activation in (None, *_ACTIVATIONS)}
 
 
+@_tensor_first
 def rmatmul(a: Tensor, b: _Operand) -> Tensor:
     return matmul(_operand(b, a, "matmul"), a)
 
@@ -336,6 +371,7 @@ def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> 
     return grad if keepdims else np.expand_dims(grad, axes)
 
 
+@_tensor_first
 def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     axes = _axes("sum", a.shape, axis)
     shape = a.shape
@@ -346,6 +382,7 @@ def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     return result(a.data.sum(axis=axes, keepdims=keepdims), (a,), backward, "sum")
 
 
+@_tensor_first
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     axes = _axes("mean", a.shape, axis)
     shape = a.shape
@@ -360,11 +397,13 @@ def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     return result(out, (a,), backward, "mean")
 
 
+@_tensor_first
 def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """The maximum over ``axis``; ties share the gradient equally."""
     return _extremum("max", np.max, a, axis, keepdims)
 
 
+@_tensor_first
 def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """The minimum over ``axis``; ties share the gradient equally."""
     return _extremum("min", np.min, a, axis, keepdims)
@@ -409,6 +448,7 @@ def _axis(op: str, shape: tuple[int, ...], axis, extent: int | None = None, name
     return int(axis) % extent
 
 
+@_tensor_first
 def reshape(a: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -420,6 +460,7 @@ def reshape(a: Tensor, *shape) -> Tensor:
         ) from None
 
 
+@_tensor_first
 def squeeze(a: Tensor, axis=None) -> Tensor:
     """Remove axes of size 1: every one (``axis=None``), or those of ``axis`` (an int or a tuple).
 
@@ -442,6 +483,7 @@ def squeeze(a: Tensor, axis=None) -> Tensor:
     return _reshaped(a, shape, "squeeze")
 
 
+@_tensor_first
 def unsqueeze(a: Tensor, axis: int) -> Tensor:
     """Insert an axis of size 1 at ``axis``, in [−ndim − 1, ndim] (−1 appends it), as PyTorch.
 
@@ -453,6 +495,7 @@ def unsqueeze(a: Tensor, axis: int) -> Tensor:
     return _reshaped(a, (*a.shape[:axis], 1, *a.shape[axis:]), "unsqueeze")
 
 
+@_tensor_first
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge the axes from ``start_dim`` through ``end_dim`` (both included) into one, as
     ``torch.flatten``; a 0-d tensor becomes shape (1,).
@@ -497,6 +540,7 @@ def _permutation(op: str, a: Tensor, axes: tuple) -> tuple[int, ...]:
     return normalized
 
 
+@_tensor_first
 def transpose(a: Tensor, *axes) -> Tensor:
     """Permute axes (reverse them when none are given), like ``np.transpose``."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -506,6 +550,7 @@ def transpose(a: Tensor, *axes) -> Tensor:
     return _transposed(a, _permutation("transpose", a, axes), "transpose")
 
 
+@_tensor_first
 def permute(a: Tensor, *dims) -> Tensor:
     """Reorder the axes: output axis i is input axis ``dims[i]``, as ``torch.permute``.
 
@@ -523,6 +568,7 @@ def permute(a: Tensor, *dims) -> Tensor:
     return _transposed(a, _permutation("permute", a, dims), "permute")
 
 
+@_tensor_first
 def argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest value, as ``torch.argmax``: over the flattened tensor when ``axis``
     is None, else along ``axis``; the first one wins a tie, and NaN counts as the largest.
@@ -537,6 +583,7 @@ def argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor
     return _arg_extremum("argmax", np.argmax, a, axis, keepdims)
 
 
+@_tensor_first
 def argmin(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the smallest value, as ``torch.argmin`` (see ``argmax``; NaN counts as the smallest).
 
@@ -585,6 +632,7 @@ def _normalize_index(op: str, a: Tensor, index):
     return (tuple(converted) if isinstance(index, tuple) else converted[0]), basic
 
 
+@_tensor_first
 def getitem(a: Tensor, index) -> Tensor:
     """``a[index]``: slicing and integer-array gather; backward scatter-adds (repeats add up).
 
@@ -668,6 +716,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return result(out, tuple(tensors), backward, "stack")
 
 
+@_tensor_first
 def split(a: Tensor, indices_or_sections, axis: int = 0) -> list[Tensor]:
     """Split along ``axis`` like ``np.split``: a number of equal sections, or split indices."""
     if a.ndim == 0:
@@ -692,6 +741,7 @@ def split(a: Tensor, indices_or_sections, axis: int = 0) -> list[Tensor]:
     return [getitem(a, (*lead, slice(start, stop))) for start, stop in bounds]
 
 
+@_tensor_first
 def astype(a: Tensor, dtype) -> Tensor:
     """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
     dtype = _as_dtype(dtype, "astype")
@@ -706,6 +756,7 @@ def astype(a: Tensor, dtype) -> Tensor:
 
 
 # -- elementwise functions ---------------------------------------------------------------
+@_tensor_first
 def exp(a: Tensor) -> Tensor:
     out = np.exp(a.data)
 
@@ -715,6 +766,7 @@ def exp(a: Tensor) -> Tensor:
     return result(out, (a,), backward, "exp")
 
 
+@_tensor_first
 def log(a: Tensor) -> Tensor:
     def backward(grad):
         return (grad / a.data,)
@@ -722,6 +774,7 @@ def log(a: Tensor) -> Tensor:
     return result(np.log(a.data), (a,), backward, "log")
 
 
+@_tensor_first
 def sqrt(a: Tensor) -> Tensor:
     """√x; the gradient is grad / (2√x) (infinite at 0, as in PyTorch)."""
     out = np.sqrt(a.data)
@@ -733,6 +786,7 @@ def sqrt(a: Tensor) -> Tensor:
     return result(out, (a,), backward, "sqrt")
 
 
+@_tensor_first
 def abs(a: Tensor) -> Tensor:
     """|x|; the gradient is grad · sign(x), 0 at x = 0 (PyTorch's choice)."""
     def backward(grad):
@@ -741,6 +795,7 @@ def abs(a: Tensor) -> Tensor:
     return result(np.abs(a.data), (a,), backward, "abs")
 
 
+@_tensor_first
 def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
     """x limited to [min, max] (either bound may be None), as ``torch.clamp``: the gradient
     passes where min ≤ x ≤ max and is 0 where a bound cut x off."""
@@ -768,16 +823,19 @@ def _activation(a: Tensor, name: str) -> Tensor:
     return result(out, (a,), backward, name)
 
 
+@_tensor_first
 def tanh(a: Tensor) -> Tensor:
     """tanh(x); the gradient is grad · (1 − tanh²)."""
     return _activation(a, "tanh")
 
 
+@_tensor_first
 def sigmoid(a: Tensor) -> Tensor:
     """σ(x) = 1 / (1 + e^−x), without overflow; the gradient is grad · σ(1 − σ)."""
     return _activation(a, "sigmoid")
 
 
+@_tensor_first
 def relu(a: Tensor) -> Tensor:
     """max(x, 0); the gradient is grad where x > 0, else 0."""
     return _activation(a, "relu")
@@ -791,6 +849,7 @@ def _softmax_axis(op: str, a: Tensor, axis: int) -> int:
     return int(axis)
 
 
+@_tensor_first
 def softmax(a: Tensor, axis: int = -1) -> Tensor:
     """exp(x − max) / Σ exp(x − max): finite for any finite logits."""
     axis = _softmax_axis("softmax", a, axis)
@@ -803,6 +862,7 @@ def softmax(a: Tensor, axis: int = -1) -> Tensor:
     return result(out, (a,), backward, "softmax")
 
 
+@_tensor_first
 def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     """x − max − log Σ exp(x − max); the gradient is grad − softmax · Σ grad."""
     axis = _softmax_axis("log_softmax", a, axis)
@@ -815,6 +875,7 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     return result(out, (a,), backward, "log_softmax")
 
 
+@_tensor_first
 def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean",
                   ignore_index: int | None = None, label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against int ``targets`` ``(...)``, one node.
@@ -887,6 +948,8 @@ def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean",
 
 
 # -- attach to Tensor --------------------------------------------------------------------
+# Each method is the op itself (``_method``), without the module-level function's check
+# that its first argument is a Tensor: the receiver always is.
 def _reflected(op):
     def reflected(a, b):
         return op(_operand(b, a, op.__name__), a)
@@ -894,44 +957,44 @@ def _reflected(op):
     return reflected
 
 
-Tensor.__add__ = add
-Tensor.__radd__ = add
-Tensor.__sub__ = sub
-Tensor.__rsub__ = _reflected(sub)
-Tensor.__mul__ = mul
-Tensor.__rmul__ = mul
-Tensor.__truediv__ = div
-Tensor.__rtruediv__ = _reflected(div)
-Tensor.__neg__ = neg
-Tensor.__pow__ = pow
-Tensor.__rpow__ = rpow
-Tensor.__matmul__ = matmul
-Tensor.__rmatmul__ = rmatmul
+Tensor.__add__ = _method(add)
+Tensor.__radd__ = _method(add)
+Tensor.__sub__ = _method(sub)
+Tensor.__rsub__ = _reflected(_method(sub))
+Tensor.__mul__ = _method(mul)
+Tensor.__rmul__ = _method(mul)
+Tensor.__truediv__ = _method(div)
+Tensor.__rtruediv__ = _reflected(_method(div))
+Tensor.__neg__ = _method(neg)
+Tensor.__pow__ = _method(pow)
+Tensor.__rpow__ = _method(rpow)
+Tensor.__matmul__ = _method(matmul)
+Tensor.__rmatmul__ = _method(rmatmul)
 Tensor.addmm = addmm
-Tensor.__getitem__ = getitem
-Tensor.sum = sum
-Tensor.mean = mean
-Tensor.max = max
-Tensor.min = min
-Tensor.reshape = reshape
-Tensor.transpose = transpose
-Tensor.T = property(transpose)
-Tensor.permute = permute
-Tensor.squeeze = squeeze
-Tensor.unsqueeze = unsqueeze
-Tensor.flatten = flatten
-Tensor.argmax = argmax
-Tensor.argmin = argmin
-Tensor.split = split
-Tensor.astype = astype
-Tensor.exp = exp
-Tensor.log = log
-Tensor.tanh = tanh
-Tensor.sigmoid = sigmoid
-Tensor.relu = relu
-Tensor.sqrt = sqrt
-Tensor.abs = abs
-Tensor.__abs__ = abs
-Tensor.clamp = clamp
-Tensor.softmax = softmax
-Tensor.log_softmax = log_softmax
+Tensor.__getitem__ = _method(getitem)
+Tensor.sum = _method(sum)
+Tensor.mean = _method(mean)
+Tensor.max = _method(max)
+Tensor.min = _method(min)
+Tensor.reshape = _method(reshape)
+Tensor.transpose = _method(transpose)
+Tensor.T = property(_method(transpose))
+Tensor.permute = _method(permute)
+Tensor.squeeze = _method(squeeze)
+Tensor.unsqueeze = _method(unsqueeze)
+Tensor.flatten = _method(flatten)
+Tensor.argmax = _method(argmax)
+Tensor.argmin = _method(argmin)
+Tensor.split = _method(split)
+Tensor.astype = _method(astype)
+Tensor.exp = _method(exp)
+Tensor.log = _method(log)
+Tensor.tanh = _method(tanh)
+Tensor.sigmoid = _method(sigmoid)
+Tensor.relu = _method(relu)
+Tensor.sqrt = _method(sqrt)
+Tensor.abs = _method(abs)
+Tensor.__abs__ = _method(abs)
+Tensor.clamp = _method(clamp)
+Tensor.softmax = _method(softmax)
+Tensor.log_softmax = _method(log_softmax)

@@ -145,10 +145,12 @@ def test_cross_entropy_refuses_bad_logits_and_reductions():
         cross_entropy(Tensor(np.zeros((0, 0))), np.zeros(0, dtype=int), reduction="sum")
 
 
-def test_cross_entropy_of_no_predictions():
-    """sum and none of zero predictions are 0 and empty; their mean is refused, not NaN."""
+@pytest.mark.parametrize("targets", [np.zeros(0, dtype=int), [], np.zeros(0), Tensor([])],
+                         ids=["int array", "list", "float array", "float tensor"])
+def test_cross_entropy_of_no_predictions(targets):
+    """sum and none of zero predictions are 0 and empty; their mean is refused, not NaN. No
+    targets are no targets whatever their dtype (``np.asarray([])`` is float64)."""
     logits = Tensor(np.zeros((0, 3)), requires_grad=True)
-    targets = np.zeros(0, dtype=int)
     total = cross_entropy(logits, targets, reduction="sum")
     total.backward()
     assert total.item() == 0.0 and logits.grad.shape == (0, 3)

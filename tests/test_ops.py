@@ -996,6 +996,34 @@ SHAPE_OP_MISUSE = {
                           r"argmax: axis must be an int, got \(0, 1\) \(tensor of shape \(2, 3\)\)"),
     "argmin of bools": (lambda x: Tensor(x.data > 0).argmin(), TypeError,
                         r"argmin: a bool tensor has no order \(shape \(2, 3\)\)"),
+    "concatenate along None": (lambda x: tg.concatenate([x, x], axis=None), TypeError,
+                               r"concatenate: axis must be an int, got None \(tensor of shape \(2, 3\)\)"),
+    "concatenate along a float": (lambda x: tg.concatenate([x, x], axis=1.0), TypeError,
+                                  r"concatenate: axis must be an int, got 1.0 \(tensor of shape \(2, 3\)\)"),
+    "concatenate of 0-d tensors": (lambda x: tg.concatenate([x.sum(), x.sum()]), ValueError,
+                                   r"concatenate: 0-d tensors have no axis to join along, got shapes "
+                                   r"\[\(\), \(\)\]; use stack"),
+    "stack along a float": (lambda x: tg.stack([x, x], axis=1.0), TypeError,
+                            r"stack: axis must be an int, got 1.0 \(tensor of shape \(2, 3\)\)"),
+    "split along a str": (lambda x: tg.split(x, 2, axis="a"), TypeError,
+                          r"split: axis must be an int, got 'a' \(tensor of shape \(2, 3\)\)"),
+    "split into None": (lambda x: x.split(None), TypeError,
+                        r"split: indices_or_sections must be a number of sections \(an int\) or a list of "
+                        r"split indices \(ints\), got None \(tensor of shape \(2, 3\)\)"),
+    "split at a str": (lambda x: x.split("ab"), TypeError,
+                       r"split: indices_or_sections must be .*, got 'ab' \(tensor of shape \(2, 3\)\)"),
+    "split at a float": (lambda x: x.split([1.5], axis=1), TypeError,
+                         r"split: indices_or_sections must be .*, got \[1.5\] \(tensor of shape \(2, 3\)\)"),
+    "split into True sections": (lambda x: x.split(True), TypeError,
+                                 r"split: indices_or_sections must be .*, got True"),
+    "sum with a str keepdims": (lambda x: x.sum(keepdims="no"), TypeError,
+                                r"sum: keepdims must be a bool, got 'no' \(tensor of shape \(2, 3\)\)"),
+    "mean with an int keepdims": (lambda x: x.mean(axis=0, keepdims=1), TypeError,
+                                  r"mean: keepdims must be a bool, got 1 \(tensor of shape \(2, 3\)\)"),
+    "max with None keepdims": (lambda x: x.max(keepdims=None), TypeError, r"max: keepdims must be a bool"),
+    "argmax with a str keepdims": (lambda x: x.argmax(0, "yes"), TypeError,
+                                   r"argmax: keepdims must be a bool, got 'yes' \(tensor of shape "
+                                   r"\(2, 3\)\)"),
 }
 
 
@@ -1028,6 +1056,36 @@ def test_index_out_of_range_names_the_op_and_the_shape(index):
 def test_float_or_other_indices_are_refused(index):
     with pytest.raises(TypeError, match=r"getitem: .*\(2, 3\)"):
         Tensor(np.ones((2, 3)))[index]
+
+
+@pytest.mark.parametrize(("index", "error", "reason"), [
+    (slice(None, None, 0), ValueError, "slice step cannot be zero"),
+    ((slice(None), slice(None, None, 0)), ValueError, "slice step cannot be zero"),
+    (([0], slice(None, None, 0)), ValueError, "slice step cannot be zero"),
+    (slice(0.5, 1), TypeError, "slice indices must be integers"),
+    ((0, slice("a", None)), TypeError, "slice indices must be integers"),
+], ids=["zero step", "zero step, 2nd axis", "zero step beside an array", "float start", "str start"])
+def test_bad_slices_name_getitem_and_the_shape_with_torchs_exception_type(index, error, reason):
+    """NumPy's reason, under the op's name; torch raises the same exception types."""
+    with pytest.raises(error, match=rf"^getitem: {reason}.*\(tensor of shape \(2, 3\)\)$"):
+        Tensor(np.ones((2, 3)), requires_grad=True)[index]
+
+
+@pytest.mark.parametrize("index", [[], np.array([]), Tensor([]), (slice(None), []), ([], [])],
+                         ids=["list", "float array", "float tensor", "second axis", "two axes"])
+def test_an_empty_index_selects_nothing_as_in_torch(index):
+    """``np.asarray([])`` is float64, which an index must not be; with nothing in it, no value
+    can be a wrong kind, so it counts as an integer index."""
+    torch = pytest.importorskip("torch")
+    torch_index = tuple(torch.tensor(np.asarray(part.data if isinstance(part, Tensor) else part),
+                                     dtype=torch.int64) if not isinstance(part, slice) else part
+                        for part in (index if isinstance(index, tuple) else (index,)))
+    expected = torch.zeros(2, 3)[torch_index].shape
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    out = x[index]
+    assert out.shape == tuple(expected)
+    out.backward(np.zeros(out.shape))
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
 
 
 def test_split_into_unequal_sections_names_the_shape():

@@ -115,7 +115,9 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
             f"shape {logits.shape} and dtype {logits.dtype}"
         )
     target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    if target_array.dtype.kind not in "iu":
+    if target_array.dtype.kind not in "iu" and target_array.size == 0:
+        target_array = target_array.astype(np.intp)  # no targets: ``[]`` is as good as integers
+    elif target_array.dtype.kind not in "iu":
         raise TypeError(
             f"{op}: targets must be integer class indices, got dtype {target_array.dtype} "
             f"(logits shape {logits.shape})"

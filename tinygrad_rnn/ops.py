@@ -349,15 +349,23 @@ def rmatmul(a: Tensor, b: _Operand) -> Tensor:
 
 
 # -- reductions --------------------------------------------------------------------------
-def _axes(op: str, shape: tuple[int, ...], axis) -> tuple[int, ...]:
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes, validated."""
+def _is_int(value) -> bool:
+    """A Python or NumPy integer, but not a bool (an int to Python, never an axis or a count here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _axes(op: str, shape: tuple[int, ...], axis, keepdims) -> tuple[int, ...]:
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes, validated, and
+    ``keepdims`` checked to be a bool."""
+    if keepdims is not True and keepdims is not False:
+        _check_keepdims(op, shape, keepdims)
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
     axes = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+        if not _is_int(item):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
         if not -ndim <= item < ndim:
             raise ValueError(f"{op}: axis {item} is out of range for a tensor of shape {shape}")
@@ -367,13 +375,18 @@ def _axes(op: str, shape: tuple[int, ...], axis) -> tuple[int, ...]:
     return tuple(sorted(axes))
 
 
+def _check_keepdims(op: str, shape: tuple[int, ...], keepdims) -> None:
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"{op}: keepdims must be a bool, got {keepdims!r} (tensor of shape {shape})")
+
+
 def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
     return grad if keepdims else np.expand_dims(grad, axes)
 
 
 @_tensor_first
 def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    axes = _axes("sum", a.shape, axis)
+    axes = _axes("sum", a.shape, axis, keepdims)
     shape = a.shape
 
     def backward(grad):
@@ -384,7 +397,7 @@ def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 @_tensor_first
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    axes = _axes("mean", a.shape, axis)
+    axes = _axes("mean", a.shape, axis, keepdims)
     shape = a.shape
     count = int(np.prod([shape[i] for i in axes]))
     if count == 0:
@@ -410,7 +423,7 @@ def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def _extremum(op: str, reduce, a: Tensor, axis, keepdims: bool) -> Tensor:
-    axes = _axes(op, a.shape, axis)
+    axes = _axes(op, a.shape, axis, keepdims)
     if any(a.shape[i] == 0 for i in axes) or (a.size == 0 and not axes):
         raise ValueError(f"{op}: cannot reduce an empty axis (shape {a.shape}, axes {axes})")
     kept = reduce(a.data, axis=axes, keepdims=True)
@@ -440,7 +453,7 @@ def _axis(op: str, shape: tuple[int, ...], axis, extent: int | None = None, name
     """``axis`` as an index in [0, extent), PyTorch's range: ``extent`` is the number of axes
     by default, where a 0-d tensor counts as having one (its axis is 0 or −1)."""
     extent = (len(shape) or 1) if extent is None else extent
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+    if not _is_int(axis):
         raise TypeError(f"{op}: {name} must be an int, got {axis!r} (tensor of shape {shape})")
     if not -extent <= axis < extent:
         raise ValueError(f"{op}: {name} {axis} is out of range [{-extent}, {extent - 1}] for a "
@@ -530,7 +543,7 @@ def _transposed(a: Tensor, axes: tuple[int, ...], op: str) -> Tensor:
 def _permutation(op: str, a: Tensor, axes: tuple) -> tuple[int, ...]:
     """``axes`` as non-negative ints, checked to be a permutation of ``a``'s axes."""
     for i in axes:
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+        if not _is_int(i):
             raise TypeError(f"{op}: axes must be ints, got {axes!r} (tensor of shape {a.shape})")
         if not -a.ndim <= i < a.ndim:
             raise ValueError(f"{op}: axis {i} is out of range for a tensor of shape {a.shape}")
@@ -597,6 +610,7 @@ def argmin(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor
 def _arg_extremum(op: str, find, a: Tensor, axis, keepdims: bool) -> Tensor:
     if a.dtype.kind == "b":
         raise TypeError(f"{op}: a bool tensor has no order (shape {a.shape}); cast it with .astype first")
+    _check_keepdims(op, a.shape, keepdims)
     if axis is None:
         if a.size == 0:
             raise ValueError(f"{op}: cannot reduce an empty tensor (shape {a.shape}); give an axis")
@@ -611,7 +625,12 @@ def _arg_extremum(op: str, find, a: Tensor, axis, keepdims: bool) -> Tensor:
 
 
 def _normalize_index(op: str, a: Tensor, index):
-    """Convert Tensors and lists in an index to arrays; say whether it is basic slicing."""
+    """Convert Tensors and lists in an index to arrays; say whether it is basic slicing.
+
+    An empty index array selects nothing whatever its dtype, so it counts as an integer
+    one: ``x[[]]`` is empty along the first axis, as in PyTorch (``np.asarray([])`` would
+    be a float index).
+    """
     items = index if isinstance(index, tuple) else (index,)
     converted, basic = [], True
     for item in items:
@@ -620,7 +639,9 @@ def _normalize_index(op: str, a: Tensor, index):
         elif isinstance(item, list):
             item = np.asarray(item)
         if isinstance(item, np.ndarray):
-            if item.dtype.kind not in "biu":
+            if item.dtype.kind not in "biu" and item.size == 0:
+                item = item.astype(np.intp)
+            elif item.dtype.kind not in "biu":
                 raise TypeError(
                     f"{op}: index arrays must be integer or boolean, got dtype {item.dtype} "
                     f"(indexing a tensor of shape {a.shape})"
@@ -648,8 +669,11 @@ def getitem(a: Tensor, index) -> Tensor:
         if basic:
             return view(a, index)
         out = a.data[index]
-    except IndexError as error:
-        raise IndexError(f"getitem: {error} (tensor of shape {a.shape})") from None
+    except (IndexError, ValueError, TypeError) as error:
+        # NumPy's reason (an index out of range, a zero slice step, a float slice bound, ...)
+        # under the op's name, with the same exception type.
+        kind = next(kind for kind in (IndexError, ValueError, TypeError) if isinstance(error, kind))
+        raise kind(f"getitem: {error} (tensor of shape {a.shape})") from None
 
     def backward(grad):
         return (Scatter(index, grad, False),)
@@ -674,15 +698,16 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis, like ``np.concatenate``."""
     tensors = _as_tensors("concatenate", tensors)
     shapes = [t.shape for t in tensors]
+    if not all(shapes):
+        raise ValueError(f"concatenate: 0-d tensors have no axis to join along, got shapes {shapes}; "
+                         "use stack")
+    axis = _axis("concatenate", shapes[0], axis)
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
-    except np.exceptions.AxisError:
-        raise ValueError(f"concatenate: axis {axis} is out of range for shapes {shapes}") from None
     except ValueError:
         raise ValueError(
             f"concatenate: shapes {shapes} must match except along axis {axis}"
         ) from None
-    axis = axis % out.ndim
     bounds = np.cumsum([s[axis] for s in shapes])[:-1]
 
     def backward(grad):
@@ -698,17 +723,14 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
     shape = tensors[0].shape
+    axis = _axis("stack", shape, axis, extent=len(shape) + 1)
     arrays = [t.data for t in tensors]
     if axis == 0 and shape:
         # Joining along the existing first axis lays the arrays out exactly as stacking
         # does, and np.concatenate is a single C call (np.stack adds a Python loop).
         out = np.concatenate(arrays).reshape(len(arrays), *shape)
     else:
-        try:
-            out = np.stack(arrays, axis=axis)
-        except np.exceptions.AxisError:
-            raise ValueError(f"stack: axis {axis} is out of range for shape {shape}") from None
-    axis = axis % out.ndim
+        out = np.stack(arrays, axis=axis)
 
     def backward(grad):
         return tuple(grad if axis == 0 else np.moveaxis(grad, axis, 0))
@@ -721,11 +743,9 @@ def split(a: Tensor, indices_or_sections, axis: int = 0) -> list[Tensor]:
     """Split along ``axis`` like ``np.split``: a number of equal sections, or split indices."""
     if a.ndim == 0:
         raise ValueError("split: cannot split a 0-d tensor")
-    if not -a.ndim <= axis < a.ndim:
-        raise ValueError(f"split: axis {axis} is out of range for a tensor of shape {a.shape}")
-    axis %= a.ndim
+    axis = _axis("split", a.shape, axis)
     length = a.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
+    if _is_int(indices_or_sections):
         sections = int(indices_or_sections)
         if sections <= 0 or length % sections:
             raise ValueError(
@@ -734,9 +754,14 @@ def split(a: Tensor, indices_or_sections, axis: int = 0) -> list[Tensor]:
             )
         step = length // sections
         bounds = [(i * step, (i + 1) * step) for i in range(sections)]
-    else:
+    elif isinstance(indices_or_sections, (list, tuple, np.ndarray)) and all(
+            _is_int(i) for i in indices_or_sections):
         cuts = [0, *(int(i) for i in indices_or_sections), length]
         bounds = list(zip(cuts[:-1], cuts[1:]))
+    else:
+        raise TypeError(f"split: indices_or_sections must be a number of sections (an int) or a "
+                        f"list of split indices (ints), got {indices_or_sections!r} (tensor of "
+                        f"shape {a.shape})")
     lead = (slice(None),) * axis
     return [getitem(a, (*lead, slice(start, stop))) for start, stop in bounds]
 
@@ -844,7 +869,7 @@ def relu(a: Tensor) -> Tensor:
 def _softmax_axis(op: str, a: Tensor, axis: int) -> int:
     if a.ndim == 0:
         raise ValueError(f"{op}: needs at least one axis, got a 0-d tensor")
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -a.ndim <= axis < a.ndim:
+    if not _is_int(axis) or not -a.ndim <= axis < a.ndim:
         raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor of shape {a.shape}")
     return int(axis)
 

@@ -86,6 +86,70 @@ def test_reflected_op_with_array_or_python_number_on_the_left(name, pair, data):
     np.testing.assert_array_equal(out.data, apply(constant, x))
 
 
+DTYPES = ["bool", "int8", "uint8", "int32", "int64", "float16", "float32", "float64"]
+SCALAR_OPERATIONS = {
+    "add": lambda x, c: x + c,
+    "sub": lambda x, c: x - c, "rsub": lambda x, c: c - x,
+    "mul": lambda x, c: x * c,
+    "div": lambda x, c: x / c, "rdiv": lambda x, c: c / x,
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("scalar", [2, 2.5, True, np.int64(3), np.float64(0.5)],
+                         ids=["int", "float", "bool", "np.int64", "np.float64"])
+@pytest.mark.parametrize("name", SCALAR_OPERATIONS)
+def test_a_python_scalar_takes_torch_dtype_next_to_any_tensor(dtype, scalar, name):
+    """An int scalar keeps an integer tensor's dtype (int64 with bools), a float one makes
+    float32 of integers (NumPy: float64 for both); a float tensor keeps its dtype. torch
+    refuses any subtraction with a bool: here bool − bool is a TypeError naming the op, and
+    a bool with a number counts as that dtype's 1 or 0, as in NumPy."""
+    torch = pytest.importorskip("torch")
+    operation = SCALAR_OPERATIONS[name]
+    values = np.array([3, 1, 2, 0]).astype(dtype)
+    try:
+        expected = operation(torch.from_numpy(values), scalar).numpy()
+    except RuntimeError:
+        assert name.endswith("sub") and (dtype == "bool" or isinstance(scalar, bool))
+        if dtype == "bool" and isinstance(scalar, bool):
+            with pytest.raises(TypeError, match=r"^sub: not defined for dtypes bool and bool"):
+                operation(Tensor(values), scalar)
+            return
+        as_numbers = values.astype(np.int64) if dtype == "bool" else values
+        expected = operation(torch.from_numpy(as_numbers), scalar if dtype == "bool" else int(scalar))
+        expected = expected.numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):  # torch warns for neither 1/0 nor 0/0
+        out = operation(Tensor(values), scalar)
+    assert out.dtype == expected.dtype
+    # torch divides a scalar by a tensor as scalar · (1 / tensor): within an ulp of the quotient
+    tolerance = 2 * np.finfo(out.dtype).eps if out.dtype.kind == "f" else 0
+    np.testing.assert_allclose(out.data, expected, rtol=tolerance, atol=0)
+
+
+def test_true_division_of_integer_tensors_is_float32_as_in_torch():
+    out = Tensor(np.array([1, 2, 3])) / Tensor(np.array([2, 4, 4], dtype=np.int8))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.data, [0.5, 0.5, 0.75])
+
+
+def test_an_integer_scalar_the_tensor_dtype_cannot_hold_is_refused():
+    """torch wraps int8 * 1000 around to -24; refused here rather than silently wrong."""
+    x = Tensor(np.array([1, 2], dtype=np.int8))
+    with pytest.raises(ValueError, match=r"^mul: the scalar 1000 does not fit the dtype int8 of the "
+                                         r"tensor of shape \(2,\)"):
+        x * 1000
+    with pytest.raises(ValueError, match=r"^sub: the scalar -1 does not fit the dtype uint8"):
+        Tensor(np.array([1], dtype=np.uint8)) - np.int64(-1)
+
+
+def test_negating_a_bool_tensor_names_the_op():
+    with pytest.raises(TypeError, match=r"^neg: not defined for dtype bool \(shape \(2,\)\)"):
+        -Tensor(np.array([True, False]))
+    with pytest.raises(TypeError, match=r"^sub: not defined for dtypes bool and bool \(shapes \(2,\) "
+                                        r"and \(\)\)"):
+        Tensor(np.array([True, False])) - True
+
+
 @given(x=arrays(shapes()), data=st.data())
 def test_neg(x, data):
     [out] = check_vjp(operator.neg, [x], data)
@@ -153,6 +217,29 @@ def test_unary_op_passes_gradcheck(name, data):
     op, _, elements = UNARY[name]
     x = Tensor(data.draw(arrays(shapes(max_dims=2), elements), label="x"), requires_grad=True)
     assert tg.gradcheck(op, [x])
+
+
+FLOAT_FUNCTIONS = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax"]
+
+
+@pytest.mark.parametrize(("name", "dtype"), [(name, dtype) for name in FLOAT_FUNCTIONS for dtype in DTYPES
+                                             if (name, dtype) != ("relu", "bool")])
+def test_float_functions_of_bool_and_integer_tensors_compute_in_float32_as_torch(name, dtype):
+    """NumPy would give float16 for bool, int8 and uint8 (exp(12) overflows) and float64 for
+    wider integers; torch, and now ours, float32. Floats keep their dtype; relu keeps integers
+    integers. torch refuses softmax of integers (ours computes it in float32, as the other
+    functions) and relu of bools (not checked here)."""
+    torch = pytest.importorskip("torch")
+    values = np.array([12, 0, 3, 1] if dtype != "bool" else [True, False, True, True]).astype(dtype)
+    given = torch.from_numpy(values)
+    if name in ("softmax", "log_softmax") and dtype[0] in "biu":
+        given = given.float()
+    expected = getattr(torch, name)(*((given, -1) if "softmax" in name else (given,))).numpy()
+    with np.errstate(divide="ignore", over="ignore"):  # log(0) = -inf, float16 exp(12) = inf
+        out = getattr(Tensor(values), name)()
+    assert out.dtype == expected.dtype
+    np.testing.assert_allclose(out.data, expected, rtol=4 * np.finfo(np.float16).eps
+                               if dtype == "float16" else 4e-7)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -784,6 +871,17 @@ def test_astype_round_trip_casts_the_gradient_back(x, data):
     assert tensor.grad.dtype == np.float64
     np.testing.assert_array_equal(tensor.grad, upstream.astype(np.float64))
     check_vjp(lambda t: t.astype("float64") * 2.0, [x], data)
+
+
+@pytest.mark.parametrize("dtype", [object, str, complex, np.complex64, "datetime64[s]", "V8"])
+def test_astype_refuses_the_dtypes_the_constructor_refuses(dtype):
+    x = Tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"^astype: unsupported dtype .* \(tensor of shape \(2,\) and dtype "
+                                        r"float32\); use a boolean, integer or floating-point dtype$"):
+        x.astype(dtype)
+    with pytest.raises(TypeError, match="use a boolean, integer or floating-point array"):
+        Tensor(np.ones(2, dtype=dtype))
+    assert x.astype(np.int8).dtype == np.int8 and x.astype(bool).dtype == np.bool_
 
 
 def test_astype_to_an_integer_dtype_refuses_a_tensor_that_requires_grad():

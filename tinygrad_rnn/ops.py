@@ -7,6 +7,11 @@ parent's dtype and accumulates them, so the math here is the whole story. The op
 attached to :class:`Tensor` at the bottom of this file (``x + y``, ``x.tanh()``, ...).
 
 Bad input is refused here, at the op, with the op's name and the shapes involved.
+
+Result dtypes follow PyTorch where NumPy's differ: exp, log, tanh, softmax, ... of a bool
+or integer tensor are float32 (``_floating``); a Python int next to an integer tensor keeps
+its dtype and a Python float makes float32 (``_exact_scalar``); dividing integers gives
+float32. A float tensor keeps its dtype with any scalar.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import numpy as np
 from .tensor import Product, Scatter, Tensor, _as_dtype, _leaf, result, view
 
 _Operand = Tensor | np.ndarray | float | int
+# Python and NumPy bools, integers and floats (concrete types: an ABC such as numbers.Real
+# costs several times longer to check, at every `x * 0.5`).
+_SCALARS = (float, int, np.floating, np.integer, np.bool_)
 
 
 def _tensor_first(op):
@@ -48,27 +56,68 @@ def _method(op):
 
 
 def _operand(value, like: Tensor, op: str) -> Tensor:
-    """``value`` as a Tensor; Python numbers take ``like``'s dtype."""
+    """``value`` as a Tensor. A Python or NumPy scalar takes ``like``'s dtype when that is
+    floating point; next to a bool or integer tensor it follows PyTorch (``_exact_scalar``)."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
-        dtype = like.data.dtype if like.data.dtype.kind == "f" else np.float32
+    if isinstance(value, _SCALARS):
+        dtype = like.data.dtype
+        if dtype.kind != "f":
+            return _leaf(_exact_scalar(value, like, op))
         return _leaf(np.asarray(value, dtype=dtype))
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return _leaf(value)
     raise TypeError(
         f"{op}: unsupported operand of type {type(value).__name__} with a Tensor of shape "
-        f"{like.shape} and dtype {like.dtype}; use a Tensor, a NumPy array or a Python number"
+        f"{like.shape} and dtype {like.dtype}; use a Tensor, a real NumPy array or a bool, int "
+        f"or float"
     )
 
 
-def _broadcast(function, a: Tensor, b: Tensor, op: str) -> np.ndarray:
+def _exact_scalar(value, like: Tensor, op: str) -> np.ndarray:
+    """A scalar operand for a bool or integer tensor, typed as PyTorch types it: a bool keeps
+    the tensor's dtype, an integer too (int64 next to a bool tensor), a fraction is float32,
+    the default dtype. So ``ints * 2`` stays integer and ``ints * 0.5`` is float32 (NumPy
+    would make both float64). An integer the dtype cannot hold is refused (PyTorch wraps it)."""
+    dtype = like.data.dtype
+    if isinstance(value, (bool, np.bool_)):
+        return np.asarray(value, dtype=dtype)
+    if not isinstance(value, (int, np.integer)):
+        return np.asarray(value, dtype=np.float32)
+    if dtype.kind == "b":
+        dtype = np.dtype(np.int64)
     try:
-        return function(a.data, b.data)
+        return np.asarray(int(value), dtype=dtype)
+    except OverflowError:
+        raise ValueError(f"{op}: the scalar {value} does not fit the dtype {dtype} of the tensor "
+                         f"of shape {like.shape}") from None
+
+
+def _scalar_dtype(x: np.ndarray, y: np.ndarray) -> np.dtype | None:
+    """The dtype in which bool or integer data meets a floating-point scalar: the scalar's, as
+    in PyTorch (float32 for a Python float, see ``_exact_scalar``), where NumPy would widen
+    int32 and int64 to float64. None (NumPy's promotion) for every other mix."""
+    if y.ndim == 0 and y.dtype.kind == "f" and x.dtype.kind in "biu":
+        return y.dtype
+    if x.ndim == 0 and x.dtype.kind == "f" and y.dtype.kind in "biu":
+        return x.dtype
+    return None
+
+
+def _broadcast(function, a: Tensor, b: Tensor, op: str, dtype=None) -> np.ndarray:
+    """``function(a.data, b.data)`` in ``dtype`` if given, else in ``_scalar_dtype``'s."""
+    x, y = a.data, b.data
+    try:
+        if dtype is None and x.dtype is y.dtype:  # the usual case: nothing to promote
+            return function(x, y)
+        return function(x, y, dtype=_scalar_dtype(x, y) if dtype is None else dtype)
     except ValueError:
         raise ValueError(
             f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together"
         ) from None
+    except TypeError as error:  # NumPy has no such ufunc loop, e.g. bool - bool
+        raise TypeError(f"{op}: not defined for dtypes {a.dtype} and {b.dtype} (shapes {a.shape} "
+                        f"and {b.shape}): {error}") from None
 
 
 # -- elementwise arithmetic (broadcasting) --------------------------------------------
@@ -112,7 +161,9 @@ def div(a: Tensor, b: _Operand) -> Tensor:
         return (grad_a if a.requires_grad else None,
                 -grad_a * out if b.requires_grad else None)
 
-    out = _broadcast(np.divide, a, b, "div")
+    # True division of bools and integers gives float32, as in PyTorch (NumPy: float64).
+    integers = a.data.dtype.kind != "f" and b.data.dtype.kind != "f"
+    out = _broadcast(np.divide, a, b, "div", np.float32 if integers else None)
     return result(out, (a, b), backward, "div")
 
 
@@ -121,7 +172,12 @@ def neg(a: Tensor) -> Tensor:
     def backward(grad):
         return (-grad,)
 
-    return result(-a.data, (a,), backward, "neg")
+    try:
+        out = -a.data
+    except TypeError:  # NumPy has no negative of a bool
+        raise TypeError(f"neg: not defined for dtype {a.dtype} (shape {a.shape}); cast it with "
+                        ".astype first") from None
+    return result(out, (a,), backward, "neg")
 
 
 @_tensor_first
@@ -770,6 +826,9 @@ def split(a: Tensor, indices_or_sections, axis: int = 0) -> list[Tensor]:
 def astype(a: Tensor, dtype) -> Tensor:
     """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
     dtype = _as_dtype(dtype, "astype")
+    if dtype.kind not in "biuf":
+        raise TypeError(f"astype: unsupported dtype {dtype} (tensor of shape {a.shape} and dtype "
+                        f"{a.dtype}); use a boolean, integer or floating-point dtype")
     if a.requires_grad and not np.issubdtype(dtype, np.floating):
         raise TypeError(f"astype: cannot cast a tensor that requires grad to {dtype}")
     source = a.data.dtype
@@ -781,9 +840,16 @@ def astype(a: Tensor, dtype) -> Tensor:
 
 
 # -- elementwise functions ---------------------------------------------------------------
+def _floating(a: Tensor) -> np.ndarray:
+    """``a``'s data for exp, log, tanh, ...: as it is if floating point, else (bool or integer)
+    as float32, PyTorch's default dtype, where NumPy would pick float16 or float64."""
+    data = a.data
+    return data if data.dtype.kind == "f" else data.astype(np.float32)
+
+
 @_tensor_first
 def exp(a: Tensor) -> Tensor:
-    out = np.exp(a.data)
+    out = np.exp(_floating(a))
 
     def backward(grad):
         return (grad * out,)
@@ -793,16 +859,18 @@ def exp(a: Tensor) -> Tensor:
 
 @_tensor_first
 def log(a: Tensor) -> Tensor:
-    def backward(grad):
-        return (grad / a.data,)
+    x = _floating(a)
 
-    return result(np.log(a.data), (a,), backward, "log")
+    def backward(grad):
+        return (grad / x,)
+
+    return result(np.log(x), (a,), backward, "log")
 
 
 @_tensor_first
 def sqrt(a: Tensor) -> Tensor:
     """√x; the gradient is grad / (2√x) (infinite at 0, as in PyTorch)."""
-    out = np.sqrt(a.data)
+    out = np.sqrt(_floating(a))
 
     def backward(grad):
         with np.errstate(divide="ignore"):
@@ -838,9 +906,12 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
     return result(out, (a,), backward, "clamp")
 
 
-def _activation(a: Tensor, name: str) -> Tensor:
+def _activation(a: Tensor, name: str, keeps_integers: bool = False) -> Tensor:
     forward, derivative = _ACTIVATIONS[name]
-    out = forward(a.data)
+    data = a.data
+    if data.dtype.kind != "f" and not keeps_integers:  # ``_floating``, inline: every time step
+        data = data.astype(np.float32)
+    out = forward(data)
 
     def backward(grad):
         return (grad * derivative(out),)
@@ -862,8 +933,8 @@ def sigmoid(a: Tensor) -> Tensor:
 
 @_tensor_first
 def relu(a: Tensor) -> Tensor:
-    """max(x, 0); the gradient is grad where x > 0, else 0."""
-    return _activation(a, "relu")
+    """max(x, 0); the gradient is grad where x > 0, else 0. An integer tensor stays integer."""
+    return _activation(a, "relu", keeps_integers=True)
 
 
 def _softmax_axis(op: str, a: Tensor, axis: int) -> int:
@@ -878,7 +949,8 @@ def _softmax_axis(op: str, a: Tensor, axis: int) -> int:
 def softmax(a: Tensor, axis: int = -1) -> Tensor:
     """exp(x − max) / Σ exp(x − max): finite for any finite logits."""
     axis = _softmax_axis("softmax", a, axis)
-    shifted = np.exp(a.data - a.data.max(axis=axis, keepdims=True))
+    x = _floating(a)
+    shifted = np.exp(x - x.max(axis=axis, keepdims=True))
     out = shifted / shifted.sum(axis=axis, keepdims=True)
 
     def backward(grad):
@@ -891,7 +963,8 @@ def softmax(a: Tensor, axis: int = -1) -> Tensor:
 def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     """x − max − log Σ exp(x − max); the gradient is grad − softmax · Σ grad."""
     axis = _softmax_axis("log_softmax", a, axis)
-    shifted = a.data - a.data.max(axis=axis, keepdims=True)
+    x = _floating(a)
+    shifted = x - x.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
     def backward(grad):

@@ -505,6 +505,30 @@ def test_max_ties_split_the_gradient_equally():
     np.testing.assert_allclose(x.grad, [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]], rtol=1e-15)
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("values", [[1.0, np.nan, 2.0], [np.nan, 1.0, np.nan], [np.nan, np.nan, np.nan],
+                                    [3.0, 3.0, 1.0]])
+def test_max_and_min_give_the_gradient_to_the_nans_that_made_the_result_as_torch(name, values):
+    """torch's full max()/min(): a NaN result's gradient goes to the NaNs, shared; ties share
+    too. (NaN == NaN is false: a mask by equality alone is empty, and 0/0 spread NaN.)"""
+    torch = pytest.importorskip("torch")
+    theirs = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    getattr(theirs, name)().backward()
+    ours = Tensor(values, dtype="float64", requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(ours, name)().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+def test_max_along_an_axis_sends_each_rows_gradient_to_its_nans_only():
+    """torch's amax along an axis spreads NaN over the whole row instead; a row without NaN
+    is unaffected by another row's."""
+    x = Tensor([[1.0, np.nan, np.nan], [2.0, 3.0, 3.0]], dtype="float64", requires_grad=True)
+    x.max(axis=1).backward(np.array([4.0, 6.0]))
+    np.testing.assert_array_equal(x.grad, [[0.0, 2.0, 2.0], [0.0, 3.0, 3.0]])
+
+
 @st.composite
 def arg_reduction_arguments(draw):
     """(shape, axis, keepdims) with the reduced part non-empty by construction; the values
@@ -924,6 +948,25 @@ def test_softmax_and_log_softmax_of_huge_logits_stay_finite(name, axis):
     expected = _log_softmax_reference(logits, axis)
     np.testing.assert_allclose(out.data, np.exp(expected) if name == "softmax" else expected, atol=1e-12)
     np.testing.assert_allclose(np.exp(expected).sum(axis=axis), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize(("shape", "axis", "dtype"), [((3, 0), -1, "float32"), ((0, 2), 0, "float64"),
+                                                      ((2, 0, 3), 1, "int64")])
+def test_softmax_and_log_softmax_along_an_empty_axis_are_empty_as_in_torch(name, shape, axis, dtype):
+    """NumPy refuses the max of nothing; there is nothing to normalize, so the result and the
+    gradient are empty (float32 for integers, as for the other float functions)."""
+    torch = pytest.importorskip("torch")
+    reference = getattr(torch, name)(torch.zeros(shape, dtype=torch.float64), axis)
+    x = Tensor(np.zeros(shape, dtype=dtype), requires_grad=dtype != "int64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = getattr(x, name)(axis=axis)
+        if x.requires_grad:
+            out.backward(np.zeros(shape))
+    assert out.shape == tuple(reference.shape) == shape
+    assert out.dtype == (np.float32 if dtype == "int64" else dtype)
+    assert x.grad is None if dtype == "int64" else (x.grad.shape == shape and x.grad.dtype == dtype)
 
 
 def _shifted(t, axis):

@@ -468,13 +468,14 @@ def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 @_tensor_first
 def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """The maximum over ``axis``; ties share the gradient equally."""
+    """The maximum over ``axis``; ties share the gradient equally, and a NaN is the maximum
+    (its gradient shared by the NaNs there), as PyTorch's ``max()``."""
     return _extremum("max", np.max, a, axis, keepdims)
 
 
 @_tensor_first
 def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """The minimum over ``axis``; ties share the gradient equally."""
+    """The minimum over ``axis``; ties share the gradient equally, and a NaN is the minimum."""
     return _extremum("min", np.min, a, axis, keepdims)
 
 
@@ -486,6 +487,9 @@ def _extremum(op: str, reduce, a: Tensor, axis, keepdims: bool) -> Tensor:
 
     def backward(grad):
         mask = a.data == kept
+        nan_results = np.isnan(kept)
+        if nan_results.any():  # NaN != NaN: the NaNs that made a result NaN share its gradient
+            mask |= np.isnan(a.data) & nan_results
         return (mask * (_expand_reduced(grad, axes, keepdims) / mask.sum(axis=axes, keepdims=True)),)
 
     out = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
@@ -945,11 +949,19 @@ def _softmax_axis(op: str, a: Tensor, axis: int) -> int:
     return int(axis)
 
 
+def _empty_axis_result(a: Tensor, x: np.ndarray, op: str) -> Tensor:
+    """softmax or log_softmax along an empty axis: an empty result and an empty gradient, as
+    in PyTorch (there is no max to subtract)."""
+    return result(np.empty_like(x), (a,), lambda grad: (grad,), op)
+
+
 @_tensor_first
 def softmax(a: Tensor, axis: int = -1) -> Tensor:
     """exp(x − max) / Σ exp(x − max): finite for any finite logits."""
     axis = _softmax_axis("softmax", a, axis)
     x = _floating(a)
+    if x.shape[axis] == 0:
+        return _empty_axis_result(a, x, "softmax")
     shifted = np.exp(x - x.max(axis=axis, keepdims=True))
     out = shifted / shifted.sum(axis=axis, keepdims=True)
 
@@ -964,6 +976,8 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     """x − max − log Σ exp(x − max); the gradient is grad − softmax · Σ grad."""
     axis = _softmax_axis("log_softmax", a, axis)
     x = _floating(a)
+    if x.shape[axis] == 0:
+        return _empty_axis_result(a, x, "log_softmax")
     shifted = x - x.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 

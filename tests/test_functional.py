@@ -327,6 +327,19 @@ def test_cross_entropy_refuses_bad_options(options, error, message):
         cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 1]), **options)
 
 
+@pytest.mark.parametrize("options", [{"label_smoothing": 1}, {"label_smoothing": np.float32(0.25)},
+                                     {"ignore_index": np.int64(1)}, {"ignore_index": np.int8(-1)}],
+                         ids=["int smoothing", "np.float32 smoothing", "np.int64 index", "np.int8 index"])
+def test_cross_entropy_takes_numpy_and_int_options_as_their_python_values(options):
+    """The shortcut for a Python int ignore_index and float label_smoothing leaves the other
+    accepted types to the full checks, which convert them."""
+    logits, targets = Tensor(np.arange(6.0).reshape(2, 3)), np.array([0, 1])
+    converted = {name: float(value) if name == "label_smoothing" else int(value)
+                 for name, value in options.items()}
+    expected = cross_entropy(logits, targets, "sum", **converted)
+    assert cross_entropy(logits, targets, "sum", **options).item() == expected.item()
+
+
 def test_cross_entropy_options_are_keyword_only():
     """As a positional argument, -100 would be easy to misread as a fourth option's value."""
     with pytest.raises(TypeError):
@@ -368,6 +381,23 @@ def test_mse_loss_refuses_a_shape_mismatch_and_a_bad_reduction():
         mse_loss(np.zeros(2), np.zeros(2))
 
 
+@pytest.mark.parametrize(("target", "described"), [
+    ("a", "str of dtype <U1"), (1j, "complex of dtype complex128"),
+    (np.array(2 + 1j, dtype=np.complex64), "ndarray of dtype complex64"), (None, "NoneType of dtype object"),
+])
+def test_mse_loss_refuses_a_target_that_is_not_real_numbers(target, described):
+    """A str was NumPy's bare "could not convert"; a complex target silently lost its imaginary
+    part."""
+    with pytest.raises(TypeError, match=rf"^mse_loss: target must be real numbers \(a Tensor, an array or "
+                                        rf"a number\), got {described} \(prediction of shape \(\) and "
+                                        rf"dtype float32\)"):
+        mse_loss(Tensor(1.0), target)
+    with pytest.raises(TypeError, match=r"^mse_loss: target must be real numbers .* got list of dtype object "
+                                        r"\(prediction of shape \(2,\)"):
+        mse_loss(Tensor([1.0, 2.0]), [[1.0], [1.0, 2.0]])
+    assert mse_loss(Tensor([1.0, 2.0]), [1, True]).item() == 0.5
+
+
 # -- linear ------------------------------------------------------------------------------------
 @given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(1, 4), m=st.integers(1, 4),
        with_bias=st.booleans())
@@ -406,6 +436,10 @@ def test_linear_refuses_bad_operands_with_its_name():
         linear(tg.zeros(2, 5), tg.zeros(4, 5), tg.zeros(5))
     with pytest.raises(TypeError, match="linear: input and weight must be Tensors, got list"):
         linear([[1.0]], tg.zeros(1, 1))
+    with pytest.raises(TypeError, match=r"^linear: bias must be a Tensor, an array or None, got list "
+                                        r"\(weight of shape \(4, 5\)\)"):
+        linear(tg.zeros(2, 5), tg.zeros(4, 5), [1.0, 2.0, 3.0, 4.0])
+    assert linear(tg.ones(2, 5), tg.ones(4, 5), np.arange(4.0)).tolist() == [[5.0, 6.0, 7.0, 8.0]] * 2
 
 
 def test_softmax_and_log_softmax_refuse_an_array_by_name():

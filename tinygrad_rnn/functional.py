@@ -65,6 +65,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input must be (*, in) and weight (out, in), got shapes "
                          f"{input.shape} and {weight.shape}")
+    if bias is not None and not isinstance(bias, (Tensor, np.ndarray)):
+        raise TypeError(f"linear: bias must be a Tensor, an array or None, got {type(bias).__name__} "
+                        f"(weight of shape {weight.shape})")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) for a weight of shape "
                          f"{weight.shape}, got {bias.shape}")
@@ -105,8 +108,12 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
     """
     op = "cross_entropy"
     check_reduction(op, reduction)
-    ignore_index = check_ignore_index(op, ignore_index)
-    label_smoothing = check_probability(op, label_smoothing, "label_smoothing")
+    # A Python int and a float in [0, 1], the usual types, need no conversion: checking just
+    # that takes 0.15 us per call where the full checks take 0.7 us (a training step's loss).
+    if type(ignore_index) is not int:
+        ignore_index = check_ignore_index(op, ignore_index)
+    if type(label_smoothing) is not float or not 0.0 <= label_smoothing <= 1.0:
+        label_smoothing = check_probability(op, label_smoothing, "label_smoothing")
     if not isinstance(logits, Tensor):
         raise TypeError(f"{op}: logits must be a Tensor, got {type(logits).__name__}")
     if logits.ndim == 0 or logits.shape[-1] == 0 or logits.dtype.kind != "f":
@@ -152,16 +159,25 @@ def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
     check_reduction(op, reduction)
     if not isinstance(prediction, Tensor):
         raise TypeError(f"{op}: prediction must be a Tensor, got {type(prediction).__name__}")
-    target_shape = target.shape if isinstance(target, (Tensor, np.ndarray)) else np.shape(target)
-    if tuple(target_shape) != prediction.shape:
+    if not isinstance(target, Tensor):
+        try:
+            array = np.asarray(target)
+        except ValueError:  # ragged nested lists
+            array = np.empty(0, dtype=object)
+        if array.dtype.kind not in "biuf":  # a str, a complex number, None, ... is refused, not cast
+            raise TypeError(f"{op}: target must be real numbers (a Tensor, an array or a number), got "
+                            f"{type(target).__name__} of dtype {array.dtype} (prediction of shape "
+                            f"{prediction.shape} and dtype {prediction.dtype})")
+        target = array
+    if target.shape != prediction.shape:
         raise ValueError(
             f"{op}: prediction of shape {prediction.shape} and target of shape "
-            f"{tuple(target_shape)} must have the same shape"
+            f"{target.shape} must have the same shape"
         )
     if prediction.size == 0 and reduction == "mean":
         raise ValueError(f"{op}: the mean of an empty prediction {prediction.shape} is undefined")
-    if not isinstance(target, Tensor):
-        target = np.asarray(target, dtype=prediction.dtype)
+    if isinstance(target, np.ndarray):
+        target = target.astype(prediction.dtype, copy=False)
     difference = ops.sub(prediction, target)
     return _reduce(ops.mul(difference, difference), reduction)
 

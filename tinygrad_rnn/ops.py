@@ -104,13 +104,20 @@ def _scalar_dtype(x: np.ndarray, y: np.ndarray) -> np.dtype | None:
     return None
 
 
-def _broadcast(function, a: Tensor, b: Tensor, op: str, dtype=None) -> np.ndarray:
-    """``function(a.data, b.data)`` in ``dtype`` if given, else in ``_scalar_dtype``'s."""
+def _binary(function, a: Tensor, b: _Operand, op: str, dtype=None) -> tuple[Tensor, np.ndarray]:
+    """``b`` as a Tensor (``_operand``) and ``function(a.data, b.data)``, broadcast: in
+    ``dtype`` if given, else in NumPy's result dtype unless ``_scalar_dtype`` says otherwise.
+
+    Two tensors of one dtype (``x * y`` in a recurrence) skip ``_operand``'s call here, which
+    pays for most of the dtype check: it costs them about 30 ns.
+    """
+    if not isinstance(b, Tensor):
+        b = _operand(b, a, op)
     x, y = a.data, b.data
     try:
         if dtype is None and x.dtype is y.dtype:  # the usual case: nothing to promote
-            return function(x, y)
-        return function(x, y, dtype=_scalar_dtype(x, y) if dtype is None else dtype)
+            return b, function(x, y)
+        return b, function(x, y, dtype=_scalar_dtype(x, y) if dtype is None else dtype)
     except ValueError:
         raise ValueError(
             f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together"
@@ -123,47 +130,47 @@ def _broadcast(function, a: Tensor, b: Tensor, op: str, dtype=None) -> np.ndarra
 # -- elementwise arithmetic (broadcasting) --------------------------------------------
 @_tensor_first
 def add(a: Tensor, b: _Operand) -> Tensor:
-    b = _operand(b, a, "add")
+    b, out = _binary(np.add, a, b, "add")
 
     def backward(grad):
         return grad, grad
 
-    return result(_broadcast(np.add, a, b, "add"), (a, b), backward, "add")
+    return result(out, (a, b), backward, "add")
 
 
 @_tensor_first
 def sub(a: Tensor, b: _Operand) -> Tensor:
-    b = _operand(b, a, "sub")
+    b, out = _binary(np.subtract, a, b, "sub")
 
     def backward(grad):
         return grad, (-grad if b.requires_grad else None)
 
-    return result(_broadcast(np.subtract, a, b, "sub"), (a, b), backward, "sub")
+    return result(out, (a, b), backward, "sub")
 
 
 @_tensor_first
 def mul(a: Tensor, b: _Operand) -> Tensor:
-    b = _operand(b, a, "mul")
+    b, out = _binary(np.multiply, a, b, "mul")
 
     def backward(grad):
         return (grad * b.data if a.requires_grad else None,
                 grad * a.data if b.requires_grad else None)
 
-    return result(_broadcast(np.multiply, a, b, "mul"), (a, b), backward, "mul")
+    return result(out, (a, b), backward, "mul")
 
 
 @_tensor_first
 def div(a: Tensor, b: _Operand) -> Tensor:
     b = _operand(b, a, "div")
+    # True division of bools and integers gives float32, as in PyTorch (NumPy: float64).
+    integers = a.data.dtype.kind != "f" and b.data.dtype.kind != "f"
+    b, out = _binary(np.divide, a, b, "div", np.float32 if integers else None)
 
     def backward(grad):
         grad_a = grad / b.data
         return (grad_a if a.requires_grad else None,
                 -grad_a * out if b.requires_grad else None)
 
-    # True division of bools and integers gives float32, as in PyTorch (NumPy: float64).
-    integers = a.data.dtype.kind != "f" and b.data.dtype.kind != "f"
-    out = _broadcast(np.divide, a, b, "div", np.float32 if integers else None)
     return result(out, (a, b), backward, "div")
 
 

@@ -390,6 +390,140 @@ def test_linear_prechecked_equals_linear(with_bias, activation, data, n, k, m):
         np.testing.assert_array_equal(checked, prechecked)
 
 
+@given(data=st.data(), n=st.integers(0, 4), k=st.integers(0, 4), m=st.integers(0, 4))
+def test_linear_prechecked_multiplies_by_a_given_transposed_copy_of_the_weight(data, n, k, m):
+    """``weight_t`` (the time loop's C-contiguous W^T) changes how BLAS is called, not the result."""
+    x, w, bias = (data.draw(arrays(shape)) for shape in ((n, k), (m, k), (m,)))
+    upstream = data.draw(arrays((n, m)))
+    results = []
+    for weight_t in (None, np.ascontiguousarray(w.T)):
+        tensors = [tg.Tensor(v, requires_grad=True) for v in (x, w, bias)]
+        out = tg.ops.linear_prechecked(tensors[0], tensors[1], tensors[2], "tanh", weight_t)
+        out.backward(upstream)
+        results.append([out.data] + [t.grad for t in tensors])
+    for plain, with_copy in zip(*results):
+        np.testing.assert_allclose(plain, with_copy, rtol=1e-12, atol=1e-14)
+
+
+# -- fused recurrent cells --------------------------------------------------------------------------
+def lstm_cell_unrolled(gates, cell):
+    """``ops.lstm_cell`` composed from slices, sigmoid, tanh, products and sums."""
+    size = cell.shape[-1]
+    i, f = gates[..., :size].sigmoid(), gates[..., size:2 * size].sigmoid()
+    g, o = gates[..., 2 * size:3 * size].tanh(), gates[..., 3 * size:].sigmoid()
+    c = f * cell + i * g
+    return o * c.tanh(), c
+
+
+def gru_cell_unrolled(input_gates, hidden_gates, hidden):
+    """``ops.gru_cell`` composed from slices, sigmoid, tanh, products and sums."""
+    size = hidden.shape[-1]
+    u, v = input_gates, hidden_gates
+    reset = (u[..., :size] + v[..., :size]).sigmoid()
+    update = (u[..., size:2 * size] + v[..., size:2 * size]).sigmoid()
+    new = (u[..., 2 * size:] + reset * v[..., 2 * size:]).tanh()
+    return (1 - update) * new + update * hidden
+
+
+# name: (fused, unrolled, gates per operand; the last operand is the state)
+CELLS = {"lstm_cell": (tg.ops.lstm_cell, lstm_cell_unrolled, (4, 1)),
+         "gru_cell": (tg.ops.gru_cell, gru_cell_unrolled, (3, 3, 1))}
+
+
+@st.composite
+def cell_operands(draw, gates: tuple[int, ...], elements=None):
+    """float64 operands (*lead, g·H) for each g in ``gates``: lead 0-d, with size-1 or empty
+    axes; H from 0 to 4."""
+    lead, size = draw(shapes(max_dims=2)), draw(st.integers(0, 4))
+    return [draw(arrays((*lead, g * size), elements)) for g in gates]
+
+
+@pytest.mark.parametrize("name", CELLS)
+@given(data=st.data())
+def test_fused_cell_gradients_against_central_differences(name, data):
+    fused, _, gates = CELLS[name]
+    check_vjp(fused, data.draw(cell_operands(gates), label="operands"), data)
+
+
+@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(data=st.data())
+def test_fused_cell_equals_the_unrolled_primitives(name, dtype, data):
+    """Values and gradients of the fused node equal the eight or nine nodes it replaces."""
+    fused, unrolled, gates = CELLS[name]
+    operands = [x.astype(dtype) for x in data.draw(cell_operands(gates, uniform(-6.0, 6.0)))]
+    results = []
+    for build in (fused, unrolled):
+        tensors = [tg.Tensor(x, requires_grad=True) for x in operands]
+        outputs = build(*tensors)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        for k, out in enumerate(outputs):
+            upstream = np.cos(np.arange(out.size) + k).reshape(out.shape).astype(dtype)
+            out.backward(upstream, retain_graph=True)
+        results.append([out.data for out in outputs] + [t.grad for t in tensors])
+    tolerance = {"rtol": 1e-10, "atol": 1e-12} if dtype == np.float64 else {"rtol": 2e-5, "atol": 2e-6}
+    for from_fused, from_unrolled in zip(*results):
+        assert from_fused.dtype == dtype and from_fused.shape == from_unrolled.shape
+        np.testing.assert_allclose(from_fused, from_unrolled, **tolerance)
+
+
+def test_lstm_cell_returns_h_and_c_as_views_of_one_node():
+    h, c = tg.ops.lstm_cell(tg.randn(2, 12, requires_grad=True), tg.randn(2, 3))
+    assert h.shape == c.shape == (2, 3) and h._view[0] is c._view[0]
+    assert h._view[0]._op == "lstm_cell" and h._view[0].shape == (2, 2, 3)
+
+
+@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize("value", [1e4, -1e4, np.inf, -np.inf])
+def test_fused_cells_saturate_without_warnings_or_nans(name, value):
+    """Gate pre-activations far out (or infinite) give σ in {0, 1}, tanh in {−1, 1}, finite
+    states, and zero gradients through the saturated gates. (The GRU's hidden gates stay
+    finite: an infinite h W_hh^T meets a zero gradient in r ⊙ v_n, 0 · inf, as it does
+    unfused.)"""
+    fused, _, gates = CELLS[name]
+    fills = [value, np.sign(value) * 1e4, 0.5] if name == "gru_cell" else [value, 0.5]
+    operands = [tg.Tensor(np.full((2, g * 3), fill), requires_grad=True) for g, fill in zip(gates, fills)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outputs = fused(*operands)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        sum(out.sum() for out in outputs).backward()
+    for tensor in (*outputs, *operands):
+        values = tensor.data if tensor in outputs else tensor.grad
+        assert np.isfinite(values).all()
+    assert np.array_equal(operands[0].grad, np.zeros_like(operands[0].data))
+
+
+@pytest.mark.parametrize(("name", "operands", "error", "message"), [
+    ("lstm_cell", [(2, 8), (2, 3)], ValueError,
+     r"lstm_cell: expected gates \(\*lead, 4H\), cell \(\*lead, H\) with one leading shape, got "
+     r"gates \(2, 8\), cell \(2, 3\)"),
+    ("lstm_cell", [(3, 8), (2, 2)], ValueError, r"got gates \(3, 8\), cell \(2, 2\)"),
+    ("lstm_cell", [(4,), ()], ValueError, r"got gates \(4,\), cell \(\)"),
+    ("gru_cell", [(2, 6), (2, 9), (2, 2)], ValueError,
+     r"gru_cell: expected input_gates \(\*lead, 3H\), hidden_gates \(\*lead, 3H\), hidden \(\*lead, H\) "
+     r"with one leading shape, got input_gates \(2, 6\), hidden_gates \(2, 9\), hidden \(2, 2\)"),
+])
+def test_fused_cells_name_themselves_and_the_shapes(name, operands, error, message):
+    with pytest.raises(error, match=message):
+        getattr(tg.ops, name)(*[tg.zeros(shape) for shape in operands])
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_fused_cells_refuse_mixed_or_integer_dtypes_and_non_tensors(name):
+    _, _, gates = CELLS[name]
+    cell = getattr(tg.ops, name)
+    mixed = [tg.zeros(2, g * 2, dtype="float64" if k == 0 else "float32") for k, g in enumerate(gates)]
+    with pytest.raises(TypeError, match=rf"{name}: expected float tensors of one dtype, got \w+ float64, "):
+        cell(*mixed)
+    integers = [Tensor(np.zeros((2, g * 2), dtype=np.int64)) for g in gates]
+    with pytest.raises(TypeError, match=rf"{name}: expected float tensors of one dtype, got \w+ int64"):
+        cell(*integers)
+    arrays_after_first = [tg.zeros(2, gates[0] * 2)] + [np.zeros((2, g * 2)) for g in gates[1:]]
+    with pytest.raises(TypeError, match=rf"{name}: expected Tensors, got .*ndarray"):
+        cell(*arrays_after_first)
+
+
 def test_linear_refuses_bad_operands_with_the_op_name():
     with pytest.raises(ValueError, match=r"linear: x must be \(N, in\) and weight \(out, in\), got "
                                          r"shapes \(2, 3\) and \(3, 2\)"):

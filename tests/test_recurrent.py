@@ -314,11 +314,11 @@ def _graph_size(*outputs) -> int:
 
 
 @pytest.mark.parametrize(("kind", "bias", "per_step"), [
-    ("rnn_tanh", True, 1), ("rnn_relu", False, 1), ("lstm", True, 8), ("gru", True, 9), ("gru", False, 9),
+    ("rnn_tanh", True, 1), ("rnn_relu", False, 1), ("lstm", True, 2), ("gru", True, 2), ("gru", False, 2),
 ])
 def test_graph_nodes_per_time_step(kind, bias, per_step):
-    """The time loop adds only addmm (x_t + h W_hh^T, with a fused tanh/relu for the RNN)
-    and the gate math: slices are views."""
+    """The time loop adds only the product with W_hh (x_t + h W_hh^T, with a fused tanh/relu
+    for the RNN) and, for LSTM and GRU, the fused cell: slices and h, c are views."""
     module_class, _, _, extras = KINDS[kind]
     module = module_class(2, 3, bias=bias, **extras)
     sizes = [_graph_size(module.forward_tokens(np.zeros((steps, 2), dtype=int))[0]) for steps in (3, 4)]

@@ -19,7 +19,7 @@ import numpy as np
 from . import functional as F
 from .gradcheck import check_gradients
 from .nn.utils import pad_sequence
-from .ops import concatenate, linear, split, stack
+from .ops import concatenate, gru_cell, linear, lstm_cell, split, stack
 from .tensor import Tensor
 
 Problem = tuple[Callable, list, list[str]]
@@ -38,6 +38,11 @@ def _join_and_split(a: Tensor, b: Tensor) -> Tensor:
     pieces = split(concatenate([a, b], axis=1), [1, 4], axis=1)
     weights = stack([a.sum(axis=1), b.sum(axis=1), a.max(axis=1), b[:, 0], a[:, 1]], axis=1)
     return concatenate(pieces[::-1], axis=1) * weights
+
+
+def _both_lstm_outputs(gates: Tensor, cell: Tensor) -> Tensor:
+    h, c = lstm_cell(gates, cell)
+    return h * 1.5 + c
 
 
 def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
@@ -67,6 +72,11 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "linear (x Wᵀ + b), fused activation": lambda r: (
             lambda x, w, b: linear(x, w, b, activation="tanh"),
             [_t(r, 3, 4), _t(r, 2, 4), _t(r, 2)], ["x (3,4)", "weight (2,4)", "bias (2,)"]),
+        "lstm_cell (fused LSTM update)": lambda r: (_both_lstm_outputs, [_t(r, 2, 12), _t(r, 2, 3)],
+                                                    ["gates (2,12)", "cell (2,3)"]),
+        "gru_cell (fused GRU update)": lambda r: (
+            gru_cell, [_t(r, 2, 9), _t(r, 2, 9), _t(r, 2, 3)],
+            ["input_gates (2,9)", "hidden_gates (2,9)", "hidden (2,3)"]),
         "matmul 1-D": lambda r: (lambda a, b: a @ b, [_t(r, 4), _t(r, 2, 4, 3)], ["a (4,)", "b"]),
         "sum (axis, keepdims)": unary(lambda x: x.sum(axis=(0, 2), keepdims=True), shape=(2, 3, 4)),
         "mean": unary(lambda x: x.mean(axis=-1), shape=(2, 3, 4)),

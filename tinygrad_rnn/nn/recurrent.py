@@ -52,47 +52,34 @@ from .module import Module, float_dtype, positive_int
 State = tuple[Tensor, ...]
 
 
-# -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh, extra) -> state,
-# where extra is b_hn for the GRU, W_hr for an LSTM with a projection, else None --------------
-def _tanh_step(x_t: Tensor, state: State, weight_hh: Tensor, extra) -> State:
+# -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh, W_hh^T as a C-contiguous
+# array, extra) -> state, where extra is b_hn for the GRU, W_hr for an LSTM with a projection,
+# else None --------------------------------------------------------------------------------------
+def _tanh_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray, extra) -> State:
     (h,) = state
-    return (ops.linear_prechecked(h, weight_hh, x_t, activation="tanh"),)
+    return (ops.linear_prechecked(h, weight_hh, x_t, "tanh", weight_hh_t),)
 
 
-def _relu_step(x_t: Tensor, state: State, weight_hh: Tensor, extra) -> State:
+def _relu_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray, extra) -> State:
     (h,) = state
-    return (ops.linear_prechecked(h, weight_hh, x_t, activation="relu"),)
+    return (ops.linear_prechecked(h, weight_hh, x_t, "relu", weight_hh_t),)
 
 
-def _lstm_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hr: Tensor | None) -> State:
+def _lstm_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray,
+               weight_hr: Tensor | None) -> State:
     h, c = state
-    size = c.shape[-1]
-    gates = ops.linear_prechecked(h, weight_hh, x_t)
-    # One sigmoid over all four gates and three slices of it make fewer nodes than
-    # slicing four pre-activations first; the g columns of it are simply unused.
-    sigmoids = gates.sigmoid()
-    input_gate = sigmoids[:, :size]
-    forget_gate = sigmoids[:, size:2 * size]
-    output_gate = sigmoids[:, 3 * size:]
-    candidate = gates[:, 2 * size:3 * size].tanh()
-    c = forget_gate * c + input_gate * candidate
-    h = output_gate * c.tanh()
+    h, c = ops.lstm_cell(ops.linear_prechecked(h, weight_hh, x_t, None, weight_hh_t), c)
     if weight_hr is not None:  # proj_size: h_t = (o ⊙ tanh(c_t)) W_hr^T
         h = ops.linear_prechecked(h, weight_hr, None)
     return h, c
 
 
-def _gru_step(x_t: Tensor, state: State, weight_hh: Tensor, bias_hn: Tensor | None) -> State:
+def _gru_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray,
+              bias_hn: Tensor | None) -> State:
     (h,) = state
-    size = h.shape[-1]
-    # v = h W_hh^T + [0 | 0 | b_hn]: b_hr and b_hz are folded into x_t, b_hn stays in r ⊙ (...).
-    hidden_part = ops.linear_prechecked(h, weight_hh, bias_hn)
-    # σ over all three gate columns (the n columns are unused) saves two slice nodes.
-    gates = (x_t + hidden_part).sigmoid()
-    reset, update = gates[:, :size], gates[:, size:2 * size]
-    new = (x_t[:, 2 * size:] + reset * hidden_part[:, 2 * size:]).tanh()
-    # (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n), one node fewer.
-    return (new + update * (h - new),)
+    # v = h W_hh^T + [0 | 0 | b_hn]: b_hr and b_hz are folded into x_t (they enter r and z
+    # only through the sum x_t + v), b_hn stays in v, inside r ⊙ (...).
+    return (ops.gru_cell(x_t, ops.linear_prechecked(h, weight_hh, bias_hn, None, weight_hh_t), h),)
 
 
 class _Kind(NamedTuple):
@@ -263,7 +250,7 @@ class _Cell(Module):
         _check_weights(self, "", size, dtype)
         folded, bias_hn = _biases(self, "", self._kind)
         state = self._kind.step(functional.linear(x, self.weight_ih, folded), state, self.weight_hh,
-                                bias_hn)
+                                None, bias_hn)
         return state if batched else tuple(s.reshape(hidden) for s in state)
 
     def extra_repr(self) -> str:
@@ -468,11 +455,12 @@ class _Recurrent(Module):
                 else:
                     projection = functional.linear(inputs, weight_ih, folded)
                 weight_hh = getattr(self, "weight_hh" + suffix)
+                weight_hh_t = np.ascontiguousarray(weight_hh.data.T)
                 layer_state = tuple(view(s, len(finals)) for s in state)
                 outputs = [None] * steps
                 for t in (range(steps - 1, -1, -1) if direction else range(steps)):
                     x_t = view(projection, t if time_axis == 0 else (slice(None), t))
-                    layer_state = step(x_t, layer_state, weight_hh, extra)
+                    layer_state = step(x_t, layer_state, weight_hh, weight_hh_t, extra)
                     outputs[t] = layer_state[0]
                 directions.append(ops.stack(outputs, axis=time_axis))
                 finals.append(layer_state)

@@ -105,17 +105,23 @@ def make_torch(cell, V, H, T, B):
 
 
 def make_gemm(cell, V, H, T, B):
-    """The matrix products of one step at their real shapes, and nothing else."""
+    """The matrix products of one step at their real shapes, and nothing else.
+
+    The forward recurrence multiplies by a C-contiguous copy of W_hh^T, as both
+    implementations do (BLAS is faster with it than with the transposed view: about 15%
+    for an LSTM at size M here); the copy, which they make once per step, is left out.
+    """
     G = GATES[cell] * H
     rng = np.random.default_rng(0)
     w_hh, w_head = rng.random((G, H), np.float32), rng.random((V, H), np.float32)
     h, g = rng.random((B, H), np.float32), rng.random((B, G), np.float32)
     hidden, d_logits = rng.random((T * B, H), np.float32), rng.random((T * B, V), np.float32)
     d_gates = rng.random((T * B, G), np.float32)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
 
     def step():
         for _ in range(T):
-            np.dot(h, w_hh.T)  # forward recurrence
+            np.dot(h, w_hh_t)  # forward recurrence
             np.dot(g, w_hh)  # backward recurrence
         np.dot(hidden, w_head.T)  # head forward
         np.dot(d_logits, w_head)  # head backward to the hidden states

@@ -10,8 +10,10 @@ Implementations, each timed in its own process, side by side in one run:
                  (only when ``torch`` is installed: ``pip install torch==2.13.0``)
 * ``gemm``       the step's matrix products alone, at their real shapes (a floor)
 
-Each implementation runs in 3 rounds (``--rounds``), alternating with the others, each
-round a fresh process; their timed steps are pooled. Printed: median and min-max ms
+Each implementation runs in 5 rounds (``--rounds``), alternating with the others, each
+round a fresh process; their timed steps are pooled. (On a shared machine, whose speed
+drifts by tens of percent over seconds, more and shorter rounds spread a slow spell
+over every column instead of one.) Printed: median and min-max ms
 per step, ratios, GFLOP/s, peak RSS growth; then a leak check (RSS at step 100 vs
 step 1,000) and a long-sequence run (T up to 10,000).
 
@@ -235,10 +237,10 @@ def bench_table(args) -> list[dict]:
     kinds = ["reference", "autograd", "gemm"]
     if not args.no_torch and _torch_available():
         kinds.append("torch")
-    # Per round: 0.3 s of warm-up, then timed steps for 1 s (at least 10, at most 1,500).
+    # Per round: 0.3 s of warm-up, then timed steps for 0.6 s (at least 10, at most 1,500).
     budget = {"warmup": 1 if args.quick else 3, "warmup_seconds": 0.0 if args.quick else 0.3,
               "min_steps": 3 if args.quick else 10, "max_steps": 5 if args.quick else 1500,
-              "seconds": 0.2 if args.quick else 1.0}
+              "seconds": 0.2 if args.quick else 0.6}
     rows = []
     for size_name in args.sizes:
         if size_name not in sizes:
@@ -333,13 +335,13 @@ def main(argv=None) -> None:
     parser.add_argument("--all-large", action="store_true", help="also LSTM/GRU at size L")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few steps (a smoke run)")
     parser.add_argument("--rounds", type=int, default=None,
-                        help="alternating rounds per implementation (default 3; 1 with --quick)")
+                        help="alternating rounds per implementation (default 5; 1 with --quick)")
     parser.add_argument("--no-memory", action="store_true", help="skip the leak and long-T runs")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds is None:
-        args.rounds = 1 if args.quick else 3
+        args.rounds = 1 if args.quick else 5
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.worker:

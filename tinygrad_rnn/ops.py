@@ -475,10 +475,10 @@ def lstm_cell(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
     This is what PyTorch's fused LSTM-cell kernel computes, as one node in place of the
     eight that sigmoid, tanh, slices, products and sums make (tests check it against
     them). All four gates go through one tanh, as σ(a) = (1 + tanh(a/2)) / 2, which never
-    overflows; it is exact to float rounding of 1, so a σ below about 1e-7 in float32
-    (1e-16 in float64) comes out as 0, as harmless for a gate as it is for PyTorch's
-    float32 kernels. The output is one (2, ..., H) array, h_t then c_t, and the two
-    tensors returned are views of it.
+    overflows; its absolute error is the rounding of numbers near 1 (6e-8 in float32,
+    1e-16 in float64), so a σ smaller than that comes out as 0, which is harmless for a
+    gate. The output is one (2, ..., H) array, h_t then c_t, and the two tensors
+    returned are views of it.
     """
     size = _cell_size("lstm_cell", (("gates", gates, 4), ("cell", cell, 1)))
     a, c_prev = gates.data, cell.data

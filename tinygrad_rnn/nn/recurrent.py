@@ -24,7 +24,9 @@ matrix product before the time loop (for one-hot tokens, a row gather when large
 is folded into it wherever the equations allow (all of it for RNN and LSTM, the r and
 z parts for GRU), each step multiplies by W_hh through ``ops.linear`` (so W_hh gets its
 gradient as one product over all steps, in its own layout, with no transpose node),
-and each step reads its slice of the projection (a view) and adds only a handful of nodes.
+reading its slice of the projection as a view; the RNN's tanh or relu is fused into
+that product, and the LSTM and GRU updates are one fused node each (``ops.lstm_cell``,
+``ops.gru_cell``), so a step adds one node (RNN) or two.
 
 >>> import tinygrad_rnn as tg
 >>> from tinygrad_rnn import nn

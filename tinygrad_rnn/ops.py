@@ -917,14 +917,18 @@ def getitem(a: Tensor, index) -> Tensor:
 
 
 def _as_tensors(op: str, tensors) -> list[Tensor]:
-    if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence) or len(tensors) == 0:
+    # A list or tuple skips the Sequence ABC's isinstance, several times slower (a
+    # recurrent layer stacks its outputs at every call).
+    if (type(tensors) not in (list, tuple) and (isinstance(tensors, Tensor)
+                                                or not isinstance(tensors, Sequence))) or not tensors:
         raise TypeError(f"{op}: expected a non-empty list or tuple of tensors, got {type(tensors).__name__}")
     out = []
     for t in tensors:
-        if isinstance(t, np.ndarray):
-            t = _leaf(t)
-        elif not isinstance(t, Tensor):
-            raise TypeError(f"{op}: expected tensors or arrays, got {type(t).__name__}")
+        if type(t) is not Tensor:
+            if isinstance(t, np.ndarray):
+                t = _leaf(t)
+            elif not isinstance(t, Tensor):
+                raise TypeError(f"{op}: expected tensors or arrays, got {type(t).__name__}")
         out.append(t)
     return out
 
@@ -954,12 +958,11 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis, like ``np.stack``."""
     tensors = _as_tensors("stack", tensors)
-    shapes = {t.shape for t in tensors}
-    if len(shapes) != 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
-    shape = tensors[0].shape
-    axis = _axis("stack", shape, axis, extent=len(shape) + 1)
     arrays = [t.data for t in tensors]
+    shape = arrays[0].shape
+    if len({array.shape for array in arrays}) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
+    axis = _axis("stack", shape, axis, extent=len(shape) + 1)
     if axis == 0 and shape:
         # Joining along the existing first axis lays the arrays out exactly as stacking
         # does, and np.concatenate is a single C call (np.stack adds a Python loop).

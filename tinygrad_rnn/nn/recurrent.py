@@ -427,8 +427,10 @@ class _Recurrent(Module):
         layers = "2 * num_layers" if self.bidirectional else "num_layers"
         full = tuple((stacked, batch, size) for size, _ in sizes)
         shapes = full if batched else tuple((stacked, size) for size, _ in sizes)
-        described = tuple(f"({layers}, batch, {axis})" if batched
-                          else f"({layers}, {axis}) for unbatched input" for _, axis in sizes)
+        # The axes' names, for the messages about a given state (none needed for zeros).
+        described = () if hx is None else tuple(
+            f"({layers}, batch, {axis})" if batched else f"({layers}, {axis}) for unbatched input"
+            for _, axis in sizes)
         return _initial_state(owner, hx, names, shapes, full, described, self._dtype)
 
     def _layers(self, inputs: Tensor | np.ndarray, state: State, batched: bool):

@@ -251,6 +251,36 @@ def test_gradients_accumulate_across_backward_calls_until_zero_grad():
     np.testing.assert_array_equal(x.grad, [3, 3])
 
 
+@pytest.mark.parametrize("through", ["view", "product", "elementwise"])
+def test_setting_grad_to_none_by_hand_forgets_it_as_zero_grad_does(through):
+    """PyTorch's ``p.grad = None`` between steps: the next backward starts afresh (a gradient
+    reaching the tensor through a view used to meet a stale "owned buffer" flag and fail
+    with a bare TypeError from inside the sweep)."""
+    w = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    loss = {"view": lambda: (w[0] * w[1]).sum(),
+            "product": lambda: (Tensor(np.ones((4, 3))) @ w).sum(),
+            "elementwise": lambda: (w * w).sum()}[through]
+    loss().backward()
+    first = w.grad.copy()
+    w.grad = None
+    loss().backward()
+    np.testing.assert_array_equal(w.grad, first)
+
+
+def test_a_grad_set_by_hand_is_the_users_array_and_is_never_added_into():
+    w = Tensor([1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    (w * 2).sum().backward()  # the engine's own buffer: later gradients are added into it
+    mine = np.array([10.0, 20.0, 30.0])
+    w.grad = mine
+    (w * 2).sum().backward()
+    np.testing.assert_array_equal(w.grad, [12.0, 22.0, 32.0])
+    np.testing.assert_array_equal(mine, [10.0, 20.0, 30.0])
+    assert not np.shares_memory(w.grad, mine)
+    (w[1:] * 1).sum().backward()  # and through a view, likewise
+    np.testing.assert_array_equal(w.grad, [12.0, 23.0, 33.0])
+    np.testing.assert_array_equal(mine, [10.0, 20.0, 30.0])
+
+
 def test_only_tensors_that_require_grad_get_one():
     x = Tensor([1.0, 2.0], requires_grad=True)
     constant = Tensor([3.0, 4.0])

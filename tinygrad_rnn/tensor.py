@@ -51,7 +51,7 @@ class Tensor:
     tensors can require gradients.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_order",
+    __slots__ = ("data", "_grad", "requires_grad", "_parents", "_backward", "_op", "_order",
                  "_owns_grad", "_pending", "_view", "__weakref__")
     # Make `ndarray + Tensor` defer to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
@@ -62,7 +62,7 @@ class Tensor:
             raise TypeError(
                 f"Tensor: only floating-point tensors can require gradients, got dtype {self.data.dtype}"
             )
-        self.grad: np.ndarray | None = None
+        self._grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Backward | None = None
@@ -148,10 +148,23 @@ class Tensor:
         """``astype(np.float32)``, PyTorch's spelling."""
         return self.astype(np.float32)
 
+    @property
+    def grad(self) -> np.ndarray | None:
+        """The accumulated gradient (an array of the tensor's shape and dtype), or None.
+
+        It may be set by hand, as in PyTorch (``p.grad = None`` to forget it, or an
+        array): the engine then treats it as the user's, never adding into it in place.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        self._grad = value
+        self._owns_grad = False  # whatever was set is not the engine's buffer to add into
+
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
         self.grad = None
-        self._owns_grad = False
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf tensor and return it."""
@@ -218,7 +231,7 @@ class Tensor:
                 node = pop(queue)[1]
                 if node._pending is not None:
                     _flush(node)
-                grads = node._backward(node.grad)
+                grads = node._backward(node._grad)
                 for parent, parent_grad in zip(node._parents, grads):
                     if parent_grad is None or not parent.requires_grad:
                         continue
@@ -227,11 +240,11 @@ class Tensor:
                         if (base._owns_grad and type(parent_grad) is ndarray
                                 and parent_grad.shape == parent.data.shape
                                 and parent_grad.dtype == parent.data.dtype):
-                            _add_at(base.grad, index, parent_grad)  # its buffer exists
+                            _add_at(base._grad, index, parent_grad)  # its buffer exists
                             continue
                         parent_grad = _view_gradient(parent, parent_grad)
                         parent = base
-                    if (parent._backward is not None and parent.grad is None
+                    if (parent._backward is not None and parent._grad is None
                             and parent._pending is None):
                         # An interior node's first gradient: queue the node (it has a lower
                         # creation order than every consumer, so it is still to come) and, in
@@ -240,10 +253,10 @@ class Tensor:
                         data = parent.data
                         if (type(parent_grad) is ndarray and parent_grad.shape == data.shape
                                 and parent_grad.dtype == data.dtype):
-                            parent.grad = parent_grad
+                            parent._grad = parent_grad
                             parent._owns_grad = False
                             continue
-                    elif (type(parent_grad) is ndarray and parent.grad is not None
+                    elif (type(parent_grad) is ndarray and parent._grad is not None
                             and parent_grad.shape == parent.data.shape
                             and parent_grad.dtype == parent.data.dtype):
                         # A later dense gradient of the same shape: add it to an owned buffer
@@ -251,9 +264,9 @@ class Tensor:
                         if parent._backward is None:
                             _check_existing_grad(parent)
                         if parent._owns_grad:
-                            parent.grad += parent_grad
+                            parent._grad += parent_grad
                         else:
-                            parent.grad = parent.grad + parent_grad
+                            parent._grad = parent._grad + parent_grad
                             parent._owns_grad = True
                         continue
                     if type(parent_grad) is Product:
@@ -264,7 +277,7 @@ class Tensor:
                         parent._pending.append(parent_grad)
                     else:
                         _accumulate(parent, parent_grad)
-                node.grad = None
+                node._grad = None
                 node._owns_grad = False
                 if not retain_graph:
                     node._parents = ()
@@ -272,7 +285,7 @@ class Tensor:
         except BaseException:
             # Leave no half-accumulated gradient behind: a later sweep must start clean.
             for unfinished in [node, *(entry[1] for entry in queue)]:
-                unfinished.grad, unfinished._pending, unfinished._owns_grad = None, None, False
+                unfinished._grad, unfinished._pending, unfinished._owns_grad = None, None, False
             for leaf in deferred_leaves:
                 leaf._pending = None
             raise
@@ -379,8 +392,8 @@ def _flush(node: Tensor) -> None:
     else:
         total = np.dot(np.concatenate([p.left for p in pending]).T,
                        np.concatenate([p.right for p in pending]))
-    if node.grad is None:
-        node.grad = total.astype(node.data.dtype, copy=False)
+    if node._grad is None:
+        node._grad = total.astype(node.data.dtype, copy=False)
         node._owns_grad = True
     else:
         _accumulate(node, total)
@@ -401,18 +414,18 @@ def _accumulate(node: Tensor, grad) -> None:
     later ones are added in place into that owned buffer. A ``.grad`` set by hand that
     does not match the tensor, and an integer tensor made to require grad, are refused.
     """
-    if node.grad is not None:
+    if node._grad is not None:
         _check_existing_grad(node)
     elif node._backward is None and node.data.dtype.kind != "f":
         raise TypeError(f"backward: a tensor of dtype {node.data.dtype} (shape {node.shape}) has "
                         "requires_grad=True; only floating-point tensors can have gradients")
     if type(grad) is Scatter:
-        buffer = node.grad
+        buffer = node._grad
         if buffer is None or not node._owns_grad:
             fresh = np.zeros(node.data.shape, dtype=node.data.dtype)
             if buffer is not None:
                 fresh += buffer
-            node.grad = buffer = fresh
+            node._grad = buffer = fresh
             node._owns_grad = True
         grad.add_into(buffer)
         return
@@ -421,22 +434,22 @@ def _accumulate(node: Tensor, grad) -> None:
         grad = unbroadcast(grad, shape)
     if grad.dtype != node.data.dtype:
         grad = grad.astype(node.data.dtype)
-    if node.grad is None:
+    if node._grad is None:
         if node._backward is None:
-            node.grad = np.array(grad, order="C", copy=True)  # C order: optimizers sweep it fast
+            node._grad = np.array(grad, order="C", copy=True)  # C order: optimizers sweep it fast
             node._owns_grad = True
         else:
-            node.grad = grad
+            node._grad = grad
             node._owns_grad = False
     elif node._owns_grad:
-        node.grad += grad
+        node._grad += grad
     else:
-        node.grad = node.grad + grad
+        node._grad = node._grad + grad
         node._owns_grad = True
 
 
 def _check_existing_grad(node: Tensor) -> None:
-    existing, shape = node.grad, node.data.shape
+    existing, shape = node._grad, node.data.shape
     if (not isinstance(existing, (np.ndarray, np.generic)) or existing.shape != shape
             or existing.dtype != node.data.dtype):
         raise ValueError(
@@ -466,7 +479,7 @@ def _leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     """Wrap an array without copying or checking (internal fast path)."""
     out = _new(Tensor)
     out.data = data
-    out.grad = None
+    out._grad = None
     out.requires_grad = requires_grad
     out._parents = ()
     out._backward = None
@@ -522,7 +535,7 @@ def result(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op
     """Wrap an op's output, recording the graph if grad mode is on and a parent needs it."""
     out = _new(Tensor)
     out.data = data
-    out.grad = None
+    out._grad = None
     out._owns_grad = False
     out._pending = None
     out._view = None

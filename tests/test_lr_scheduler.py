@@ -135,8 +135,10 @@ def test_last_epoch_continues_a_schedule_from_its_initial_lr():
     scheduler = StepLR(optimizer, step_size=1, gamma=0.5, last_epoch=2)
     assert scheduler.last_epoch == 3
     assert schedule(scheduler, 2) == [0.125, 0.0625]
-    cosine = CosineAnnealingLR(optimizer, T_max=10, last_epoch=4)
-    assert cosine.get_last_lr() == [pytest.approx(lr_scheduler.cosine_annealing(1.0, 0.0, 5, 10))]
+    optimizer.param_groups[0]["lr"] = lr_scheduler.cosine_annealing(1.0, 0.0, 4, 10)
+    cosine = CosineAnnealingLR(optimizer, T_max=10, last_epoch=4)  # keeps epoch 4's rate, as torch
+    assert cosine.last_epoch == 5
+    assert cosine.get_last_lr() == [lr_scheduler.cosine_annealing(1.0, 0.0, 4, 10)]
 
 
 def test_pytorch_style_resume_through_the_optimizers_initial_lr(tmp_path):
@@ -172,6 +174,12 @@ def test_a_callable_object_keeps_its_state_through_lambda_lr_state_dict():
     other.load_state_dict(state)
     assert other.lr_lambdas[0].steps == 4
     assert LambdaLR(make_optimizer(), lambda epoch: 1.0).state_dict()["lr_lambdas"] == [None]
+    for bad in (["oops"], [{1: 2}]):  # refused before anything is loaded
+        fresh = LambdaLR(make_optimizer(1.0), [Warmup(100)])
+        with pytest.raises(ValueError, match=r"LambdaLR.load_state_dict: lr_lambdas\[0\] must be None or "
+                                             r"a dict of attributes"):
+            fresh.load_state_dict({**scheduler.state_dict(), "last_epoch": 5, "lr_lambdas": bad})
+        assert fresh.last_epoch == 0 and fresh.lr_lambdas[0].steps == 100
 
 
 # -- ReduceLROnPlateau ----------------------------------------------------------------------------
@@ -305,11 +313,15 @@ def test_load_state_dict_refuses_values_no_constructor_accepts(make, key, value,
 ])
 def test_a_schedule_that_leaves_the_valid_rates_is_stopped_at_its_step(make, message):
     optimizer = make_optimizer()
+    scheduler = None
     with pytest.raises((TypeError, ValueError), match=message):
         scheduler = make(optimizer)
-        for _ in range(3):
-            scheduler.step()
+        scheduler.step()
+        before = (scheduler.last_epoch, scheduler._step_count, optimizer.param_groups[0]["lr"])
+        scheduler.step()
     assert math.isfinite(optimizer.param_groups[0]["lr"]) and optimizer.param_groups[0]["lr"] >= 0
+    if scheduler is not None:  # the refused step left the scheduler where it was
+        assert (scheduler.last_epoch, scheduler._step_count, optimizer.param_groups[0]["lr"]) == before
 
 
 def test_state_dict_is_plain_data():
@@ -347,6 +359,29 @@ def test_matches_torch_schedulers(cls, data, base, epochs):
     keywords = data.draw(CLOSED_FORMS[cls][0])
     ours = schedule(cls(make_optimizer(base), **keywords), epochs)
     theirs = torch_schedule(torch, cls.__name__, keywords, epochs, base=base)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14 * base)
+
+
+@pytest.mark.parametrize("cls", list(CLOSED_FORMS), ids=lambda cls: cls.__name__)
+@given(data=st.data(), base=base_lrs, start=st.integers(0, 30), epochs=st.integers(1, 30))
+def test_matches_torch_when_created_at_a_later_epoch(cls, data, base, start, epochs):
+    """last_epoch=k on an optimizer that holds initial_lr and the rate of epoch k (PyTorch's
+    resume): the constructor's step keeps the rate, and the steps after it follow torch's."""
+    torch = pytest.importorskip("torch")
+    keywords, closed_form = data.draw(CLOSED_FORMS[cls][0]), CLOSED_FORMS[cls][1]
+    current = max(0.0, closed_form(base, start, keywords))  # LinearLR's form can give −1e-16
+    optimizer = make_optimizer(current)
+    optimizer.param_groups[0]["initial_lr"] = base
+    ours = schedule(cls(optimizer, last_epoch=start, **keywords), epochs)
+    theirs_optimizer = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=current)
+    theirs_optimizer.param_groups[0]["initial_lr"] = base
+    scheduler = getattr(torch.optim.lr_scheduler, cls.__name__)(theirs_optimizer, last_epoch=start,
+                                                                 **keywords)
+    theirs = []
+    for _ in range(epochs):
+        theirs.append(theirs_optimizer.param_groups[0]["lr"])
+        theirs_optimizer.step()
+        scheduler.step()
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14 * base)
 
 

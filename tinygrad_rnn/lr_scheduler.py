@@ -114,14 +114,24 @@ class LRScheduler:
         return list(self._last_lr)
 
     def step(self) -> None:
-        """Advance ``last_epoch`` by one and set the group rates for it."""
+        """Advance ``last_epoch`` by one and set the group rates for it.
+
+        A schedule that gives a rate that is not finite and >= 0 (a lambda's factor, or
+        gamma > 1 for long) is refused, and the scheduler stays at the epoch it was at.
+        """
         self._step_count += 1
         self.last_epoch += 1
-        rates = self._next_lrs()
-        for index, lr in enumerate(rates):
-            if not (math.isfinite(lr) and lr >= 0):  # e.g. a lambda's factor, or gamma > 1 for long
-                raise ValueError(f"{self._name}.step: the schedule gives param_groups[{index}] the "
-                                 f"rate {lr} at epoch {self.last_epoch}; rates must be finite and >= 0")
+        try:
+            rates = self._next_lrs()
+            for index, lr in enumerate(rates):
+                if not (math.isfinite(lr) and lr >= 0):
+                    raise ValueError(f"{self._name}.step: the schedule gives param_groups[{index}] "
+                                     f"the rate {lr} at epoch {self.last_epoch}; rates must be finite "
+                                     "and >= 0")
+        except BaseException:
+            self._step_count -= 1
+            self.last_epoch -= 1
+            raise
         for group, lr in zip(self.optimizer.param_groups, rates):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
@@ -215,6 +225,15 @@ class LambdaLR(LRScheduler):
         saved = state_dict["lr_lambdas"]
         if not isinstance(saved, list) or len(saved) != len(self.lr_lambdas):
             raise ValueError(f"{where}: 'lr_lambdas' must be a list of {len(self.lr_lambdas)}, got {saved!r}")
+        for index, (function, attributes) in enumerate(zip(self.lr_lambdas, saved)):
+            if attributes is None:
+                continue
+            if not (isinstance(attributes, dict) and all(isinstance(key, str) for key in attributes)):
+                raise ValueError(f"{where}: lr_lambdas[{index}] must be None or a dict of attributes "
+                                 f"(a callable object's __dict__), got {attributes!r}")
+            if not hasattr(function, "__dict__"):
+                raise TypeError(f"{where}: lr_lambdas[{index}] holds attributes, but this scheduler's "
+                                f"lr_lambda[{index}] ({type(function).__name__}) cannot take them")
         super().load_state_dict({key: value for key, value in state_dict.items() if key != "lr_lambdas"})
         for function, attributes in zip(self.lr_lambdas, saved):
             if attributes is not None:
@@ -331,10 +350,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def _next_lrs(self) -> list[float]:
         epoch, period, eta_min = self.last_epoch, self.T_max, self.eta_min
-        if self._initial and epoch == 0:
-            return self._current_lrs()
-        if self._step_count == 1:  # resumed at epoch > 0: the closed form
-            return [cosine_annealing(base_lr, eta_min, epoch, period) for base_lr in self.base_lrs]
+        if self._initial:  # as PyTorch 2.13: the constructor's step keeps the rate, also at
+            return self._current_lrs()  # last_epoch = k (the rate a resumed run holds)
         if (epoch - 1 - period) % (2 * period) == 0:  # at the trough the ratio below is 0/0
             return [lr + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
                     for lr, base_lr in zip(self._current_lrs(), self.base_lrs)]

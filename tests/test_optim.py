@@ -319,6 +319,27 @@ def test_grad_of_the_wrong_shape_is_refused():
         optimizer.step()
 
 
+@pytest.mark.parametrize("spoil", ["lr", "grad"])
+def test_a_refused_step_moves_no_parameter_and_counts_no_step(spoil):
+    """A bad second group (or a bad later grad) is found before the first group is updated:
+    fixing it and stepping again takes one step, not two."""
+    first, second = make_params([np.ones(2), np.ones(3)])
+    optimizer = optim.Adam([{"params": [first]}, {"params": [second]}], lr=0.1)
+    first.grad, second.grad = np.ones(2), np.ones(3)
+    if spoil == "lr":
+        optimizer.param_groups[1]["lr"] = -1.0
+    else:
+        second.grad = np.ones(4)
+    with pytest.raises(ValueError, match="Adam"):
+        optimizer.step()
+    np.testing.assert_array_equal(first.data, np.ones(2))
+    assert optimizer.state == {}
+    optimizer.param_groups[1]["lr"], second.grad = 0.1, np.ones(3)
+    optimizer.step()
+    np.testing.assert_allclose(first.data, 0.9)
+    assert optimizer.state[0]["step"] == 1
+
+
 # -- state_dict --------------------------------------------------------------------------------
 def assert_json_like(value, path="state_dict"):
     """Only str-keyed dicts, lists, JSON scalars and NumPy arrays."""

@@ -165,8 +165,12 @@ class Optimizer:
                 param.zero_grad()
 
     def step(self) -> None:
-        """Update, in place, every parameter whose ``grad`` is not None."""
-        index, states = 0, self.state
+        """Update, in place, every parameter whose ``grad`` is not None.
+
+        Every group's hyperparameters and every grad are checked before any parameter
+        moves, so a refused step leaves the parameters and the state as they were.
+        """
+        updates, index = [], 0
         for number, group in enumerate(self.param_groups):
             hyperparameters = self._hyperparameters(number)
             for param in group["params"]:
@@ -174,12 +178,15 @@ class Optimizer:
                 if grad is not None:
                     if type(grad) is not np.ndarray or grad.dtype != data.dtype or grad.shape != data.shape:
                         grad = self._checked_grad(index, grad, data)
-                    state = states.get(index)
-                    if state is None:
-                        state = states[index] = {"step": 0}
-                    state["step"] += 1
-                    self._update(data, grad, state, hyperparameters)
+                    updates.append((index, data, grad, hyperparameters))
                 index += 1
+        states = self.state
+        for index, data, grad, hyperparameters in updates:
+            state = states.get(index)
+            if state is None:
+                state = states[index] = {"step": 0}
+            state["step"] += 1
+            self._update(data, grad, state, hyperparameters)
 
     def _checked_grad(self, index: int, grad: Any, data: np.ndarray) -> np.ndarray:
         """A grad that is not already an array like the parameter, converted or refused."""

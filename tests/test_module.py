@@ -41,6 +41,28 @@ def test_shared_parameter_is_listed_once_but_saved_under_each_name():
     assert list(outer.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
 
 
+def test_a_parameter_set_to_none_and_back_keeps_its_place_as_in_pytorch():
+    """PyTorch keeps a None entry for the name: a Parameter assigned again comes back in its
+    old position, so parameters() (and an optimizer's state, which follows their order)
+    keeps lining up with a model built afresh."""
+    lstm = nn.LSTM(2, 3)
+    order = [name for name, _ in lstm.named_parameters()]
+    bias = lstm.bias_ih_l0
+    lstm.bias_ih_l0 = None
+    assert lstm.bias_ih_l0 is None and "bias_ih_l0" not in lstm.state_dict()
+    assert [name for name, _ in lstm.named_parameters()] == [n for n in order if n != "bias_ih_l0"]
+    with pytest.raises(TypeError, match=r"cannot assign a ndarray to parameter 'bias_ih_l0'"):
+        lstm.bias_ih_l0 = np.zeros(12, dtype=np.float32)
+    lstm.bias_ih_l0 = bias
+    assert [name for name, _ in lstm.named_parameters()] == order
+    torch = pytest.importorskip("torch")
+    reference = torch.nn.LSTM(2, 3)
+    torch_bias = reference.bias_ih_l0
+    reference.bias_ih_l0 = None
+    reference.bias_ih_l0 = torch_bias
+    assert list(reference.state_dict()) == order
+
+
 def test_registration_rules():
     block = Block()
     with pytest.raises(TypeError, match=r"Block: cannot assign a plain Tensor to parameter 'scale'"):
@@ -103,10 +125,12 @@ def test_load_state_dict_reports_every_problem_at_once_and_changes_nothing():
     state["inner.weight"] = np.zeros((3, 4), dtype=np.float32)
     state["stack.1.bias"] = np.zeros(2, dtype=np.float64)
     state["head.weight"] = np.zeros(2)
+    state["stack.0.weight"] = [[1.0, 2.0], [3.0]]  # ragged: not an array at all
     with pytest.raises(ValueError) as error:
         block.load_state_dict(state)
     message = str(error.value)
-    assert message.startswith("Block.load_state_dict: 4 problem(s)")
+    assert message.startswith("Block.load_state_dict: 5 problem(s)")
+    assert "'stack.0.weight' is not an array: setting an array element with a sequence" in message
     assert "shape mismatch for 'inner.weight': the state has (3, 4), the model has (4, 3)" in message
     assert "dtype mismatch for 'stack.1.bias': the state has float64, the model has float32" in message
     assert "missing keys: 'scale', 'inner.bias'" in message
@@ -193,6 +217,9 @@ def test_train_eval_flags():
     assert not any(m.training for m in block.modules())
     block.train()
     assert all(m.training for m in block.modules())
+    with pytest.raises(ValueError, match=r"Block.train: mode must be a bool, got 'False'"):
+        block.train("False")  # a truthy string would have left dropout on, as torch refuses it
+    assert block.train(np.bool_(False)).training is False
 
 
 def test_containers():

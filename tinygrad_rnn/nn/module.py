@@ -122,6 +122,8 @@ class Module:
                 f"{type(self).__name__}: cannot assign a {type(value).__name__} to {kind} {name!r} "
                 f"({expected} or None expected); to change a parameter's values, write into its .data"
             )
+        elif value is None and name in parameters:
+            parameters[name] = None  # as PyTorch: the name keeps its place, for a later Parameter
         else:
             parameters.pop(name, None)
             modules.pop(name, None)
@@ -167,6 +169,8 @@ class Module:
         seen: set[int] = set()
         for module_name, module in self._walk(prefix):
             for name, parameter in module._parameters.items():
+                if parameter is None:  # set to None: not a parameter until one is assigned again
+                    continue
                 if remove_duplicate:
                     if id(parameter) in seen:
                         continue
@@ -191,7 +195,12 @@ class Module:
             parameter.zero_grad()
 
     def train(self, mode: bool = True) -> Module:
-        """Set the ``training`` flag here and in every sub-module; return self."""
+        """Set the ``training`` flag here and in every sub-module; return self.
+
+        ``mode`` must be a bool, as in PyTorch (``train("False")`` would be truthy).
+        """
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"{type(self).__name__}.train: mode must be a bool, got {mode!r}")
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
         return self
@@ -278,7 +287,11 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            try:
+                value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            except ValueError as error:  # a ragged nested list, say
+                mismatches.append(f"{name!r} is not an array: {error}")
+                continue
             if value.shape != parameter.shape:
                 mismatches.append(f"shape mismatch for {name!r}: the state has {value.shape}, "
                                   f"the model has {parameter.shape}")

@@ -113,7 +113,8 @@ def test_archive_layout_is_documented_npz(tmp_path):
     assert meta["tree"]["dict"]["config"]["dict"]["best"] == {"float": "inf"}
 
 
-@pytest.mark.parametrize("name", ["checkpoint", "checkpoint.pt", "checkpoint.npz"])
+@pytest.mark.parametrize("name", ["checkpoint", "checkpoint.pt", "checkpoint.npz",
+                                  "c" * 246 + ".npz", "é" * 122 + ".npz"])
 def test_file_is_written_exactly_at_path(tmp_path, name):
     save({"x": np.arange(3)}, tmp_path / name)
     assert sorted(os.listdir(tmp_path)) == [name]

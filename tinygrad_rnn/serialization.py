@@ -187,9 +187,8 @@ def save(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
     directory = os.path.dirname(os.path.abspath(path))
     mode = _file_mode(path)
-    fd, tmp_path = tempfile.mkstemp(
-        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f".{_temporary_stem(path, directory)}.",
+                                    suffix=".tmp")
     try:
         # Given an open file rather than a name, np.savez adds no ".npz" suffix.
         with os.fdopen(fd, "wb") as file:
@@ -203,6 +202,17 @@ def save(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
             os.remove(tmp_path)
         raise
     _fsync_directory(directory)
+
+
+def _temporary_stem(path: str, directory: str) -> str:
+    """``path``'s file name, cut so that ".{stem}.XXXXXXXX.tmp" fits the file system's name
+    limit (a valid 250-character name must not fail because its temporary one is longer)."""
+    try:
+        name_max = os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    room = max(1, name_max - len("..") - 8 - len(".tmp"))  # mkstemp adds 8 random characters
+    return os.path.basename(path).encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")
 
 
 def _save_path(path: Any) -> str:

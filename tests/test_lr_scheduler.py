@@ -238,7 +238,7 @@ def test_plateau_state_dict_round_trip(tmp_path):
     (lambda opt: StepLR(opt, step_size=0), ValueError, "StepLR: step_size must be >= 1, got 0"),
     (lambda opt: StepLR(opt, step_size=1.5), TypeError, "StepLR: step_size must be an int"),
     (lambda opt: StepLR(opt, step_size=2, gamma=-1), ValueError, "StepLR: gamma must be > 0"),
-    (lambda opt: ExponentialLR(opt, gamma=float("nan")), TypeError, "ExponentialLR: gamma must be a finite"),
+    (lambda opt: ExponentialLR(opt, gamma=float("nan")), ValueError, "ExponentialLR: gamma must be a finite"),
     (lambda opt: MultiStepLR(opt, milestones=3), TypeError, "MultiStepLR: milestones must be a list of ints"),
     (lambda opt: MultiStepLR(opt, milestones=[2, -1]), ValueError, "MultiStepLR: milestones must be >= 0"),
     (lambda opt: LinearLR(opt, start_factor=0), ValueError, r"LinearLR: start_factor must be in \(0, 1\]"),
@@ -307,6 +307,8 @@ def test_load_state_dict_refuses_values_no_constructor_accepts(make, key, value,
 
 @pytest.mark.parametrize(("make", "message"), [
     (lambda opt: LambdaLR(opt, lambda epoch: "x"), r"LambdaLR: lr_lambda\(0\) must be a number, got 'x'"),
+    (lambda opt: LambdaLR(opt, lambda epoch: math.nan if epoch > 1 else 1.0),
+     r"LambdaLR: lr_lambda\(2\) must be a finite number, got nan"),
     (lambda opt: LambdaLR(opt, lambda epoch: 1.0 - epoch),
      r"LambdaLR.step: the schedule gives param_groups\[0\] the rate -0.5 at epoch 2; rates must be finite "),
     (lambda opt: ExponentialLR(opt, gamma=1e200), r"ExponentialLR.step: .* the rate inf at epoch 2"),

@@ -738,6 +738,23 @@ def test_grouped_load_state_dict_refuses_another_grouping():
                                          r"this optimizer's has 1"):
         regrouped.load_state_dict(saved)
     assert regrouped.param_groups[0]["lr"] == 1e-3  # nothing changed
+    renumbered = optim.Adam([{"params": other[:1]}, {"params": other[1:]}]).state_dict()
+    renumbered["param_groups"][0]["params"] = [2]  # as many parameters, another one
+    with pytest.raises(ValueError, match=r"the state_dict's param_groups\[0\] holds parameters \[2\], "
+                                         r"this optimizer's holds \[0\]"):
+        optim.Adam([{"params": other[:1]}, {"params": other[1:]}]).load_state_dict(renumbered)
+
+
+def test_defaults_are_pytorchs():
+    """Every optimizer's default rate (and the rest) as in torch 2.13, SGD's lr=1e-3 included."""
+    params = make_params([np.ones(2)])
+    assert optim.SGD(params).defaults["lr"] == 1e-3
+    torch = pytest.importorskip("torch")
+    weight = [torch.zeros(2, requires_grad=True)]
+    for cls in (optim.SGD, optim.Adagrad, optim.Adam, optim.AdamW, optim.RMSprop):
+        theirs = getattr(torch.optim, cls.__name__)(weight).defaults
+        for name, value in cls(params).defaults.items():
+            assert theirs[name] == (list(value) if isinstance(theirs[name], list) else value), (cls, name)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

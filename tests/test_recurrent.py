@@ -512,8 +512,13 @@ def test_non_float_input_and_dtype_mismatch(lstm):
     with pytest.raises(ValueError, match=r"LSTM: input dtype float64 does not match the parameters' dtype "
                                          r"float32.*\.to\('float64'\).*\.astype\('float32'\)"):
         lstm(tg.zeros(5, 2, 3, dtype="float64"))
-    with pytest.raises(ValueError, match=r"LSTM: h0 has dtype float64 but the parameters have dtype float32"):
+    with pytest.raises(ValueError, match=r"LSTM: h0 has dtype float64 but the parameters have dtype float32; "
+                                         r"convert the model with \.to\('float64'\) or convert the state"):
         lstm(tg.zeros(5, 2, 3), (tg.zeros(2, 2, 4, dtype="float64"), tg.zeros(2, 2, 4)))
+    integer_state = np.zeros((2, 2, 4), dtype=np.int64)  # .to() takes float dtypes only: no such hint
+    with pytest.raises(ValueError, match=r"LSTM: c0 has dtype int64 but the parameters have dtype float32; "
+                                         r"convert the state with \.astype\('float32'\)$"):
+        lstm(tg.zeros(5, 2, 3), (tg.zeros(2, 2, 4), integer_state))
 
 
 def test_bad_tokens():

@@ -489,7 +489,7 @@ def _check_like(where: str, key: str, value: Any, like: Any, same_length: bool) 
 def _number(scheduler: str, name: str, value: Any) -> float:
     value = _real(scheduler, name, value)
     if not math.isfinite(value):
-        raise TypeError(f"{scheduler}: {name} must be a finite number, got {value!r}")
+        raise ValueError(f"{scheduler}: {name} must be a finite number, got {value!r}")
     return value
 
 

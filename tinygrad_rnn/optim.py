@@ -283,6 +283,9 @@ class Optimizer:
             count = len(saved_params) if isinstance(saved_params, (list, tuple)) else saved_params
             ours, theirs = ((f"the state_dict's param_groups[{number}]", "this optimizer's")
                             if len(self.param_groups) > 1 else ("the state_dict", "this optimizer"))
+            if count == len(indices):  # as many, but numbered otherwise
+                raise ValueError(f"{where}: {ours} holds parameters {list(saved_params)}, {theirs} "
+                                 f"holds {list(indices)}")
             raise ValueError(f"{where}: {ours} is for {count} parameters, {theirs} has {len(indices)}")
         return hyperparameters, initial_lr
 
@@ -364,7 +367,7 @@ class SGD(Optimizer):
 
     _state_names = ("momentum_buffer",)
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening,
                          weight_decay=weight_decay, nesterov=nesterov)

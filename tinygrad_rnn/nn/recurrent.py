@@ -209,9 +209,10 @@ def _initial_state(owner: str, hx, names: tuple[str, ...], shapes: tuple[tuple[i
             raise ValueError(f"{owner}: expected {name} of shape {shape} {axes}, "
                              f"got shape {item.shape}")
         if item.dtype != dtype:
+            model_too = (f"convert the model with .to({str(item.dtype)!r}) or "
+                         if item.dtype.kind == "f" else "")  # .to() takes float dtypes only
             raise ValueError(f"{owner}: {name} has dtype {item.dtype} but the parameters have "
-                             f"dtype {dtype}; convert the model with .to({str(item.dtype)!r}) "
-                             f"or the state with .astype({str(dtype)!r})")
+                             f"dtype {dtype}; {model_too}convert the state with .astype({str(dtype)!r})")
         state.append(item if shape == batched_shape else item.reshape(batched_shape))
     return tuple(state)
 

@@ -37,8 +37,10 @@ _NORM_EPS = 1e-6
 def _gradients(parameters: Tensor | Iterable[Tensor], function: str) -> list[np.ndarray]:
     """The non-None ``.grad`` arrays of ``parameters`` (one Tensor or an iterable of them).
 
-    A gradient set by hand to something other than an ndarray (e.g. a NumPy scalar, which is
-    immutable) is first replaced by an array, so that in-place clipping reaches the tensor.
+    A gradient set by hand to something other than a writable ndarray (a NumPy scalar, which
+    is immutable, or a read-only view such as ``np.broadcast_to``'s) is first replaced by a
+    writable copy, so that in-place clipping reaches the tensor; this happens for every
+    tensor before any gradient is clipped.
     """
     tensors = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = []
@@ -50,7 +52,7 @@ def _gradients(parameters: Tensor | Iterable[Tensor], function: str) -> list[np.
             )
         if tensor.grad is None:
             continue
-        if not isinstance(tensor.grad, np.ndarray):
+        if not isinstance(tensor.grad, np.ndarray) or not tensor.grad.flags.writeable:
             tensor.grad = np.array(tensor.grad, dtype=tensor.data.dtype)
         if tensor.grad.dtype.kind != "f":
             raise TypeError(f"{function}: item {position}'s grad has dtype {tensor.grad.dtype}; "
@@ -123,8 +125,9 @@ def clip_grad_norm_(
         )
     coef = max_norm / (total + _NORM_EPS)
     if coef < 1.0:
-        for grad in grads:
-            grad *= coef
+        with np.errstate(invalid="ignore"):  # an infinite total: inf · 0 is nan there, as in torch
+            for grad in grads:
+                grad *= coef
     return total
 
 

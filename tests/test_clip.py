@@ -177,6 +177,7 @@ def test_clipping_refuses_bad_values_and_integer_grads_by_name():
     for clip in (lambda tensors: clip_grad_norm_(tensors, 1.0),
                  lambda tensors: clip_grad_value_(tensors, 1.0)):
         tensors = with_grads([np.ones(2), np.ones(2)])
+        tensors[1].data = np.array([1, 2])  # an integer tensor, given its integer grad
         tensors[1].grad = np.array([3, 4])
         with pytest.raises(TypeError, match=r"item 1's grad has dtype int64; .* must be floating-point"):
             clip(tensors)

@@ -207,7 +207,7 @@ def test_step_updates_in_place_keeps_float32_and_leaves_grads_alone(cls, referen
     arrays = [param.data for param in params]
     optimizer = cls(params, **config)
     optimizer.param_groups[0]["lr"] = np.float64(optimizer.param_groups[0]["lr"])  # no upcast
-    grad = rng.normal(size=(4, 3))  # float64 gradient of a float32 parameter
+    grad = rng.normal(size=(4, 3)).astype(np.float32)
     params[0].grad = grad.copy()
     for _ in range(3):  # the same grad array each step: no state may alias it
         before = params[0].data.copy()
@@ -313,8 +313,9 @@ def test_trains_through_backward():
 def test_grad_of_the_wrong_shape_is_refused():
     params = make_params([np.ones((2, 3))])
     optimizer = optim.SGD(params, lr=0.1)
-    params[0].grad = np.ones((3, 2))
-    message = r"SGD.step: params\[0\] has shape \(2, 3\) but its grad has shape \(3, 2\)"
+    params[0].grad = np.ones((2, 3))
+    params[0].data = np.ones((3, 2))  # a parameter whose data was replaced under its grad
+    message = r"SGD.step: params\[0\] has shape \(3, 2\) but its grad has shape \(2, 3\)"
     with pytest.raises(ValueError, match=message):
         optimizer.step()
 
@@ -329,12 +330,12 @@ def test_a_refused_step_moves_no_parameter_and_counts_no_step(spoil):
     if spoil == "lr":
         optimizer.param_groups[1]["lr"] = -1.0
     else:
-        second.grad = np.ones(4)
+        second.data = np.ones(4)  # replaced under its (3,) grad
     with pytest.raises(ValueError, match="Adam"):
         optimizer.step()
     np.testing.assert_array_equal(first.data, np.ones(2))
     assert optimizer.state == {}
-    optimizer.param_groups[1]["lr"], second.grad = 0.1, np.ones(3)
+    optimizer.param_groups[1]["lr"], second.data = 0.1, np.ones(3)
     optimizer.step()
     np.testing.assert_allclose(first.data, 0.9)
     assert optimizer.state[0]["step"] == 1
@@ -549,7 +550,9 @@ def test_frozen_parameters_are_accepted_and_left_alone_as_in_pytorch():
 def test_step_refuses_a_grad_that_is_not_real_numbers(grad, message):
     param = make_params([np.ones(2)])[0]
     optimizer = optim.SGD([param], lr=0.1)
-    param.grad = grad
+    with pytest.raises(TypeError, match=r"Tensor.grad: .* cannot take a grad of dtype"):
+        param.grad = grad  # refused at once, as PyTorch refuses it
+    param._grad = grad  # past that check (the optimizer's own check is the last line of defence)
     with pytest.raises(TypeError, match=message):
         optimizer.step()
     np.testing.assert_array_equal(param.data, np.ones(2))

@@ -327,18 +327,38 @@ def test_backward_grad_that_is_not_real_numbers_is_refused(grad, described):
         y.backward(grad)
 
 
-def test_a_hand_set_grad_of_the_wrong_shape_or_dtype_is_refused_not_broadcast():
+def test_a_hand_set_grad_of_the_wrong_shape_or_dtype_is_refused_when_it_is_set():
+    """As PyTorch refuses it at assignment: a bad grad never reaches a backward, which would
+    fail half way, with some leaves' gradients already added."""
     x = Tensor(np.zeros((2, 1)), requires_grad=True)
-    for bad, described in [(np.ones(2), r"ndarray of shape \(2,\) and dtype float64"),
-                           (np.ones((2, 1), dtype=np.int64), r"ndarray of shape \(2, 1\) and dtype int64"),
-                           (3.0, r"float of shape \(\) and dtype float64")]:
-        x.grad = bad
-        message = rf"the .grad already held by a tensor of shape \(2, 1\) and dtype float64 is a {described}"
-        with pytest.raises(ValueError, match=rf"backward: {message} \(set by hand\?\)"):
-            (x * 2).sum().backward()
+    held = r"Tensor.grad: a tensor of shape \(2, 1\) and dtype float64"
+    for bad, error, message in [
+            (np.ones(2), ValueError, rf"{held} cannot take a grad of shape \(2,\)"),
+            (np.ones((2, 1), dtype=np.int64), TypeError,
+             rf"{held} cannot take a grad of dtype int64; cast it with .astype\('float64'\)"),
+            (3.0, TypeError, rf"{held} takes None, an array or a Tensor as its grad, got float"),
+            ([[1.0], [2.0]], TypeError, r"got list")]:
+        with pytest.raises(error, match=message):
+            x.grad = bad
+        assert x.grad is None
     x.grad = np.ones((2, 1))  # one of the right shape and dtype is added to, as in PyTorch
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad, np.full((2, 1), 3.0))
+    x.grad = Tensor(np.full((2, 1), 5.0))  # a Tensor gives its data
+    assert np.array_equal(x.grad, np.full((2, 1), 5.0))
+    scalar = Tensor(np.float64(1.0), requires_grad=True)
+    scalar.grad = np.float64(2.0)  # a NumPy scalar for a 0-d tensor, as a 0-d array
+    assert isinstance(scalar.grad, np.ndarray) and scalar.grad.shape == ()
+
+
+def test_a_grad_left_behind_by_a_replaced_data_array_is_refused_not_broadcast():
+    x = Tensor(np.zeros((1, 2)), requires_grad=True)
+    (x * 2).sum().backward()
+    x.data = np.zeros((3, 2))  # the old (1, 2) grad would broadcast into a (3, 2) one
+    with pytest.raises(ValueError, match=r"backward: the .grad already held by a tensor of shape "
+                                         r"\(3, 2\) .* is a ndarray of shape \(1, 2\) .* "
+                                         r"\(was .data replaced\?\)"):
+        (x * 2).sum().backward()
 
 
 def test_an_integer_tensor_made_to_require_grad_by_hand_gets_no_integer_gradient():

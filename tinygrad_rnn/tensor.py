@@ -152,13 +152,18 @@ class Tensor:
     def grad(self) -> np.ndarray | None:
         """The accumulated gradient (an array of the tensor's shape and dtype), or None.
 
-        It may be set by hand, as in PyTorch (``p.grad = None`` to forget it, or an
-        array): the engine then treats it as the user's, never adding into it in place.
+        It may be set by hand, as in PyTorch: ``p.grad = None`` forgets it, and an array
+        (or Tensor) of exactly the tensor's shape and dtype replaces it; anything else is
+        refused here, as PyTorch refuses it, rather than in the middle of a later
+        backward. The engine treats a grad set by hand as the user's array: it adds later
+        gradients to a copy, never into it in place.
         """
         return self._grad
 
     @grad.setter
     def grad(self, value) -> None:
+        if value is not None:
+            value = _hand_set_grad(self, value)
         self._grad = value
         self._owns_grad = False  # whatever was set is not the engine's buffer to add into
 
@@ -448,6 +453,25 @@ def _accumulate(node: Tensor, grad) -> None:
         node._owns_grad = True
 
 
+def _hand_set_grad(tensor: Tensor, value) -> np.ndarray:
+    """``value`` for ``tensor.grad = value``: an array (a Tensor's data, a NumPy scalar as a
+    0-d array) of exactly the tensor's shape and dtype, or a named error."""
+    if isinstance(value, Tensor):
+        value = value.data
+    elif isinstance(value, np.generic):
+        value = np.asarray(value)
+    held = f"a tensor of shape {tensor.shape} and dtype {tensor.dtype}"
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"Tensor.grad: {held} takes None, an array or a Tensor as its grad, got "
+                        f"{type(value).__name__}")
+    if value.shape != tensor.data.shape:
+        raise ValueError(f"Tensor.grad: {held} cannot take a grad of shape {value.shape}")
+    if value.dtype != tensor.data.dtype:
+        raise TypeError(f"Tensor.grad: {held} cannot take a grad of dtype {value.dtype}; "
+                        f"cast it with .astype({str(tensor.dtype)!r})")
+    return value
+
+
 def _check_existing_grad(node: Tensor) -> None:
     existing, shape = node._grad, node.data.shape
     if (not isinstance(existing, (np.ndarray, np.generic)) or existing.shape != shape
@@ -455,8 +479,8 @@ def _check_existing_grad(node: Tensor) -> None:
         raise ValueError(
             f"backward: the .grad already held by a tensor of shape {shape} and dtype "
             f"{node.data.dtype} is a {type(existing).__name__} of shape {np.shape(existing)} and "
-            f"dtype {np.asarray(existing).dtype} (set by hand?); set it to None or to an array "
-            "shaped and typed like the tensor"
+            f"dtype {np.asarray(existing).dtype} (was .data replaced?); set .grad to None or to an "
+            "array shaped and typed like the tensor"
         )
 
 

@@ -351,6 +351,20 @@ def test_a_hand_set_grad_of_the_wrong_shape_or_dtype_is_refused_when_it_is_set()
     assert isinstance(scalar.grad, np.ndarray) and scalar.grad.shape == ()
 
 
+def test_a_weight_whose_flush_failed_is_not_left_out_of_later_backwards():
+    """An error while the deferred products are summed must not leave another weight's
+    products pending: that weight would never be flushed again."""
+    x = tg.randn(2, 3)
+    first, second = tg.randn(3, 4, requires_grad=True), tg.randn(3, 4, requires_grad=True)
+    second.grad = np.zeros((3, 4), np.float32)
+    second.data = second.data.astype(np.float64)  # its float32 grad no longer matches
+    with pytest.raises(ValueError, match=r"was .data replaced"):
+        ((x @ first).sum() + (x @ second).sum()).backward()
+    assert first.grad is None and first._pending is None
+    (x @ first).sum().backward()
+    np.testing.assert_allclose(first.grad, x.data.T @ np.ones((2, 4)), rtol=1e-6)
+
+
 def test_a_grad_left_behind_by_a_replaced_data_array_is_refused_not_broadcast():
     x = Tensor(np.zeros((1, 2)), requires_grad=True)
     (x * 2).sum().backward()

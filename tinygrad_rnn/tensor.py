@@ -287,15 +287,16 @@ class Tensor:
                 if not retain_graph:
                     node._parents = ()
                     node._backward = _graph_freed
+            for leaf in deferred_leaves:
+                _flush(leaf)
         except BaseException:
-            # Leave no half-accumulated gradient behind: a later sweep must start clean.
+            # Leave no half-accumulated gradient behind: a later sweep must start clean (a
+            # leaf's products still pending would otherwise keep it out of every later flush).
             for unfinished in [node, *(entry[1] for entry in queue)]:
                 unfinished._grad, unfinished._pending, unfinished._owns_grad = None, None, False
             for leaf in deferred_leaves:
                 leaf._pending = None
             raise
-        for leaf in deferred_leaves:
-            _flush(leaf)
 
 
 class Scatter:

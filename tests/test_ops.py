@@ -925,6 +925,22 @@ def test_getitem_boolean_mask_on_the_first_axis(x, data):
     np.testing.assert_array_equal(out.data, x[mask])
 
 
+@pytest.mark.parametrize("index", [True, False, np.True_, (0, True), (True, 0), (slice(None), None, True),
+                                   (Ellipsis, False)])
+@given(x=arrays(shapes(min_dims=2, min_side=1)), data=st.data())
+def test_getitem_with_a_bool_scalar_gets_its_gradient(index, x, data):
+    """x[True] is a copy with a new axis (NumPy's and torch's masked indexing), not a view:
+    its gradient used to be added into a temporary and lost."""
+    [out] = check_vjp(lambda t: t[index], [x], data)
+    np.testing.assert_array_equal(out.data, x[index])
+
+
+def test_a_ragged_index_list_names_getitem():
+    with pytest.raises(IndexError, match=r"getitem: the index list \[\[0\], \[0, 1\]\] is ragged "
+                                         r"\(indexing a tensor of shape \(3,\)\)"):
+        tg.Tensor([1.0, 2.0, 3.0])[[[0], [0, 1]]]
+
+
 @given(vocab=st.integers(1, 5), dim=st.integers(1, 3), data=st.data())
 def test_integer_gather_with_repeated_indices_scatter_adds(vocab, dim, data):
     """An embedding lookup: the weight's gradient is one_hot(indices)ᵀ @ upstream."""
@@ -1397,3 +1413,30 @@ def test_gather_backward_adds_repeated_rows_for_small_and_large_tables(rows, wid
     np.add.at(expected, ids, 2 * upstream)
     np.testing.assert_allclose(weight.grad, expected, rtol=1e-12, atol=1e-12)
     assert (ids.size * rows * width > tensor_module._ONE_HOT_MACS) == large
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_a_non_finite_gradient_stays_in_the_rows_that_were_gathered(bad):
+    """An embedding table's small-problem path multiplies by a one-hot matrix, where 0 · inf
+    is nan: rows never looked up must still get 0, as with np.add.at or torch."""
+    table = tg.Tensor(np.zeros((10, 4)), requires_grad=True)
+    upstream = np.ones((3, 4))
+    upstream[1, 2] = bad
+    table[np.array([2, 5, 2])].backward(upstream)
+    expected = np.zeros((10, 4))
+    np.add.at(expected, np.array([2, 5, 2]), upstream)
+    np.testing.assert_array_equal(table.grad, expected)
+
+
+def test_a_gather_adds_into_a_gradient_buffer_of_any_memory_order():
+    """A leaf's hand-set Fortran-ordered grad, and an interior buffer summed from transposed
+    gradients: the gather's share used to be added into a reshaped copy and lost."""
+    x = tg.Tensor(np.zeros((3, 2, 2)), requires_grad=True)
+    x.grad = np.zeros((3, 2, 2), order="F")
+    (x[np.array([0, 0, 2])].sum() + (x.permute(2, 1, 0) * 1.0).sum()).backward()
+    np.testing.assert_array_equal(x.grad[:, 0, 0], [3.0, 1.0, 2.0])
+    x = tg.Tensor(np.zeros((3, 2, 2)), requires_grad=True)
+    y = x * 1.0
+    (y[np.array([0, 0, 2])].sum() + (y.permute(2, 1, 0) * 1.0).sum()
+     + (y.permute(2, 1, 0) * 1.0).sum()).backward()
+    np.testing.assert_array_equal(x.grad[:, 0, 0], [4.0, 2.0, 3.0])

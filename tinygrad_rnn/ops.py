@@ -872,8 +872,15 @@ def _normalize_index(op: str, a: Tensor, index):
         if isinstance(item, Tensor):
             item = item.data
         elif isinstance(item, list):
-            item = np.asarray(item)
-        if isinstance(item, np.ndarray):
+            try:
+                item = np.asarray(item)
+            except ValueError:
+                raise IndexError(f"{op}: the index list {item!r} is ragged (indexing a tensor of "
+                                 f"shape {a.shape})") from None
+        if isinstance(item, (bool, np.bool_)):
+            # x[True] is x[None] masked: a copy, not a view, so it is gathered (as a mask)
+            basic = False
+        elif isinstance(item, np.ndarray):
             if item.dtype.kind not in "biu" and item.size == 0:
                 item = item.astype(np.intp)
             elif item.dtype.kind not in "biu":

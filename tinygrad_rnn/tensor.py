@@ -350,9 +350,16 @@ def _scatter_rows(buffer: np.ndarray, index: np.ndarray, values: np.ndarray) -> 
     rows = index.reshape(-1) % count
     if rows.size == 0:
         return
+    if not buffer.flags.c_contiguous:  # reshape would copy it, and the sums would be lost
+        contiguous = np.zeros(buffer.shape, dtype=buffer.dtype)
+        _scatter_rows(contiguous, index, values)
+        buffer += contiguous
+        return
     values = values.reshape(rows.size, -1)
     target = buffer.reshape(count, -1)
-    if rows.size * count * values.shape[1] <= _ONE_HOT_MACS:
+    # The product multiplies every value by every row's 0 or 1: an inf or nan would make
+    # nan of rows that were never indexed (0 · inf), so non-finite values take the runs.
+    if rows.size * count * values.shape[1] <= _ONE_HOT_MACS and np.isfinite(values).all():
         one_hot = np.zeros((rows.size, count), dtype=values.dtype)
         one_hot[np.arange(rows.size), rows] = 1
         target += np.dot(one_hot.T, values)

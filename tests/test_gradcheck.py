@@ -133,6 +133,31 @@ def test_an_input_without_a_gradient_keeps_none():
     assert x.grad is None
 
 
+def test_parameters_the_function_uses_but_does_not_check_keep_their_gradients():
+    """Only the inputs are checked; a weight fn closes over (a module's, say) is left as it
+    was, as PyTorch's gradcheck leaves it: its None stays None, a gradient stays itself."""
+    weight = tg.randn(3, 2, dtype="float64", requires_grad=True)
+    bias = tg.randn(2, dtype="float64", requires_grad=True)
+    bias.grad = np.full(2, 7.0)
+    held = bias.grad
+    x = tg.randn(4, 3, dtype="float64", requires_grad=True)
+    assert tg.gradcheck(lambda x: (x @ weight + bias[None]).tanh(), [x])
+    assert weight.grad is None and bias.grad is held
+    np.testing.assert_array_equal(bias.grad, np.full(2, 7.0))
+
+
+@pytest.mark.parametrize("derive", [lambda x: x * 1.0, lambda x: x[0:2]], ids=["computed", "view"])
+def test_an_input_computed_from_another_or_a_view_is_checked_as_itself(derive):
+    """torch.autograd.gradcheck differentiates by the inputs themselves, leaves or not; here
+    such an input kept no .grad, so the analytical side read 0 and the check failed."""
+    source = tg.randn(3, dtype="float64", requires_grad=True)
+    assert tg.gradcheck(lambda a: a * 2.0 + a * a, [derive(source)])
+    assert source.grad is None
+    wrong = square_with_a_wrong_gradient_at(0)
+    with pytest.raises(GradcheckError):
+        tg.gradcheck(wrong, [derive(source)])
+
+
 def test_large_outputs_the_element_does_not_touch_add_no_rounding_error():
     """y = (x0², 1e10 · x1): perturbing x0 leaves the 1e10-sized output exactly as it was.
     Differencing a projected sum instead would bury d(x0²) in rounding (ulp(1e10) / 2ε ≈ 1)."""

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, _leaf, no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -120,6 +120,10 @@ def check_gradients(
                 "Module.to('float64')"
             )
 
+    # An input computed from others (or a view) keeps no .grad of its own: it is checked as
+    # a leaf holding its values, as torch.autograd.gradcheck differentiates by the inputs.
+    inputs = tuple(_leaf(x.data, True) if i in checked and not x.is_leaf else x
+                   for i, x in enumerate(inputs))
     outputs = _as_outputs(fn(*inputs))
     rng = np.random.default_rng(seed)
     projections = [rng.standard_normal(out.shape) for out in outputs]
@@ -179,23 +183,46 @@ def _as_outputs(value) -> tuple[Tensor, ...]:
 
 
 def _analytical(inputs, checked, outputs, projections) -> list[np.ndarray]:
-    saved = [(inputs[i].grad, inputs[i]._owns_grad) for i in checked]
-    for i in checked:
-        inputs[i].zero_grad()
+    """The inputs' gradients of Σ v · outputs from one backward. Every leaf the graph reaches
+    (a module's parameters too, inputs or not) gets its ``.grad`` back as it was, as
+    PyTorch's gradcheck leaves them untouched."""
+    terms = [ops.mul(out, v).sum() for out, v in zip(outputs, projections) if out.requires_grad]
+    total = None
+    for term in terms:
+        total = term if total is None else total + term
+    leaves = {id(leaf): leaf for leaf in _leaves(total)} if total is not None else {}
+    leaves.update((id(inputs[i]), inputs[i]) for i in checked)
+    saved = [(leaf, leaf._grad, leaf._owns_grad) for leaf in leaves.values()]
+    for leaf in leaves.values():
+        leaf.zero_grad()
     try:
-        terms = [ops.mul(out, v).sum() for out, v in zip(outputs, projections) if out.requires_grad]
-        if terms:
-            total = terms[0]
-            for term in terms[1:]:
-                total = total + term
+        if total is not None:
             total.backward()
         return [
             np.zeros(inputs[i].shape) if inputs[i].grad is None else inputs[i].grad.copy()
             for i in checked
         ]
     finally:
-        for i, (grad, owns) in zip(checked, saved):
-            inputs[i].grad, inputs[i]._owns_grad = grad, owns
+        for leaf, grad, owns in saved:
+            leaf._grad, leaf._owns_grad = grad, owns
+
+
+def _leaves(root: Tensor) -> list[Tensor]:
+    """The leaves that require grad in ``root``'s graph (through views to their bases)."""
+    found, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node._view is not None:
+            stack.append(node._view[0])
+        elif node._backward is None:
+            if node.requires_grad:
+                found.append(node)
+        else:
+            stack.extend(node._parents)
+    return found
 
 
 def _central_differences(x: Tensor, outputs_at: Callable[[], np.ndarray], projection: np.ndarray,

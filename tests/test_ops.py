@@ -614,6 +614,26 @@ def test_mean(arguments, data):
     np.testing.assert_allclose(out.data, np.mean(x, axis=axis, keepdims=keepdims), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("values", "expected_sum", "expected_mean"), [
+    (np.full(70000, 0.5), 35000.0, 0.5),   # more elements than float16 can count (65,504)
+    (np.full(5000, 20.0), 65504.0 + np.inf, 20.0),  # a sum past float16's range; its mean is not
+])
+def test_float16_reductions_accumulate_in_float32_as_torch(values, expected_sum, expected_mean):
+    x = Tensor(values.astype(np.float16), requires_grad=True)
+    mean = x.mean()
+    assert mean.dtype == np.float16 and float(mean) == expected_mean
+    assert float(x.sum()) == np.float16(expected_sum)
+    mean.backward()
+    assert x.grad.dtype == np.float16 and np.allclose(x.grad.astype(np.float64), 1 / values.size, rtol=1e-3)
+    assert float(tg.functional.mse_loss(x, np.zeros(values.size))) == np.float16(expected_mean ** 2)
+
+
+def test_mean_of_an_integer_tensor_is_refused_as_in_torch():
+    with pytest.raises(TypeError, match=r"mean: not defined for dtype int64 \(shape \(3,\)\); cast it with "
+                                        r"\.astype\('float32'\) first"):
+        Tensor(np.arange(3)).mean()
+
+
 @pytest.mark.parametrize("name", ["max", "min"])
 @given(arguments=reduction_arguments(min_side=1), data=st.data())
 def test_max_and_min_with_distinct_values(name, arguments, data):

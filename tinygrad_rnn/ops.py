@@ -615,6 +615,22 @@ def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> 
     return grad if keepdims else np.expand_dims(grad, axes)
 
 
+def _sum(data: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """``data`` summed over ``axes``; float16 is summed in float32, as PyTorch does, and is
+    rounded once at the end by the caller (a sum of 70,000 halves, 35,000, is then exact
+    and their mean 0.5, where float16 counting gave 0)."""
+    if data.dtype == np.float16:
+        return data.sum(axis=axes, keepdims=keepdims, dtype=np.float32)
+    return data.sum(axis=axes, keepdims=keepdims)
+
+
+def _rounded(total, dtype: np.dtype) -> np.ndarray:
+    """A float32 sum of float16 data back in float16: inf beyond its range, as in PyTorch,
+    without NumPy's overflow warning."""
+    with np.errstate(over="ignore"):
+        return np.asarray(total).astype(dtype, copy=False)
+
+
 @_tensor_first
 def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     axes = _axes("sum", a.shape, axis, keepdims)
@@ -623,22 +639,32 @@ def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     def backward(grad):
         return (np.broadcast_to(_expand_reduced(grad, axes, keepdims), shape),)
 
-    return result(a.data.sum(axis=axes, keepdims=keepdims), (a,), backward, "sum")
+    return result(_rounded(_sum(a.data, axes, keepdims), a.data.dtype), (a,), backward, "sum")
 
 
 @_tensor_first
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """The average over ``axis``, of a floating-point tensor (PyTorch refuses integers too)."""
     axes = _axes("mean", a.shape, axis, keepdims)
     shape = a.shape
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"mean: not defined for dtype {a.dtype} (shape {shape}); cast it with "
+                        ".astype('float32') first")
     count = int(np.prod([shape[i] for i in axes]))
     if count == 0:
         raise ValueError(f"mean: reducing axes {axes} of shape {shape} averages over no elements")
 
     def backward(grad):
-        return (np.broadcast_to(_expand_reduced(grad, axes, keepdims) / count, shape),)
+        expanded = _expand_reduced(grad, axes, keepdims)
+        if expanded.dtype == np.float16:  # the count may not fit float16 (1/inf would be 0)
+            expanded = (expanded.astype(np.float32) / count).astype(np.float16)
+        else:
+            expanded = expanded / count
+        return (np.broadcast_to(expanded, shape),)
 
-    out = a.data.sum(axis=axes, keepdims=keepdims) / np.asarray(count, dtype=a.data.dtype)
-    return result(out, (a,), backward, "mean")
+    total = _sum(a.data, axes, keepdims)  # divided in the sum's dtype, for the same reason
+    return result(_rounded(total / np.asarray(count, dtype=total.dtype), a.data.dtype), (a,), backward,
+                  "mean")
 
 
 @_tensor_first

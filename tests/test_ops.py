@@ -291,6 +291,40 @@ def test_clamp_passes_the_gradient_at_the_bounds_and_keeps_the_dtype():
         x.clamp(max="1")
 
 
+def test_clamp_with_min_above_max_passes_no_gradient_as_torch():
+    x = Tensor([0.0, 1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    out = x.clamp(3.0, 1.0)  # every value becomes max, and no bound leaves x alone
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, [1.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize(("values", "bounds", "expected", "dtype"), [
+    (np.array([1, 2, 3]), {"min": 1.5}, [1.5, 2.0, 3.0], np.float32),   # a float bound: float32
+    (np.array([True, False]), {"min": 0.5}, [1.0, 0.5], np.float32),
+    (np.array([True, False]), {"min": 0}, [1, 0], np.int64),           # a bool tensor and an int
+    (np.array([1, 2, 3], dtype=np.int8), {"min": np.int64(2)}, [2, 2, 3], np.int8),
+    (np.array([1.0, 5.0], dtype=np.float32), {"max": np.float64(2.0)}, [1.0, 2.0], np.float32),
+])
+def test_clamp_of_integers_and_bools_takes_torchs_result_dtype(values, bounds, expected, dtype):
+    """int tensors clamped to a float bound used to be cast back to int, giving values
+    outside the bounds ([1, 2, 3].clamp(min=1.5) was [1, 2, 3])."""
+    out = Tensor(values).clamp(**bounds)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.data, expected)
+    torch = pytest.importorskip("torch")
+    theirs = torch.from_numpy(values).clamp(**{k: v.item() if isinstance(v, np.generic) else v
+                                                for k, v in bounds.items()})
+    assert str(theirs.dtype).removeprefix("torch.") == np.dtype(dtype).name
+    np.testing.assert_array_equal(theirs.numpy(), expected)
+
+
+def test_clamp_refuses_an_integer_bound_its_integer_dtype_cannot_hold():
+    with pytest.raises(ValueError, match=r"clamp: the bounds min=1000, max=None do not fit the dtype int8 "
+                                         r"of the tensor of shape \(2,\)"):
+        Tensor(np.array([1, 2], dtype=np.int8)).clamp(min=1000)
+
+
 def test_sqrt_at_zero_and_abs_at_zero_follow_pytorch():
     x = Tensor([0.0, 4.0], dtype="float64", requires_grad=True)
     with warnings.catch_warnings():

@@ -1113,10 +1113,23 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
         if bound is not None and (isinstance(bound, bool)
                                   or not isinstance(bound, (numbers.Real, np.generic))):
             raise TypeError(f"clamp: {name} must be a number or None, got {bound!r}")
-    out = np.clip(a.data, min, max).astype(a.dtype, copy=False)
+    data = a.data
+    if data.dtype.kind != "f":  # PyTorch's types: a float bound makes float32, a bool tensor int64
+        fractional = any(isinstance(bound, (float, np.floating)) for bound in (min, max))
+        data = data.astype(np.float32 if fractional else np.int64 if data.dtype.kind == "b" else data.dtype)
+    if data.dtype.kind in "iu":
+        info = np.iinfo(data.dtype)
+        if any(bound is not None and not info.min <= bound <= info.max for bound in (min, max)):
+            raise ValueError(f"clamp: the bounds min={min!r}, max={max!r} do not fit the dtype "
+                             f"{data.dtype} of the tensor of shape {a.shape}")
+    out = np.clip(data, min, max).astype(data.dtype, copy=False)  # a NumPy scalar bound may widen
 
     def backward(grad):
-        return (grad * (out == a.data),)  # where no bound moved x (bounds included, as torch)
+        # Where min ≤ x ≤ max, bounds included (so min > max passes nothing), as torch.
+        inside = np.ones(data.shape, dtype=bool) if min is None else data >= min
+        if max is not None:
+            inside &= data <= max
+        return (grad * inside,)
 
     return result(out, (a,), backward, "clamp")
 

@@ -174,6 +174,26 @@ def test_pow_fractional_or_negative_exponent_on_positive_base(exponent, x, data)
     np.testing.assert_allclose(out.data, np.power(x, exponent), rtol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, np.bool_])
+@pytest.mark.parametrize("exponent", [2, 0, 0.5, 3.0])
+def test_pow_of_integers_and_bools_takes_torchs_result_dtype(dtype, exponent):
+    """An int power keeps integers (a bool becomes int64), a float power gives float32, as in
+    torch; NumPy gave float64 for both."""
+    values = np.array([1, 0, 1], dtype=dtype) if dtype == np.bool_ else np.array([1, 2, 3], dtype=dtype)
+    out = Tensor(values) ** exponent
+    expected = np.float32 if isinstance(exponent, float) else (np.int64 if dtype == np.bool_ else dtype)
+    assert out.dtype == expected
+    np.testing.assert_allclose(out.data, values.astype(np.float64) ** exponent, rtol=1e-6)
+    torch = pytest.importorskip("torch")
+    assert str((torch.from_numpy(values) ** exponent).dtype) == f"torch.{np.dtype(expected).name}"
+
+
+def test_pow_refuses_a_negative_integer_power_of_integers_as_torch():
+    with pytest.raises(ValueError, match=r"pow: integers to negative integer powers are not allowed "
+                                         r"\(dtype int64, shape \(2,\), exponent -1\)"):
+        Tensor(np.array([2, 3])) ** -1
+
+
 def test_pow_zero_exponent_has_a_zero_gradient_even_at_zero():
     x = Tensor([0.0, 1.0, -2.0], dtype="float64", requires_grad=True)
     out = x**0
@@ -1435,6 +1455,14 @@ def test_an_empty_index_selects_nothing_as_in_torch(index):
 def test_split_into_unequal_sections_names_the_shape():
     with pytest.raises(ValueError, match=r"split: .*length 3.*2 equal sections.*\(2, 3\)"):
         tg.split(Tensor(np.ones((2, 3))), 2, axis=1)
+
+
+@pytest.mark.parametrize("join", [tg.stack, tg.concatenate])
+def test_joins_refuse_arrays_of_dtypes_a_tensor_cannot_hold(join):
+    for bad in (np.array([1j, 2j]), np.array(["a", "b"])):
+        with pytest.raises(TypeError, match=rf"{join.__name__}: arrays must hold booleans, integers or "
+                                            rf"floats, got dtype {bad.dtype} \(shape \(2,\)\)"):
+            join([tg.zeros(2, requires_grad=True), bad])
 
 
 def test_stack_of_different_shapes_names_the_shapes():

@@ -195,14 +195,23 @@ def pow(a: Tensor, exponent: float) -> Tensor:
             f"pow: the exponent must be a Python or NumPy scalar, got {type(exponent).__name__} "
             f"(base of shape {a.shape})"
         )
+    data = a.data
+    if data.dtype.kind != "f":  # PyTorch's types: an int power keeps integers, a float one is float32
+        if isinstance(exponent, (int, np.integer)) and not isinstance(exponent, (bool, np.bool_)):
+            if exponent < 0:
+                raise ValueError(f"pow: integers to negative integer powers are not allowed "
+                                 f"(dtype {a.dtype}, shape {a.shape}, exponent {exponent})")
+            # (integers cannot require grad: no backward reads this)
+            return _leaf((data.astype(np.int64) if data.dtype.kind == "b" else data) ** int(exponent))
+        data = data.astype(np.float32)
     exponent = float(exponent)
 
     def backward(grad):
         if exponent == 0:  # a^0 is constant; exponent · a^(−1) would give 0 · inf = nan at a = 0
             return (np.zeros_like(grad),)
-        return (grad * exponent * a.data ** (exponent - 1),)
+        return (grad * exponent * data ** (exponent - 1),)
 
-    return result(a.data ** exponent, (a,), backward, "pow")
+    return result(data ** exponent, (a,), backward, "pow")
 
 
 @_tensor_first
@@ -958,6 +967,9 @@ def _as_tensors(op: str, tensors) -> list[Tensor]:
     out = []
     for t in tensors:
         if type(t) is not Tensor:
+            if isinstance(t, np.ndarray) and t.dtype.kind not in "biuf":
+                raise TypeError(f"{op}: arrays must hold booleans, integers or floats, got dtype "
+                                f"{t.dtype} (shape {t.shape})")
             if isinstance(t, np.ndarray):
                 t = _leaf(t)
             elif not isinstance(t, Tensor):

@@ -125,6 +125,12 @@ def test_cross_entropy_refuses_non_integer_targets(targets):
         cross_entropy(Tensor(np.zeros((2, 3))), targets)
 
 
+def test_cross_entropy_refuses_ragged_targets_by_name():
+    with pytest.raises(ValueError, match=r"cross_entropy: targets must be an array of class indices of "
+                                         r"shape \(2,\), got a ragged list"):
+        cross_entropy(Tensor(np.zeros((2, 3))), [[0], [1, 2]])
+
+
 @pytest.mark.parametrize("targets", [np.array([0, 1, 2]), np.array([[0, 1]]), np.array(0)])
 def test_cross_entropy_refuses_a_shape_mismatch(targets):
     with pytest.raises(ValueError, match="cross_entropy: targets of shape") as info:

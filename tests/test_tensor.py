@@ -319,6 +319,7 @@ def test_backward_grad_of_the_wrong_shape():
 
 @pytest.mark.parametrize(("grad", "described"), [
     ([1.0, None], "list of dtype object"), ("ab", "str of dtype <U2"),
+    ([[1.0], [1.0, 2.0]], "list of dtype object"),  # ragged: NumPy's own error named nothing
     (np.array([1j, 2]), "ndarray of dtype complex128"),
 ])
 def test_backward_grad_that_is_not_real_numbers_is_refused(grad, described):

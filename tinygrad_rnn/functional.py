@@ -121,7 +121,11 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
             f"{op}: logits must be a floating-point tensor of shape (..., C) with C >= 1, got "
             f"shape {logits.shape} and dtype {logits.dtype}"
         )
-    target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    try:
+        target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    except ValueError:  # a ragged list
+        raise ValueError(f"{op}: targets must be an array of class indices of shape "
+                         f"{logits.shape[:-1]}, got a ragged {type(targets).__name__}") from None
     if target_array.dtype.kind not in "iu" and target_array.size == 0:
         target_array = target_array.astype(np.intp)  # no targets: ``[]`` is as good as integers
     elif target_array.dtype.kind not in "iu":

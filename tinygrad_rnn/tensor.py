@@ -210,7 +210,10 @@ class Tensor:
                 )
             seed = np.ones_like(self.data)
         else:
-            given = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+            try:
+                given = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+            except ValueError:  # a ragged list
+                given = np.array(None)  # refused just below, with the output's shape
             if given.dtype.kind not in "biuf":
                 raise TypeError(
                     f"backward: grad must be a Tensor or an array of real numbers with the output's "

@@ -222,7 +222,10 @@ def test_missing_data_file(tmp_path):
 def test_sequence_longer_than_the_text(tmp_path):
     (tmp_path / "short.txt").write_text("a short text")
     result = cli("train", "--data", "short.txt", *TINY, "--seq-len", "50", "--out", "run", cwd=tmp_path)
-    assert_user_error(result, "seq_len=50")
+    # The flags, not BatchStream's parameter names (batch_size=4, seq_len=50).
+    assert_user_error(result, "the 11 training chars (the text less its last --val-fraction 0.1) cut into "
+                      "--batch 4 streams give 2 steps per stream, fewer than --seq-len 50",
+                      "at least --batch x --seq-len + 1 = 201 training chars")
 
 
 def test_diverging_training(tmp_path):
@@ -305,6 +308,58 @@ def test_schedule_and_early_stopping_flags(tmp_path):
     assert ", lr 0.00" in result.stdout and (tmp_path / "run" / "best.npz").exists()
     refused = cli("train", "--data", "text.txt", *TINY, "--out", "other", "--min-lr", "0.5", cwd=tmp_path)
     assert_user_error(refused, "--min-lr must be in [0, --lr] = [0, 0.01], got 0.5")
+
+
+def test_a_closed_output_ends_train_with_a_checkpoint_and_sample_quietly(trained, tmp_path):
+    # As `tinygrad-rnn train ... | head -3`: train used to abort with "error: [Errno 32] Broken
+    # pipe", status 2 and no checkpoint; sample printed the same error.
+    def read_a_little_then_close(*args: str) -> subprocess.CompletedProcess:
+        process = subprocess.Popen([sys.executable, "-m", "tinygrad_rnn", *args], cwd=trained,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process.stdout.read(50)
+        process.stdout.close()
+        stderr = process.stderr.read()
+        process.wait(timeout=60)
+        return subprocess.CompletedProcess(args, process.returncode, "", stderr)
+
+    out = tmp_path / "piped"
+    trained_run = read_a_little_then_close("train", "--data", "text.txt", *TINY, "--sample-every", "1",
+                                           "--sample-length", "300", "--steps", "100000", "--out", str(out))
+    assert (trained_run.returncode, trained_run.stderr) == (141, "")
+    step = serialization.load(out / "checkpoint.npz")["step"]
+    assert 1 <= step < 100000
+    assert len((out / "log.csv").read_text().splitlines()) == step + 1
+    sampled = read_a_little_then_close("sample", "run", "--length", "100000")
+    assert (sampled.returncode, sampled.stderr) == (141, "")
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (("--top-k", "0"), "--top-k must be an integer >= 1, got 0"),
+    (("--temperature", "-1"), "--temperature must be >= 0 (0 = always the most likely token), got -1.0"),
+    (("--temperature", "nan"), "--temperature must be >= 0 (0 = always the most likely token), got nan"),
+    (("--length", "-5"), "--length must be an integer >= 0, got -5"),
+])
+@pytest.mark.parametrize("interactive", [False, True], ids=["prime", "interactive"])
+def test_sample_flags_are_checked_before_any_output(trained, monkeypatch, capsys, flags, message,
+                                                     interactive):
+    # They were checked by generate() after the prime was printed, under its parameter names,
+    # and with --interactive once per line read, with exit status 0.
+    monkeypatch.chdir(trained)
+    monkeypatch.setattr(sys, "stdin", None)  # reading a line would fail
+    mode = ["--interactive"] if interactive else []
+    result = cli_in_process("sample", "run", *flags, *mode, capsys=capsys)
+    assert_user_error(result, message)
+    assert result.stdout == ""
+
+
+def test_every_compare_option_has_help():
+    import argparse
+
+    from tinygrad_rnn import compare
+
+    parser = argparse.ArgumentParser()
+    compare.add_arguments(parser)
+    assert [action.dest for action in parser._actions if not action.help] == []
 
 
 def test_prime_escapes_name_a_line_break_a_tab_and_a_backslash(trained):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from collections import Counter
@@ -11,12 +12,15 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import serialization
+from tinygrad_rnn.cli import main
 from tinygrad_rnn.data import CharTokenizer, WordTokenizer
 from tinygrad_rnn.nn import RecurrentModel
 from tinygrad_rnn.sample import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
+    default_prime,
     evaluate,
+    evaluate_validation,
     generate,
     load_checkpoint,
     mean_loss,
@@ -264,3 +268,34 @@ def test_load_checkpoint_refuses_version_true(model, tokenizer, tmp_path):
     save_checkpoint(tmp_path / "c.npz", model, tokenizer, version=True)  # True == 1 in Python
     with pytest.raises(CheckpointError, match="c.npz: unsupported language-model checkpoint version True"):
         load_checkpoint(tmp_path / "c.npz")
+
+
+def test_a_vocabulary_of_only_unk_has_no_default_prime(tmp_path, capsys):
+    # A word model trained with too high a min_freq: default_prime used to end in a bare StopIteration.
+    tokenizer = WordTokenizer(["<unk>"])
+    with pytest.raises(ValueError, match="default_prime: the model's vocabulary holds only <unk>"):
+        default_prime(tokenizer)
+    model = RecurrentModel("gru", 1, 4, 1, rng=np.random.default_rng(0))
+    save_checkpoint(tmp_path / "unk.npz", model, tokenizer)
+    assert main(["sample", str(tmp_path / "unk.npz"), "--length", "5"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("tinygrad-rnn: error: default_prime: ") and len(err.splitlines()) == 1
+
+
+def test_evaluate_validation_says_which_text_it_read(model, tokenizer, tmp_path, monkeypatch):
+    # A checkpoint from before paths were recorded absolute: "text.txt" is read from the current
+    # folder, where another text.txt is not "the training text, changed since".
+    train_config = {"data": "text.txt", "val_fraction": 0.2, "batch": 2, "seq_len": 8}
+    sha256 = hashlib.sha256(TEXT.encode("utf-8")).hexdigest()
+    checkpoint = {"train_config": train_config, "data_sha256": sha256}
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"this run was trained on the text at text.txt \(recorded "
+                       r"relative to the folder training ran in; read here as .*text.txt\), which does "
+                       r"not exist"):
+        evaluate_validation(model, tokenizer, checkpoint)
+    (tmp_path / "text.txt").write_text("to be or not", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"the text at text.txt .* is not the text this run was trained on "
+                       r"\(its SHA-256 differs: it has changed since, or it is another file\)"):
+        evaluate_validation(model, tokenizer, checkpoint)
+    (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
+    assert evaluate_validation(model, tokenizer, checkpoint)["tokens"] == round(len(TEXT) * 0.2)

@@ -15,10 +15,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_rnn import serialization
+from tinygrad_rnn import train as train_module
 from tinygrad_rnn.nn import RecurrentModel
 from tinygrad_rnn.optim import Adam
-from tinygrad_rnn.sample import CHECKPOINT_FORMAT, load_checkpoint
-from tinygrad_rnn.train import DEFAULT_LR, LOG_COLUMNS, TrainConfig, TrainingDiverged, learning_rate, train
+from tinygrad_rnn.sample import CHECKPOINT_FORMAT, evaluate_validation, load_checkpoint
+from tinygrad_rnn.serialization import CheckpointError
+from tinygrad_rnn.train import (
+    DEFAULT_LR,
+    LOG_COLUMNS,
+    TrainConfig,
+    TrainingDiverged,
+    learning_rate,
+    saved_config,
+    train,
+)
 
 # 1,800 characters; with batch 4 and seq_len 8, an epoch is 51 windows, the last one 4 steps long.
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
@@ -132,9 +142,10 @@ def test_checkpoint_holds_everything_to_rebuild_and_resume(config, tmp_path):
     checkpoint = serialization.load(tmp_path / "run" / "checkpoint.npz")
     assert set(checkpoint) == {
         "format", "version", "model_config", "model", "tokenizer", "optimizer", "train_config",
-        "step", "batch_state", "hidden", "rng_state", "history", "data_sha256",
+        "step", "batch_state", "hidden", "rng_state", "history", "data_sha256", "patience_start",
     }
     assert checkpoint["format"] == CHECKPOINT_FORMAT and checkpoint["step"] == 9
+    assert checkpoint["patience_start"] is None  # patience is off
     assert checkpoint["model_config"]["embedding_dim"] == 6
     model = RecurrentModel(**checkpoint["model_config"])
     model.load_state_dict(checkpoint["model"])
@@ -182,6 +193,128 @@ def test_the_files_of_a_run_without_its_checkpoint_are_kept_too(config, tmp_path
     assert not (run_dir / "best.npz").exists()
 
 
+def test_overwrite_removes_the_replaced_runs_checkpoint_before_training(config, tmp_path):
+    # A new run that fails before its first save must not leave the old checkpoint beside its
+    # own log.csv, where eval and --resume would take the old model for this run's.
+    run(config, steps=3)
+    with pytest.raises(TrainingDiverged, match="diverged at step 2") as failure:
+        run(config, optimizer="sgd", lr=1e38, clip=0, overwrite=True)
+    assert "last checkpoint" not in str(failure.value)
+    assert sorted(path.name for path in (tmp_path / "run").iterdir()) == ["log.csv"]
+    with pytest.raises(FileNotFoundError, match="cannot resume: no checkpoint.npz"):
+        run(config, resume=True)
+
+
+def test_a_closed_output_stops_the_run_and_saves_a_checkpoint(config, tmp_path):
+    # As `tinygrad-rnn train | head -3` closes the pipe: the run stops as on Ctrl-C.
+    messages = []
+
+    def log_until_closed(message):
+        if len(messages) == 3:
+            raise BrokenPipeError(32, "Broken pipe")
+        messages.append(message)
+
+    result = train(dataclasses.replace(config, steps=1000, eval_every=2), progress=False,
+                   log=log_until_closed)
+    # The description, the evaluations at steps 2 and 4, and at step 6 the output is gone.
+    assert result.output_closed and result.interrupted and result.step == 6
+    assert len(messages) == 3 and messages[-1].startswith("step 4: ")
+    assert serialization.load(tmp_path / "run" / "checkpoint.npz")["step"] == 6
+    assert len((tmp_path / "run" / "log.csv").read_text().splitlines()) == 7
+    assert not run(config, steps=8, resume=True).output_closed
+
+
+def test_momentum_and_seed_cannot_change_on_resume(config, tmp_path):
+    # The optimizer's state was built with the saved momentum, and the generator continues
+    # from its saved state: a new value would be recorded in train_config but not used.
+    sgd = {"optimizer": "sgd", "lr": 0.5, "momentum": 0.5}
+    run(config, **sgd, steps=3)
+    with pytest.raises(ValueError, match=r"trained with --momentum 0.5 \(now 0.9\); start a new run"):
+        run(config, **{**sgd, "momentum": 0.9}, steps=6, resume=True)
+    with pytest.raises(ValueError, match=r"trained with --seed 0 \(now 3\); start a new run"):
+        run(config, **sgd, seed=3, steps=6, resume=True)
+    assert serialization.load(tmp_path / "run" / "checkpoint.npz")["step"] == 3
+    assert run(config, **sgd, steps=6, resume=True).step == 6
+    assert serialization.load(tmp_path / "run" / "checkpoint.npz")["train_config"]["momentum"] == 0.5
+
+
+def test_a_min_freq_that_keeps_no_word_is_refused_at_the_start(config, monkeypatch):
+    monkeypatch.setattr(train_module, "RecurrentModel", None)  # refused before any model is built
+    with pytest.raises(ValueError, match=r"--min-freq 100000 keeps 0 of the 9 distinct tokens .*of the "
+                       r"text, leaving only <unk> \(the most frequent, 'the', occurs 80 times\); "
+                       r"give --min-freq 80 or less"):
+        run(config, level="word", min_freq=100000)
+
+
+@pytest.mark.parametrize(("sizes", "flag"), [({"hidden": 1_000_000}, "--hidden 1000000"),
+                                             ({"embedding": 2_000_000_000}, "--embedding 2000000000")])
+def test_a_model_too_big_for_memory_is_refused_before_it_is_built(config, monkeypatch, sizes, flag):
+    monkeypatch.setattr(train_module, "RecurrentModel", None)  # building it would be a TypeError
+    with pytest.raises(ValueError, match=rf"the model \(.*{flag}.*vocabulary 28\) has [\d,]+ parameters: "
+                       r"its float32 weights and their gradients alone need [\d,.]+ [TP]B, more than "
+                       r"this machine's [\d,.]+ [KMGT]B of memory"):
+        run(config, **sizes)
+
+
+def test_a_relative_data_path_is_recorded_absolute(config, tmp_path, monkeypatch):
+    # Recorded as given, "text.txt" meant another file (or none) from another folder: eval said
+    # the text had changed, and --resume refused or failed.
+    monkeypatch.chdir(tmp_path)
+    run(config, data="text.txt", steps=4)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "text.txt").write_text("another text in another folder", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    recorded = saved_config(tmp_path / "run")
+    assert recorded.data == str(tmp_path / "text.txt")
+    model, tokenizer, checkpoint = load_checkpoint(tmp_path / "run")
+    report = evaluate_validation(model, tokenizer, checkpoint)
+    assert report["nats_per_token"] == pytest.approx(checkpoint["history"]["val_loss"][-1], rel=1e-6)
+    assert run(recorded, steps=6, resume=True).step == 6
+
+
+def test_blas_threads_given_wins_over_the_environment(config, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_thread_counts():
+        return {pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"}
+
+    def counts_while_training(**options):
+        seen = []
+        train(dataclasses.replace(config, steps=2, eval_every=0, overwrite=True, **options), progress=False,
+              log=quiet, callback=lambda *_: seen.append(blas_thread_counts()))
+        return seen
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        outside = blas_thread_counts()
+        assert counts_while_training(blas_threads=1) == [{1}, {1}]
+        # Without the option, the environment's choice stands.
+        assert counts_while_training() == [outside, outside]
+
+
+def test_a_checkpoint_missing_an_entry_is_named_on_resume(config, tmp_path):
+    run(config, steps=3)
+    path = tmp_path / "run" / "checkpoint.npz"
+    complete = serialization.load(path)
+    without_step = {name: value for name, value in complete.items() if name != "step"}
+    serialization.save(without_step, path)
+    with pytest.raises(CheckpointError, match=r"cannot resume from .*checkpoint\.npz: the checkpoint "
+                       r"lacks step$"):
+        run(config, steps=6, resume=True)
+    history = {name: value for name, value in complete["history"].items() if name != "train_loss"}
+    serialization.save({**complete, "history": history}, path)
+    with pytest.raises(CheckpointError, match=r"checkpoint\.npz: the history lacks train_loss$"):
+        run(config, steps=6, resume=True)
+
+
+def test_a_validation_part_of_one_token_is_refused_naming_val_fraction(config):
+    # 1,800 chars: 0.0005 of them is 1, which measures nothing; validation and patience were off.
+    with pytest.raises(ValueError, match=r"--val-fraction 0.0005 holds out 1 of the text's 1,800 chars, "
+                       r"too few for a validation loss"):
+        run(config, val_fraction=0.0005)
+
+
 def test_word_level_options_are_refused_at_char_level(config):
     with pytest.raises(ValueError, match="--min-freq 2 applies to --level word only, not char"):
         run(config, min_freq=2)
@@ -227,7 +360,8 @@ def test_bad_options_are_refused_with_the_flag_name(config):
         run(config, seq_len=0)
     with pytest.raises(ValueError, match="--cell must be one of"):
         run(config, cell="transformer")
-    with pytest.raises(ValueError, match=r"steps.*than seq_len|seq_len"):
+    with pytest.raises(ValueError, match=r"--batch 4 streams give 404 steps per stream, fewer than "
+                       r"--seq-len 1000; lower --batch or --seq-len"):
         run(config, seq_len=1000)
     assert math.isclose(TrainConfig(optimizer="adagrad").resolved().lr, 0.1)
 
@@ -305,8 +439,6 @@ def test_a_scheduled_run_stopped_and_resumed_gives_bitwise_the_same_losses(confi
 
 def scripted_validation(monkeypatch, losses):
     """Make the run's validation losses the given sequence (one per evaluation)."""
-    from tinygrad_rnn import train as train_module
-
     remaining = list(losses)
     monkeypatch.setattr(train_module._Run, "validation_loss", lambda self: remaining.pop(0))
 
@@ -340,6 +472,43 @@ def test_an_early_stopped_run_resumes_only_with_more_patience(config, tmp_path, 
     more = run(config, steps=30, eval_every=5, patience=4, resume=True)
     assert more.step == 30 and not more.stopped_early
     assert serialization.load(tmp_path / "run" / "best.npz")["step"] == 30
+
+
+def test_patience_turned_on_when_resuming_counts_only_the_evaluations_from_there(config, tmp_path,
+                                                                                monkeypatch):
+    # Without patience: evaluations at steps 5, 10, 15, 20, the best (2.0) at step 10. Counting
+    # those, patience 1 had "stopped early at step 20" on resuming, a run that never stopped.
+    scripted_validation(monkeypatch, [3.0, 2.0, 2.5, 2.6, 2.4, 2.45])
+    run(config, steps=20, eval_every=5)
+    logs = []
+    result = train(dataclasses.replace(config, steps=100, eval_every=5, patience=1, resume=True),
+                   progress=False, log=logs.append)
+    # Counted from step 20 (2.6): 2.4 at step 25 is a new best, 2.45 at step 30 is not.
+    assert result.stopped_early and result.step == 30
+    assert not any("nothing to do" in line for line in logs)
+    assert any("early stop after 1 evaluations without a new best (counted from step 20" in line
+               for line in logs)
+    assert any("the best, 2.4000 nats/char" in line and "at step 25, is in best.npz" in line for line in logs)
+    assert serialization.load(tmp_path / "run" / "best.npz")["step"] == 25
+
+
+def test_patience_turned_on_when_resuming_keeps_the_model_it_starts_from(config, tmp_path, monkeypatch):
+    # The model resumed from (step 10, validation 2.0) is the best patience sees: the claim that
+    # best.npz holds it must be true, though no new best was found after resuming.
+    scripted_validation(monkeypatch, [3.0, 2.0, 5.0])
+    run(config, steps=10, eval_every=5)
+    at_step_10 = serialization.load(tmp_path / "run" / "checkpoint.npz")["model"]
+    logs = []
+    result = train(dataclasses.replace(config, steps=100, eval_every=5, patience=1, resume=True),
+                   progress=False, log=logs.append)
+    assert result.stopped_early and result.step == 15
+    assert any("the best, 2.0000 nats/char" in line and "at step 10, is in best.npz" in line for line in logs)
+    best = serialization.load(tmp_path / "run" / "best.npz")
+    assert best["step"] == 10
+    for name, weights in at_step_10.items():
+        np.testing.assert_array_equal(best["model"][name], weights, err_msg=name)
+    # The count goes on from step 10 when the run is resumed again with more patience.
+    assert serialization.load(tmp_path / "run" / "checkpoint.npz")["patience_start"] == 10
 
 
 def test_a_fresh_run_removes_a_replaced_runs_best_model(config, tmp_path, monkeypatch):

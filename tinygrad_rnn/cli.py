@@ -11,6 +11,8 @@ Subcommands::
 
 Errors a user can cause (a bad data file, a missing or foreign checkpoint, a prime with
 unknown symbols, ...) print one line, ``tinygrad-rnn: error: ...``, and exit with 2.
+Ctrl-C exits with 130. A closed standard output (``tinygrad-rnn sample run | head``) ends
+the command quietly with 141, as SIGPIPE would (``train`` first saves a checkpoint).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -42,6 +45,7 @@ from .serialization import CheckpointError
 from .train import (
     BEST_NAME,
     DEFAULT_LR,
+    FIXED_ON_RESUME,
     LR_SCHEDULES,
     TrainConfig,
     TrainingDiverged,
@@ -53,6 +57,8 @@ from .train import (
 
 PROG = "tinygrad-rnn"
 USAGE_ERROR = 2
+INTERRUPTED = 130  # 128 + SIGINT
+OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 DEFAULTS = TrainConfig()
 # Errors that mean "the input was wrong", reported in one line. Anything else is a bug
 # and keeps its traceback.
@@ -114,12 +120,15 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
                               help=f"where the cosine schedule ends (default: {d.min_lr:g})")
     optimization.add_argument("--patience", type=int, metavar="N",
                               help="stop early after N evaluations without a better validation loss, "
-                                   "keeping the best model in best.npz; 0 = off (default: 0)")
+                                   "keeping the best model in best.npz; 0 = off (default: 0). Only "
+                                   "evaluations made while it is on count: turned on with --resume, "
+                                   "it starts from the model the run resumes from")
     length = optimization.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, metavar="N", help=f"optimizer steps (default: {d.steps})")
     length.add_argument("--epochs", type=int, metavar="N", help="whole passes over the training text")
     optimization.add_argument("--seed", type=int, metavar="S",
-                              help=f"seed of the initialization and the samples (default: {d.seed})")
+                              help="seed of the initialization and the samples; a resumed run "
+                                   f"continues its saved random state (default: {d.seed})")
     report = parser.add_argument_group("reporting and run folder")
     report.add_argument("--eval-every", type=int, metavar="N",
                         help=f"validation loss every N steps and at the end; 0 = only at the end "
@@ -135,13 +144,20 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"run folder for checkpoint.npz, log.csv and loss.png (default: {d.out})")
     report.add_argument("--resume", action="store_true",
                         help="continue the run in --out with its saved options; options given "
-                             "here override them (--steps to extend the run, --lr, ...)")
-    report.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
+                             "here override them (--steps to extend the run, --lr, ...), except "
+                             "those that define the data, the model, the optimizer and the random "
+                             "stream, which must stay as they were: "
+                             + ", ".join("--" + name.replace("_", "-") for name in FIXED_ON_RESUME))
+    report.add_argument("--overwrite", action="store_true",
+                        help="replace an existing run in --out (its checkpoint, best model, log "
+                             "and plot are removed first)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar")
     report.add_argument("--blas-threads", type=int, metavar="N",
-                        help="BLAS threads while training; 0 = the BLAS default (default: "
-                             f"{d.blas_threads}: a recurrent step multiplies many small matrices, "
-                             "where more threads mostly wait for each other)")
+                        help="BLAS threads while training; N wins over OPENBLAS_NUM_THREADS, "
+                             "OMP_NUM_THREADS and MKL_NUM_THREADS; 0 = the BLAS library's own "
+                             "default (default: one of those variables if set, else 1: a recurrent "
+                             "step multiplies many small matrices, where more threads mostly wait "
+                             "for each other)")
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
@@ -158,7 +174,9 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 def _run_train(args: argparse.Namespace) -> int:
     result = train(_train_config(args), progress=not getattr(args, "no_progress", False))
-    return 130 if result.interrupted else 0
+    if result.output_closed:
+        return OUTPUT_CLOSED
+    return INTERRUPTED if result.interrupted else 0
 
 
 # -- eval --------------------------------------------------------------------------------
@@ -205,9 +223,21 @@ def unescape(text: str) -> str:
     return re.sub(r"\\([nt\\])", lambda match: _ESCAPES[match.group(1)], text)
 
 
-def _run_sample(args: argparse.Namespace) -> int:
+def _check_sample_flags(args: argparse.Namespace) -> None:
+    """The flags generate() would refuse, checked under their own names before any output
+    (or, with --interactive, before reading a line)."""
+    check_int_option("--length", args.length, minimum=0)
+    if args.top_k is not None:
+        check_int_option("--top-k", args.top_k, minimum=1)
+    if not args.temperature >= 0:  # nan too
+        raise ValueError(f"--temperature must be >= 0 (0 = always the most likely token), "
+                         f"got {args.temperature}")
     if args.seed is not None:
         check_int_option("--seed", args.seed, minimum=0)
+
+
+def _run_sample(args: argparse.Namespace) -> int:
+    _check_sample_flags(args)
     model, tokenizer, _ = load_checkpoint(args.checkpoint)
     rng = np.random.default_rng(args.seed)
     options = {"temperature": args.temperature, "top_k": args.top_k, "rng": rng, "stream": _print_piece}
@@ -251,9 +281,9 @@ def _run_delegated(command: str, argv: list[str]) -> int:
 
 
 # -- demo --------------------------------------------------------------------------------
-# ~50 s of training on 2 cores. Macbeth is small (93k training chars, 16 epochs by then): the
-# validation loss bottoms out near here (1.69 nats/char at step 1000, 1.72 at 1200) while the
-# training loss keeps falling.
+# ~15 s of training on 2 cores (the whole demo ~17 s). Macbeth is small (93k training chars,
+# 16 epochs by then): the validation loss bottoms out near here (1.69 nats/char at step 1000,
+# 1.72 at 1200) while the training loss keeps falling.
 DEMO_STEPS = 1000
 DEMO_PRIMES = ("MACBETH.\n", "LADY MACBETH.\n", "The ")
 # Written by the demo next to its checkpoint: {"made_by": ..., "checkpoint_sha256": ...}.
@@ -400,7 +430,7 @@ def _run_demo(args: argparse.Namespace) -> int:
           f"{time.perf_counter() - started:.0f} s in all")
     print(f"next: {PROG} sample {result.run_dir} --prime 'MACBETH.' --length 400   "
           f"or   {PROG} eval {result.run_dir}")
-    return 130 if result.interrupted else 0
+    return INTERRUPTED if result.interrupted else 0
 
 
 # -- the parser --------------------------------------------------------------------------
@@ -414,7 +444,7 @@ _HELP = {
 }
 _DESCRIPTIONS = {
     "demo": "Check the gradients, train a small character-level GRU on the built-in Macbeth for "
-            "about a minute, then print its validation loss and a few samples.",
+            "about half a minute, then print its validation loss and a few samples.",
     "train": "Train a character- or word-level RNN/LSTM/GRU language model with truncated "
              "backpropagation through time. The run folder (--out) receives checkpoint.npz, "
              "log.csv and, with matplotlib, loss.png. Ctrl-C stops after the current step and "
@@ -490,22 +520,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _discard_stdout() -> None:
+    """Point standard output at the null device: its reader is gone (a broken pipe), and
+    Python's flush at exit would otherwise fail again and print a traceback."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError):  # a stream without a file descriptor: nothing to flush at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for user errors, one line on stderr)."""
+    """Run the command line; returns the exit status (2 for user errors, one line on stderr;
+    130 after Ctrl-C; 141 when standard output was closed, without a word)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.handler is not None and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        if args.handler is None:
-            return _run_delegated(args.command, extra)
-        return args.handler(args)
+        status = _run_delegated(args.command, extra) if args.handler is None else args.handler(args)
+        sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
+    except BrokenPipeError:  # an OSError, but no user error: the reader of the output went away
+        status = OUTPUT_CLOSED
     except USER_ERRORS as err:
         _error(err)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print(file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    if status == OUTPUT_CLOSED:
+        _discard_stdout()
+    return status
 
 
 __all__ = ["build_parser", "main"]

@@ -286,10 +286,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-bias", action="store_true", help="models without biases")
     parser.add_argument("--initial-state", action="store_true",
                         help="start from a random initial state and compare its gradient too")
-    parser.add_argument("--reduction", choices=("mean", "sum"), default="mean")
+    parser.add_argument("--reduction", choices=("mean", "sum"), default="mean",
+                        help="combine the loss terms (one per target, for mse one per output "
+                             "element) by their mean or their sum (default: mean)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                         help="dtype of both models (finite differences always run in float64)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the weights, inputs, targets, initial state and the sampled "
+                             "finite-difference elements (default: 0)")
     parser.add_argument("--fd-samples", type=int, default=40,
                         help="finite-difference elements per parameter (all, if fewer)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")

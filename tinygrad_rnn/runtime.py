@@ -61,14 +61,14 @@ def configure_allocator() -> bool:
 _THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def blas_threads(limit: int | None = 1):
+def blas_threads(limit: int | None = 1, *, over_environment: bool = False):
     """A context manager that runs BLAS with at most ``limit`` threads.
 
-    It does nothing when ``limit`` is None, when the user chose a thread count through
-    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS``, or when
-    ``threadpoolctl`` is not installed.
+    It does nothing when ``limit`` is None, when ``threadpoolctl`` is not installed, or
+    (unless ``over_environment``, for a number the user gave) when the user chose a thread
+    count through ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS``.
     """
-    if limit is None or any(name in os.environ for name in _THREAD_VARIABLES):
+    if limit is None or (not over_environment and any(name in os.environ for name in _THREAD_VARIABLES)):
         return contextlib.nullcontext()
     try:
         from threadpoolctl import threadpool_limits

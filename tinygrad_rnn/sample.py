@@ -185,11 +185,19 @@ def inference(model: RecurrentModel):
 
 # -- generation --------------------------------------------------------------------------
 def default_prime(tokenizer: Tokenizer) -> str:
-    """A neutral one-symbol prime: a line break for characters, ``.`` for words (if known)."""
+    """A neutral one-symbol prime: a line break for characters, ``.`` for words (if known),
+    else the first symbol of the vocabulary that is not ``<unk>``.
+
+    ValueError when the vocabulary holds nothing but ``<unk>``, which no text encodes to.
+    """
     preferred = "\n" if tokenizer.kind == "char" else "."
     if preferred in tokenizer.vocab:
         return preferred
-    return next(symbol for symbol in tokenizer.vocab if symbol != UNK)
+    for symbol in tokenizer.vocab:
+        if symbol != UNK:
+            return symbol
+    raise ValueError(f"default_prime: the model's vocabulary holds only {UNK}, which no prime can "
+                     "be written in (a word model trained with too high a --min-freq?)")
 
 
 def encode_prime(tokenizer: Tokenizer, prime: str) -> np.ndarray:
@@ -412,10 +420,20 @@ def evaluate_validation(model: RecurrentModel, tokenizer: Tokenizer,
     fraction = config.get("val_fraction", 0)
     if not fraction:
         raise ValueError("this run kept no validation text (val_fraction 0); give a text to evaluate on")
-    text = load_text(config.get("data"))
+    path = config.get("data")
+    # Runs record their text's absolute path; older ones the path as given, relative to the
+    # folder training ran in, which may not be this one.
+    source = "the built-in corpus" if path is None else f"the text at {path}"
+    if path is not None and not Path(path).is_absolute():
+        source += f" (recorded relative to the folder training ran in; read here as {Path(path).absolute()})"
+    try:
+        text = load_text(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"this run was trained on {source}, which does not exist; give a "
+                                "text to evaluate on") from None
     if checkpoint.get("data_sha256") not in (None, hashlib.sha256(text.encode("utf-8")).hexdigest()):
-        raise ValueError(f"the training text {config.get('data') or '(built-in corpus)'} has changed "
-                         "since this run; give a text to evaluate on")
+        raise ValueError(f"{source} is not the text this run was trained on (its SHA-256 differs: "
+                         "it has changed since, or it is another file); give a text to evaluate on")
     ids, _, handling = encode_for_evaluation(tokenizer, text)
     _, val_ids = train_val_split(ids, fraction)
     unknown = 0 if tokenizer.unk_id is None else int(np.sum(val_ids == tokenizer.unk_id))

@@ -22,7 +22,7 @@ One run, step by step:
 The run folder holds ``checkpoint.npz``, ``log.csv`` (one row per step: ``step,
 train_loss, val_loss, tokens_per_sec, elapsed_sec``; ``val_loss`` is empty between
 evaluations), with matplotlib installed ``loss.png``, and with ``patience`` set ``best.npz``
-(the checkpoint of the step with the best validation loss so far).
+(the checkpoint of the step with the best validation loss that patience has counted).
 
 The checkpoint is a dict saved with :func:`tinygrad_rnn.serialization.save`::
 
@@ -39,6 +39,8 @@ The checkpoint is a dict saved with :func:`tinygrad_rnn.serialization.save`::
     history             arrays step, train_loss, val_loss (nan when not measured),
                         tokens_per_sec, elapsed_sec: the rows of log.csv
     data_sha256         SHA-256 of the training text, to refuse resuming on other text
+    patience_start      the step from which evaluations count for ``patience`` (None while it
+                        is off); optional: older checkpoints lack it
 
 Resuming (``resume=True``) restores all of it, so a run stopped at step k and resumed
 produces bitwise the same losses as one that never stopped.
@@ -57,6 +59,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,10 +68,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .data import BatchStream, CharTokenizer, Tokenizer, WordTokenizer, load_text, train_val_split
+from .data import UNK, BatchStream, CharTokenizer, Tokenizer, WordTokenizer, load_text, train_val_split
 from .lr_scheduler import cosine_annealing
 from .nn import RecurrentModel, clip_grad_norm_, clip_grad_value_
 from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from .reference import param_shapes
 from .runtime import blas_threads, callable_module
 from .sample import (
     CHECKPOINT_FORMAT,
@@ -93,12 +97,21 @@ __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "saved_config", "tr
 DEFAULT_LR = {"sgd": 5.0, "adagrad": 0.1, "adam": 5e-3, "adamw": 5e-3, "rmsprop": 5e-3}
 LR_SCHEDULES = ("constant", "cosine")
 BEST_NAME = "best.npz"
+LOG_NAME = "log.csv"
+PLOT_NAME = "loss.png"
 # A folder holding any of these holds a run (or what is left of one): only --overwrite replaces it.
-RUN_FILES = (CHECKPOINT_NAME, BEST_NAME, "log.csv")
+RUN_FILES = (CHECKPOINT_NAME, BEST_NAME, LOG_NAME)
 LOG_COLUMNS = ("step", "train_loss", "val_loss", "tokens_per_sec", "elapsed_sec")
-# Options that define the model, its data or its optimizer: a resumed run must keep them.
+# Options that define the model, its data, its optimizer or its random stream: a resumed run
+# must keep them. The optimizer's state was built with the saved momentum, and the generator
+# continues from its saved state (so the losses match an uninterrupted run's), which a seed
+# given on resume could not change.
 FIXED_ON_RESUME = ("level", "lower", "min_freq", "val_fraction", "cell", "layers", "hidden",
-                   "embedding", "dtype", "seq_len", "batch", "optimizer")
+                   "embedding", "dtype", "seq_len", "batch", "optimizer", "momentum", "seed")
+# Entries of the checkpoint that resuming restores (patience_start is optional: older
+# checkpoints lack it).
+RESUME_ENTRIES = ("model_config", "model", "tokenizer", "optimizer", "train_config", "step",
+                  "batch_state", "hidden", "rng_state", "history", "data_sha256")
 
 
 class TrainingDiverged(RuntimeError):
@@ -124,14 +137,19 @@ class TrainConfig:
     "constant" or "cosine" (from ``lr`` down to ``min_lr`` at the last step; see
     :func:`learning_rate`); ``patience`` (0 = off) stops the run early once that many
     evaluations in a row bring no new best validation loss, and keeps the best model in
-    ``best.npz``.
+    ``best.npz``. It counts only the evaluations made while it is on: turned on when
+    resuming, it starts from the model the run resumes from (and its evaluation, if that
+    step had one).
     Reporting: ``eval_every``, ``sample_every``, ``sample_length``, ``checkpoint_every``
     (0 = never, except at the end), ``seed`` (model initialization and samples).
     Run folder: ``out``, ``resume`` (continue the run in ``out``), ``overwrite`` (replace
-    the run in ``out``; without it a ``checkpoint.npz``, ``best.npz`` or ``log.csv`` there
-    is an error).
-    Speed: ``blas_threads`` (BLAS threads while training; None or 0 = the BLAS default;
-    see ``runtime.blas_threads``).
+    the run in ``out`` as a whole; without it a ``checkpoint.npz``, ``best.npz`` or
+    ``log.csv`` there is an error).
+    Speed: ``blas_threads`` (BLAS threads while training: N wins over the environment
+    variables ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS``; 0 = the
+    BLAS library's own default; None = those variables if one is set, else 1).
+    A relative ``data`` path is made absolute when the run starts, so the checkpoint's
+    ``train_config`` names the text from any folder.
     """
 
     data: str | None = None
@@ -166,7 +184,7 @@ class TrainConfig:
     out: str = "runs/train"
     resume: bool = False
     overwrite: bool = False
-    blas_threads: int | None = 1
+    blas_threads: int | None = None
 
     def resolved(self) -> TrainConfig:
         """A validated copy with ``lr`` filled in and "off" values (0) normalized to None."""
@@ -223,8 +241,10 @@ class TrainConfig:
                              f"--eval-every > 0 and --val-fraction > 0 (got {self.eval_every} and "
                              f"{self.val_fraction})")
         paths = {name: os.fspath(getattr(self, name)) for name in ("data", "out") if getattr(self, name)}
+        if "data" in paths:
+            paths["data"] = os.path.abspath(paths["data"])
         return dataclasses.replace(self, lr=lr, embedding=self.embedding or None, clip=self.clip or None,
-                                   blas_threads=self.blas_threads or None, lower=bool(self.lower), **paths)
+                                   lower=bool(self.lower), **paths)
 
     def total_steps(self, windows_per_epoch: int) -> int:
         """The step the run ends at: ``epochs`` whole epochs if set, else ``steps``."""
@@ -270,6 +290,7 @@ class TrainResult:
     history: dict[str, np.ndarray] = field(repr=False)
     elapsed_sec: float = 0.0
     stopped_early: bool = False
+    output_closed: bool = False  # the log's output closed (a broken pipe), which stopped the run
 
 
 def saved_config(run_dir: str | Path) -> TrainConfig:
@@ -315,10 +336,80 @@ def _same_architecture(saved: Any, current: dict[str, Any]) -> bool:
 
 
 def fit_tokenizer(text: str, config: TrainConfig) -> Tokenizer:
-    """The tokenizer ``config.level`` asks for, fitted on the whole text (sorted, deterministic)."""
+    """The tokenizer ``config.level`` asks for, fitted on the whole text (sorted, deterministic).
+
+    ValueError naming ``--min-freq`` when it keeps no word: a vocabulary of ``<unk>`` alone
+    has nothing to predict and nothing to write a prime in.
+    """
     if config.level == "char":
         return CharTokenizer.fit(text)
-    return WordTokenizer.fit(text, lower=config.lower, min_freq=config.min_freq)
+    tokenizer = WordTokenizer.fit(text, lower=config.lower, min_freq=config.min_freq)
+    if len(tokenizer) == 1:
+        counts = Counter(tokenizer.split(text))
+        word, count = counts.most_common(1)[0]
+        raise ValueError(
+            f"--min-freq {config.min_freq} keeps 0 of the {len(counts):,} distinct tokens (words and "
+            f"punctuation marks) of the text, leaving only {UNK} (the most frequent, {word!r}, occurs "
+            f"{count:,} times); give --min-freq {count} or less"
+        )
+    return tokenizer
+
+
+def _check_split(config: TrainConfig, train_ids: np.ndarray, val_ids: np.ndarray) -> None:
+    """ValueError naming the flags when the training part is too short for one window of
+    every stream, or the validation part too short to measure (one token predicts nothing)."""
+    unit = "chars" if config.level == "char" else "tokens"
+    steps = (len(train_ids) - 1) // config.batch  # as BatchStream cuts the streams
+    if steps < config.seq_len:
+        raise ValueError(
+            f"the {len(train_ids):,} training {unit} (the text less its last --val-fraction "
+            f"{config.val_fraction:g}) cut into --batch {config.batch} streams give {max(steps, 0):,} "
+            f"steps per stream, fewer than --seq-len {config.seq_len}; lower --batch or --seq-len, "
+            f"or give more text (at least --batch x --seq-len + 1 = "
+            f"{config.batch * config.seq_len + 1:,} training {unit})"
+        )
+    if len(val_ids) == 1:
+        raise ValueError(
+            f"--val-fraction {config.val_fraction:g} holds out 1 of the text's "
+            f"{len(train_ids) + 1:,} {unit}, too few for a validation loss (it takes 2: one to "
+            "predict the other); raise --val-fraction, or give 0 for no validation"
+        )
+
+
+def _format_bytes(size: int) -> str:
+    """``"1.5 GB"``: decimal units, as memory is sold."""
+    value, unit = float(size), "bytes"
+    for larger in ("KB", "MB", "GB", "TB", "PB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, larger
+    return f"{value:,.1f} {unit}"
+
+
+def _physical_memory() -> int | None:
+    """Bytes of RAM of this machine, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_model_fits(config: TrainConfig, vocab_size: int) -> None:
+    """ValueError naming the size flags when the weights and their gradients alone would not
+    fit in this machine's memory: checked before building the model, which would otherwise
+    fail with a bare MemoryError (or be killed) at --hidden 1000000."""
+    shapes = param_shapes(cell=config.cell, input_size=vocab_size, hidden_size=config.hidden,
+                          output_size=vocab_size, num_layers=config.layers, embedding_dim=config.embedding)
+    parameters = sum(math.prod(shape) for shape in shapes.values())
+    needed = 2 * parameters * np.dtype(config.dtype).itemsize
+    available = _physical_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"the model (--hidden {config.hidden}, --layers {config.layers}, --embedding "
+            f"{config.embedding or 0}, vocabulary {vocab_size}) has {parameters:,} parameters: its "
+            f"{config.dtype} weights and their gradients alone need {_format_bytes(needed)}, more "
+            f"than this machine's {_format_bytes(available)} of memory"
+        )
 
 
 def _make_optimizer(config: TrainConfig, model: RecurrentModel) -> Optimizer:
@@ -355,10 +446,17 @@ class _History:
     """The per-step record behind log.csv, plot and checkpoint."""
 
     def __init__(self, saved: dict[str, np.ndarray] | None = None) -> None:
+        """An empty history, or the one saved in a checkpoint (ValueError naming a missing column)."""
         self.columns: dict[str, list] = {name: [] for name in LOG_COLUMNS}
-        if saved:
-            for name in LOG_COLUMNS:
-                self.columns[name] = np.asarray(saved[name]).tolist()
+        if saved is None:
+            return
+        if not isinstance(saved, dict):
+            raise ValueError(f"history must be a dict of arrays, got {type(saved).__name__}")
+        missing = [name for name in LOG_COLUMNS if name not in saved]
+        if missing:
+            raise ValueError(f"the history lacks {', '.join(missing)}")
+        for name in LOG_COLUMNS:
+            self.columns[name] = np.asarray(saved[name]).tolist()
 
     def append(self, **row: float) -> None:
         for name in LOG_COLUMNS:
@@ -381,10 +479,11 @@ class _History:
         measured = [v for v in self.columns["val_loss"] if not math.isnan(v)]
         return measured[-1] if measured else None
 
-    def best_val_loss(self) -> tuple[float, int, int] | None:
-        """(best validation loss, its step, evaluations since), or None before any."""
+    def best_val_loss(self, since_step: int = 0) -> tuple[float, int, int] | None:
+        """(best validation loss, its step, evaluations since) over the evaluations at steps
+        >= ``since_step``, or None before any."""
         measured = [(value, step) for value, step in zip(self.columns["val_loss"], self.columns["step"])
-                    if not math.isnan(value)]
+                    if step >= since_step and not math.isnan(value)]
         if not measured:
             return None
         index = min(range(len(measured)), key=lambda i: measured[i][0])  # the first best
@@ -424,23 +523,37 @@ def write_plot(history: dict[str, np.ndarray], path: Path, level: str) -> bool:
 
 
 class _StopRequests:
-    """Turns the first Ctrl-C into a request to stop after the current step.
+    """Turns the first Ctrl-C, or the closing of the log's output, into a request to stop
+    after the current step.
 
     The step then finishes, so the checkpoint written on the way out is consistent; a
-    second Ctrl-C raises KeyboardInterrupt at once and nothing more is saved.
+    second Ctrl-C raises KeyboardInterrupt at once and nothing more is saved. Messages go
+    through :meth:`say`: once the log's output is closed (a BrokenPipeError, as in
+    ``tinygrad-rnn train | head``), they are dropped and the run stops as on Ctrl-C, rather
+    than failing at whatever line the output closed in, without a checkpoint.
     """
 
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(self, log: Callable[[str], None]) -> None:
         self.requested = False
         self.forced = False
-        self._say = say
+        self.output_closed = False
+        self._log = log
+
+    def say(self, message: str) -> None:
+        if self.output_closed:
+            return
+        try:
+            self._log(message)
+        except BrokenPipeError:
+            self.output_closed = True
+            self.requested = True
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
             self.forced = True
             raise KeyboardInterrupt
         self.requested = True
-        self._say("interrupted: finishing this step and saving a checkpoint (Ctrl-C again to abort)")
+        self.say("interrupted: finishing this step and saving a checkpoint (Ctrl-C again to abort)")
 
     @contextlib.contextmanager
     def installed(self):
@@ -470,9 +583,11 @@ class _Run:
         unknown = "unk" if self.tokenizer.unk_id is not None else "error"
         ids = self.tokenizer.encode(self.text, unknown=unknown)
         self.train_ids, self.val_ids = train_val_split(ids, config.val_fraction)
+        _check_split(config, self.train_ids, self.val_ids)
         self.batches = BatchStream(self.train_ids, config.batch, config.seq_len)
         self.total_steps = config.total_steps(len(self.batches))
         self.rng = np.random.default_rng(config.seed)
+        _check_model_fits(config, len(self.tokenizer))
         self.model = RecurrentModel(
             config.cell, len(self.tokenizer), config.hidden, len(self.tokenizer),
             num_layers=config.layers, embedding_dim=config.embedding, input_kind="tokens",
@@ -485,16 +600,20 @@ class _Run:
         self.history = _History()
         self.elapsed_before = 0.0
         self.saved_step = 0
+        self.patience_start = 0 if config.patience else None
         if checkpoint is not None:
             self._restore(checkpoint)
             self.saved_step = self.step
         self.stopped_early = self.patience_ran_out()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            if not config.resume:  # a replaced run's best model is not this run's
-                (self.run_dir / BEST_NAME).unlink(missing_ok=True)
+            if not config.resume:  # --overwrite: nothing of the replaced run may stay beside this one
+                for name in (*RUN_FILES, PLOT_NAME):
+                    (self.run_dir / name).unlink(missing_ok=True)
         except OSError as err:
             raise OSError(f"cannot create the run folder {self.run_dir}: {err.strerror}") from None
+        if config.resume and self.patience_start == self.step:
+            self._start_patience()
 
     def _existing_checkpoint(self) -> dict[str, Any] | None:
         if self.config.resume:
@@ -520,42 +639,71 @@ class _Run:
         version = checkpoint.get("version")
         if checkpoint.get("format") != CHECKPOINT_FORMAT or not is_checkpoint_version(version):
             raise CheckpointError(f"{where}: not a language-model checkpoint of this version")
-        saved = checkpoint.get("train_config", {})
+        missing = [name for name in RESUME_ENTRIES if name not in checkpoint]
+        if missing:
+            raise CheckpointError(f"{where}: the checkpoint lacks {', '.join(missing)}")
+        saved = checkpoint["train_config"]
+        if not isinstance(saved, dict):
+            raise CheckpointError(f"{where}: train_config must be a dict, got {type(saved).__name__}")
         changed = [f"{_option(name)} {saved.get(name)!r} (now {getattr(self.config, name)!r})"
                    for name in FIXED_ON_RESUME if saved.get(name) != getattr(self.config, name)]
         if changed:
             raise ValueError(f"{where}: the run was trained with {'; '.join(changed)}; "
                              "start a new run (another --out) to change these")
-        if checkpoint.get("tokenizer") != self.tokenizer.to_dict():
+        saved_tokenizer = checkpoint["tokenizer"]
+        if saved_tokenizer != self.tokenizer.to_dict():
+            saved_vocab = saved_tokenizer.get("vocab", []) if isinstance(saved_tokenizer, dict) else []
             raise ValueError(
-                f"{where}: its {len(checkpoint.get('tokenizer', {}).get('vocab', []))}-symbol vocabulary "
+                f"{where}: its {len(saved_vocab)}-symbol vocabulary "
                 f"differs from the {len(self.tokenizer)} symbols of this data: it was trained on other text"
             )
-        if checkpoint.get("data_sha256") != self.data_sha256:
+        if checkpoint["data_sha256"] != self.data_sha256:
             raise ValueError(f"{where}: it was trained on a different text (the data's SHA-256 differs)")
-        if not _same_architecture(checkpoint.get("model_config"), self.model.config()):
-            raise ValueError(f"{where}: its model ({describe_model(checkpoint.get('model_config', {}))}) "
+        saved_model = checkpoint["model_config"]
+        if not _same_architecture(saved_model, self.model.config()):
+            described = describe_model(saved_model) if isinstance(saved_model, dict) else repr(saved_model)
+            raise ValueError(f"{where}: its model ({described}) "
                              f"is not this run's ({describe_model(self.model.config())})")
+        step = checkpoint["step"]
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise CheckpointError(f"{where}: step must be an integer >= 0, got {step!r}")
         try:
             self.model.load_state_dict(checkpoint["model"])
             self.optimizer.load_state_dict(checkpoint["optimizer"])
             self.batches.load_state_dict(checkpoint["batch_state"])
             self.rng.bit_generator.state = checkpoint["rng_state"]
+            self.history = _History(checkpoint["history"])
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{where}: {err}") from None
-        # The learning rate is the one option a resumed run may change.
+        # The learning rate is the one optimizer setting a resumed run may change.
         self.optimizer.param_groups[0]["lr"] = self.config.lr
         self.batch_state = self.batches.state_dict()
-        self.hidden = _state_tensors(checkpoint.get("hidden"))
-        self.step = int(checkpoint["step"])
-        self.history = _History(checkpoint.get("history"))
+        self.hidden = _state_tensors(checkpoint["hidden"])
+        self.step = int(step)
         if self.history.columns["elapsed_sec"]:
             self.elapsed_before = self.history.columns["elapsed_sec"][-1]
+        # Checkpoints from before patience_start counted every evaluation when patience was on.
+        saved_start = checkpoint.get("patience_start", 0 if saved.get("patience") else None)
+        if not self.config.patience:
+            self.patience_start = None
+        elif saved_start is None:  # turned on now: the count starts with the model resumed from
+            self.patience_start = self.step
+        else:
+            self.patience_start = int(saved_start)
+
+    def _start_patience(self) -> None:
+        """Patience turned on when resuming: best.npz, if an earlier count left one, is not
+        this count's; the model resumed from is its first, if its step was evaluated."""
+        (self.run_dir / BEST_NAME).unlink(missing_ok=True)
+        if self.history.best_val_loss(self.patience_start) is not None:
+            self.save_best()
 
     def patience_ran_out(self) -> bool:
         """Early stopping is on and its last ``patience`` evaluations found no new best."""
-        best = self.history.best_val_loss()
-        return bool(self.config.patience) and best is not None and best[2] >= self.config.patience
+        if self.patience_start is None:
+            return False
+        best = self.history.best_val_loss(self.patience_start)
+        return best is not None and best[2] >= self.config.patience
 
     def describe(self) -> str:
         config = self.config
@@ -567,6 +715,8 @@ class _Run:
             schedule = f", cosine to {config.min_lr:g}{schedule}"
         stop = (f", early stop after {config.patience} evaluations without a new best"
                 if config.patience else "")
+        if self.patience_start:
+            stop += f" (counted from step {self.patience_start}, where --patience was turned on)"
         return (
             f"data: {source}: {len(self.train_ids):,} training and {len(self.val_ids):,} validation "
             f"{unit}, vocabulary {len(self.tokenizer)}\n"
@@ -610,7 +760,7 @@ class _Run:
         return value, inputs.size / seconds
 
     def validation_loss(self) -> float | None:
-        if len(self.val_ids) < 2:
+        if not len(self.val_ids):
             return None
         return mean_loss(self.model, self.val_ids, streams=self.config.batch, seq_len=self.config.seq_len)
 
@@ -634,6 +784,7 @@ class _Run:
             "rng_state": self.rng.bit_generator.state,
             "history": self.history.arrays(),
             "data_sha256": self.data_sha256,
+            "patience_start": self.patience_start,
         }
 
     def save(self) -> None:
@@ -645,7 +796,7 @@ class _Run:
 
     def open_log(self):
         """log.csv, rewritten from the history (so a resumed run drops rows after its checkpoint)."""
-        path = self.run_dir / "log.csv"
+        path = self.run_dir / LOG_NAME
         try:
             file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed by train)
         except OSError as err:
@@ -677,12 +828,16 @@ def train(
     bar stays intact). ``callback(step, loss)`` is called after every step.
 
     Ctrl-C finishes the current step, saves a checkpoint and returns with
-    ``interrupted=True`` (a KeyboardInterrupt raised by ``callback`` does the same). A nan
-    or inf loss raises :class:`TrainingDiverged`. Bad options raise ValueError; a missing
-    data file or an unwritable run folder, OSError; an unusable checkpoint, CheckpointError.
+    ``interrupted=True`` (a KeyboardInterrupt raised by ``callback`` does the same). So does
+    a ``log`` whose output is closed (it raises BrokenPipeError, as printing does in
+    ``tinygrad-rnn train | head``), with ``output_closed=True``; no more messages are sent.
+    A nan or inf loss raises :class:`TrainingDiverged`. Bad options raise ValueError; a
+    missing data file or an unwritable run folder, OSError; an unusable checkpoint,
+    CheckpointError.
     """
     config = config.resolved()
-    say = log if log is not None else tqdm.write
+    stops = _StopRequests(log if log is not None else tqdm.write)
+    say = stops.say
     run = _Run(config)
     if run.step >= run.total_steps and config.resume:
         say(f"the run in {run.run_dir} is already at step {run.step} of {run.total_steps}; "
@@ -697,13 +852,14 @@ def train(
     log_file, writer = run.open_log()
     bar = tqdm(total=run.total_steps, initial=run.step, unit="step", dynamic_ncols=True,
                disable=not progress or not _stderr_is_terminal())
-    stops = _StopRequests(say)
     try:
         # Overflow shows up as a nan or inf loss, reported with advice; numpy's warnings would only add noise.
         quiet_overflow = np.errstate(over="ignore", invalid="ignore")
-        with stops.installed(), blas_threads(config.blas_threads), quiet_overflow:
+        with stops.installed(), _blas_threads(config.blas_threads), quiet_overflow:
             while run.step < run.total_steps and not run.stopped_early:
                 try:
+                    if stops.requested:  # by Ctrl-C or a closed output, during the last step or before
+                        raise KeyboardInterrupt
                     loss, tokens_per_sec = run.train_step(windows)
                     run.history.append(step=run.step, train_loss=loss, val_loss=math.nan,
                                        tokens_per_sec=tokens_per_sec,
@@ -716,8 +872,6 @@ def train(
                     log_file.flush()
                     if callback is not None:
                         callback(run.step, loss)
-                    if stops.requested:
-                        raise KeyboardInterrupt
                 except KeyboardInterrupt:
                     if stops.forced:
                         raise
@@ -729,9 +883,9 @@ def train(
         log_file.close()
     val_loss = run.history.last_val_loss()
     best = f" {BEST_NAME}," if config.patience and (run.run_dir / BEST_NAME).exists() else ""
-    files = f"checkpoint.npz,{best} log.csv"
-    if write_plot(run.history.arrays(), run.run_dir / "loss.png", config.level):
-        files += ", loss.png"
+    files = f"{CHECKPOINT_NAME},{best} {LOG_NAME}"
+    if write_plot(run.history.arrays(), run.run_dir / PLOT_NAME, config.level):
+        files += f", {PLOT_NAME}"
     else:
         files += "; loss.png skipped: matplotlib is not installed (pip install 'tinygrad_rnn[plot]')"
     if interrupted:
@@ -742,7 +896,8 @@ def train(
     return TrainResult(config=config, run_dir=run.run_dir, step=run.step, val_loss=val_loss,
                        interrupted=interrupted, model=run.model, tokenizer=run.tokenizer,
                        history=run.history.arrays(), stopped_early=run.stopped_early,
-                       elapsed_sec=run.elapsed_before + time.perf_counter() - started)
+                       elapsed_sec=run.elapsed_before + time.perf_counter() - started,
+                       output_closed=stops.output_closed)
 
 
 def _report(run: _Run, say: Callable[[str], None]) -> None:
@@ -768,13 +923,22 @@ def _report(run: _Run, say: Callable[[str], None]) -> None:
 
 def _early_stopping(run: _Run, say: Callable[[str], None]) -> None:
     """After an evaluation: keep a new best model, or stop once patience runs out."""
-    best_loss, best_step, since = run.history.best_val_loss()
+    best_loss, best_step, since = run.history.best_val_loss(run.patience_start)
     if since == 0:
         run.save_best()
     elif since >= run.config.patience:
         run.stopped_early = True
         say(f"early stop: {since} evaluations without a better validation loss; the best, "
             f"{describe_loss(best_loss, run.config.level)} at step {best_step}, is in {BEST_NAME}")
+
+
+def _blas_threads(requested: int | None):
+    """The BLAS thread limit of a run's ``blas_threads`` (see :class:`TrainConfig`): the
+    default (None) is 1 unless the environment sets a count; a number the user gave is
+    applied whatever the environment says; 0 leaves the library's own."""
+    if requested is None:
+        return blas_threads(1)
+    return blas_threads(requested or None, over_environment=True)
 
 
 def _stderr_is_terminal() -> bool:

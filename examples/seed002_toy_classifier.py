@@ -19,7 +19,7 @@ import argparse
 import sys
 
 import numpy as np
-from seed_common import init_weights, verify_gradients
+from seed_common import init_weights, int_at_least, verify_gradients
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.nn import RecurrentModel
@@ -32,8 +32,8 @@ INPUT_SIZE, HIDDEN_SIZE, CLASSES, STEPS, BATCH = 2, 4, 2, 3, 1
 def main(argv: list[str] | None = None) -> dict:
     """Train the toy classifier for 10 epochs; return the losses and final probabilities."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int_at_least(0), default=0)
+    parser.add_argument("--epochs", type=int_at_least(1), default=10)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--fast", action="store_true",
                         help="accepted for uniformity: the full run takes well under a second")

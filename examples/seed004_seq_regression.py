@@ -24,7 +24,7 @@ import argparse
 import sys
 
 import numpy as np
-from seed_common import verify_gradients
+from seed_common import int_at_least, verify_gradients
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.nn import RecurrentModel
@@ -43,14 +43,14 @@ def make_sequences(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np
 def main(argv: list[str] | None = None) -> dict:
     """Train the regressor, test it on new sequences; return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=None, help="default 200 (60 with --fast)")
+    parser.add_argument("--seed", type=int_at_least(0), default=0)
+    parser.add_argument("--epochs", type=int_at_least(1), help="default 200 (60 with --fast)")
     parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--batch", type=int_at_least(1), default=10)
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--fast", action="store_true", help="60 epochs instead of 200")
     args = parser.parse_args(argv)
-    epochs = args.epochs or (60 if args.fast else 200)
+    epochs = (60 if args.fast else 200) if args.epochs is None else args.epochs
 
     rng = np.random.default_rng(args.seed)
     train_x, train_y = make_sequences(rng, 100)

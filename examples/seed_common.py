@@ -1,4 +1,5 @@
-"""What the seed examples share: seed-style initial weights, one gradient check, one BLAS thread.
+"""What the seed examples share: seed-style initial weights, one gradient check, and the
+checking of their integer options.
 
 The examples import this file as ``seed_common`` (Python puts a script's own folder on
 ``sys.path``, so ``python examples/seed000_word_rnn.py`` finds it from any directory).
@@ -6,6 +7,7 @@ The examples import this file as ``seed_common`` (Python puts a script's own fol
 
 from __future__ import annotations
 
+import argparse
 import copy
 import math
 from collections.abc import Callable
@@ -51,3 +53,22 @@ def verify_gradients(model: Module, loss_of: Callable[[Module], Tensor]) -> dict
           f"(float64, worst absolute error {figures['max_abs_error']:.1e})")
     return figures
 
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` for an integer option >= ``minimum``, so that ``--epochs 0`` is a
+    one-line usage error (exit status 2) rather than a traceback after the gradient check.
+
+    >>> parser.add_argument("--epochs", type=int_at_least(1), default=100)  # doctest: +SKIP
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+
+    return parse

@@ -396,6 +396,11 @@ class BatchStream:
             checkpoint["data"] = batches.state_dict()   # later: batches.load_state_dict(...)
     """
 
+    @staticmethod
+    def steps_per_stream(count: int, batch_size: int) -> int:
+        """``n = (N - 1) // batch_size``: the steps each of the streams of ``count`` ids holds."""
+        return (count - 1) // batch_size
+
     def __init__(self, ids: Any, batch_size: int, seq_len: int, drop_last: bool = False) -> None:
         ids = _as_token_ids(ids, "BatchStream")
         for name, value in (("batch_size", batch_size), ("seq_len", seq_len)):
@@ -408,7 +413,7 @@ class BatchStream:
                 "BatchStream: batch_size and seq_len must be >= 1, "
                 f"got batch_size={batch_size}, seq_len={seq_len}"
             )
-        steps = (len(ids) - 1) // batch_size
+        steps = self.steps_per_stream(len(ids), batch_size)
         if steps < seq_len:
             raise ValueError(
                 f"BatchStream: {len(ids)} tokens split into batch_size={batch_size} streams give "

@@ -967,10 +967,10 @@ def _as_tensors(op: str, tensors) -> list[Tensor]:
     out = []
     for t in tensors:
         if type(t) is not Tensor:
-            if isinstance(t, np.ndarray) and t.dtype.kind not in "biuf":
-                raise TypeError(f"{op}: arrays must hold booleans, integers or floats, got dtype "
-                                f"{t.dtype} (shape {t.shape})")
             if isinstance(t, np.ndarray):
+                if t.dtype.kind not in "biuf":
+                    raise TypeError(f"{op}: arrays must hold booleans, integers or floats, got dtype "
+                                    f"{t.dtype} (shape {t.shape})")
                 t = _leaf(t)
             elif not isinstance(t, Tensor):
                 raise TypeError(f"{op}: expected tensors or arrays, got {type(t).__name__}")

@@ -427,8 +427,9 @@ def _accumulate(node: Tensor, grad) -> None:
     """Add ``grad`` into ``node.grad`` (summed back to node's shape and dtype).
 
     A leaf's first gradient is copied so that no two tensors share a gradient buffer;
-    later ones are added in place into that owned buffer. A ``.grad`` set by hand that
-    does not match the tensor, and an integer tensor made to require grad, are refused.
+    later ones are added in place into that owned buffer. A ``.grad`` that no longer
+    matches the tensor (its ``.data`` was replaced) and an integer tensor made to require
+    grad are refused.
     """
     if node._grad is not None:
         _check_existing_grad(node)

@@ -359,7 +359,7 @@ def _check_split(config: TrainConfig, train_ids: np.ndarray, val_ids: np.ndarray
     """ValueError naming the flags when the training part is too short for one window of
     every stream, or the validation part too short to measure (one token predicts nothing)."""
     unit = "chars" if config.level == "char" else "tokens"
-    steps = (len(train_ids) - 1) // config.batch  # as BatchStream cuts the streams
+    steps = BatchStream.steps_per_stream(len(train_ids), config.batch)
     if steps < config.seq_len:
         raise ValueError(
             f"the {len(train_ids):,} training {unit} (the text less its last --val-fraction "

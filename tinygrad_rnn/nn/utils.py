@@ -37,10 +37,9 @@ _NORM_EPS = 1e-6
 def _gradients(parameters: Tensor | Iterable[Tensor], function: str) -> list[np.ndarray]:
     """The non-None ``.grad`` arrays of ``parameters`` (one Tensor or an iterable of them).
 
-    A gradient set by hand to something other than a writable ndarray (a NumPy scalar, which
-    is immutable, or a read-only view such as ``np.broadcast_to``'s) is first replaced by a
-    writable copy, so that in-place clipping reaches the tensor; this happens for every
-    tensor before any gradient is clipped.
+    A gradient set by hand to a read-only array (a view such as ``np.broadcast_to``'s) is
+    first replaced by a writable copy, so that in-place clipping reaches the tensor; this
+    happens for every tensor before any gradient is clipped.
     """
     tensors = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = []
@@ -52,8 +51,8 @@ def _gradients(parameters: Tensor | Iterable[Tensor], function: str) -> list[np.
             )
         if tensor.grad is None:
             continue
-        if not isinstance(tensor.grad, np.ndarray) or not tensor.grad.flags.writeable:
-            tensor.grad = np.array(tensor.grad, dtype=tensor.data.dtype)
+        if not tensor.grad.flags.writeable:
+            tensor.grad = tensor.grad.copy()
         if tensor.grad.dtype.kind != "f":
             raise TypeError(f"{function}: item {position}'s grad has dtype {tensor.grad.dtype}; "
                             "gradients are clipped in place and must be floating-point")

@@ -420,6 +420,51 @@ def test_load_casts_state_to_the_parameter_dtype():
     assert target.state[0]["sum"].dtype == np.float32
 
 
+@pytest.mark.parametrize(("cls", "reference", "config"), CASES, ids=CASE_IDS)
+def test_state_follows_its_parameter_to_float64_mid_training(cls, reference, config):
+    """After the parameters go float32 -> float64 (``module.to``) between steps, the next
+    step is the one an optimizer loaded with the cast state takes: state and update in
+    float64. (The state stayed float32 before, rounding every later update.)"""
+    initial, grads = random_run(np.float32, steps=4)
+    params = make_params(initial)
+    optimizer = cls(params, **config)
+    for step in range(2):
+        for param, grad in zip(params, grads[step]):
+            param.grad = grad
+        optimizer.step()
+    resumed_params = make_params([p.data.astype(np.float64) for p in params])
+    resumed = cls(resumed_params, **config)
+    resumed.load_state_dict(optimizer.state_dict())  # casts the state to float64
+    for param in params:
+        param.data = param.data.astype(np.float64)
+    for param, other, grad in zip(params, resumed_params, grads[2]):
+        param.grad = other.grad = None if grad is None else grad.astype(np.float64)
+    optimizer.step()
+    resumed.step()
+    for param, other in zip(params, resumed_params):
+        np.testing.assert_array_equal(param.data, other.data)
+    for index, state in optimizer.state.items():
+        for name, value in state.items():
+            if isinstance(value, np.ndarray):
+                assert value.dtype == np.float64, (index, name)
+                np.testing.assert_array_equal(value, resumed.state[index][name])
+
+
+def test_a_state_of_another_shape_is_refused_before_any_update():
+    first, second = make_params([np.ones(2), np.ones(3)])
+    optimizer = optim.Adam([first, second], lr=0.1)
+    first.grad, second.grad = np.ones(2), np.ones(3)
+    optimizer.step()
+    second.data, second.grad = np.ones(4), np.ones(4)  # replaced, grad and all
+    before = first.data.copy()
+    message = (r"Adam.step: params\[1\] has shape \(4,\) but its state 'exp_avg' has shape "
+               r"\(3,\) \(was the parameter's data replaced\?\)")
+    with pytest.raises(ValueError, match=message):
+        optimizer.step()
+    np.testing.assert_array_equal(first.data, before)
+    assert optimizer.state[0]["step"] == 1
+
+
 def _adam_state_dict():
     optimizer = optim.Adam(make_params([np.ones((2, 3)), np.ones(4)]))
     for param in optimizer.param_groups[0]["params"]:

@@ -16,8 +16,9 @@ array([ 0.8, -1.6])
 >>> opt.param_groups[0]["lr"] = 0.01  # hyperparameters are read at every step
 
 Updates are computed in the parameter's dtype: a float32 parameter and its state
-(momentum, running averages) stay float32. Hyperparameters are Python numbers, which
-NumPy applies in the array's dtype.
+(momentum, running averages) stay float32, and if the parameter changes dtype between
+steps (``module.to(np.float64)``), its state is cast to follow it at the next step.
+Hyperparameters are Python numbers, which NumPy applies in the array's dtype.
 
 ``state_dict()`` returns a snapshot (arrays copied) made only of str-keyed dicts, lists,
 JSON scalars and NumPy arrays, e.g. for ``Adam`` after three steps::
@@ -169,8 +170,12 @@ class Optimizer:
 
         Every group's hyperparameters and every grad are checked before any parameter
         moves, so a refused step leaves the parameters and the state as they were.
+        State follows its parameter's dtype: after ``module.to(np.float64)`` mid-training
+        the running averages are cast to float64 (as ``load_state_dict`` casts them), so
+        the update stays in the parameter's dtype. A parameter whose shape no longer
+        matches its state (its ``data`` replaced by hand) is refused.
         """
-        updates, index = [], 0
+        updates, index, states = [], 0, self.state
         for number, group in enumerate(self.param_groups):
             hyperparameters = self._hyperparameters(number)
             for param in group["params"]:
@@ -178,15 +183,29 @@ class Optimizer:
                 if grad is not None:
                     if type(grad) is not np.ndarray or grad.dtype != data.dtype or grad.shape != data.shape:
                         grad = self._checked_grad(index, grad, data)
-                    updates.append((index, data, grad, hyperparameters))
+                    state = states.get(index)
+                    if state is not None:
+                        self._check_state_shape(index, state, data)
+                    updates.append((index, data, grad, hyperparameters, state))
                 index += 1
-        states = self.state
-        for index, data, grad, hyperparameters in updates:
-            state = states.get(index)
+        for index, data, grad, hyperparameters, state in updates:
             if state is None:
                 state = states[index] = {"step": 0}
+            else:
+                for name, value in state.items():
+                    if type(value) is np.ndarray and value.dtype != data.dtype:
+                        state[name] = value.astype(data.dtype)
             state["step"] += 1
             self._update(data, grad, state, hyperparameters)
+
+    def _check_state_shape(self, index: int, state: dict[str, Any], data: np.ndarray) -> None:
+        for name, value in state.items():
+            if type(value) is np.ndarray and value.shape != data.shape:
+                raise ValueError(
+                    f"{self._name}.step: params[{index}] has shape {data.shape} but its state "
+                    f"{name!r} has shape {value.shape} (was the parameter's data replaced?); "
+                    f"make a new optimizer for a reshaped parameter"
+                )
 
     def _checked_grad(self, index: int, grad: Any, data: np.ndarray) -> np.ndarray:
         """A grad that is not already an array like the parameter, converted or refused."""

@@ -443,6 +443,23 @@ def scripted_validation(monkeypatch, losses):
     monkeypatch.setattr(train_module._Run, "validation_loss", lambda self: remaining.pop(0))
 
 
+def test_early_stop_does_not_claim_a_best_model_that_was_deleted(config, tmp_path, monkeypatch):
+    scripted_validation(monkeypatch, [3.0, 2.0, 2.5, 2.1, 2.2])
+    best = tmp_path / "run" / "best.npz"
+
+    def delete_best(step, _loss):
+        if step == 12:
+            best.unlink()
+
+    logs = []
+    result = train(dataclasses.replace(config, steps=100, eval_every=5, patience=3), progress=False,
+                   log=logs.append, callback=delete_best)
+    assert result.stopped_early and result.step == 25 and not best.exists()
+    stop = next(line for line in logs if line.startswith("early stop"))
+    assert "at step 10, was saved to best.npz, which has since been removed" in stop
+    assert "best.npz" not in logs[-1]
+
+
 def test_patience_stops_the_run_and_keeps_the_best_model(config, tmp_path, monkeypatch):
     scripted_validation(monkeypatch, [3.0, 2.0, 2.5, 2.1, 2.2, 1.0])
     logs = []

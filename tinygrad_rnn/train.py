@@ -928,8 +928,10 @@ def _early_stopping(run: _Run, say: Callable[[str], None]) -> None:
         run.save_best()
     elif since >= run.config.patience:
         run.stopped_early = True
+        kept = (f"is in {BEST_NAME}" if (run.run_dir / BEST_NAME).exists()
+                else f"was saved to {BEST_NAME}, which has since been removed from the run folder")
         say(f"early stop: {since} evaluations without a better validation loss; the best, "
-            f"{describe_loss(best_loss, run.config.level)} at step {best_step}, is in {BEST_NAME}")
+            f"{describe_loss(best_loss, run.config.level)} at step {best_step}, {kept}")
 
 
 def _blas_threads(requested: int | None):

@@ -358,12 +358,20 @@ def _project_backward(dx_proj, x, weight_ih, *, one_hot, need_dx):
 def _scatter_add_rows(target, index, rows):
     """target[index[n]] += rows[n] for every n, repeated indices adding up.
 
-    That is `np.add.at(target, index, rows)`; it is applied to the flattened arrays
-    because NumPy's fast path for `ufunc.at` is the 1-D one (several times faster).
+    That is `np.add.at(target, index, rows)`, computed by sorting the rows by index so
+    that each index's rows form one block, summed in one call: a character vocabulary
+    repeats every token many times in a batch, and `np.add.at` (one row at a time) is
+    several times slower than this.
     """
-    width = target.shape[1]
-    flat_index = np.add.outer(index.ravel() * width, np.arange(width))
-    np.add.at(target.reshape(-1), flat_index.ravel(), rows.ravel())
+    index = index.ravel()
+    if index.size == 0:
+        return
+    order = np.argsort(index, kind="stable")
+    sorted_index, sorted_rows = index[order], rows[order]
+    starts = np.flatnonzero(np.r_[True, sorted_index[1:] != sorted_index[:-1]])
+    ends = np.r_[starts[1:], index.size]
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        target[sorted_index[start]] += sorted_rows[start:end].sum(axis=0)
 
 
 def _cross_entropy(logits, targets, mean):

@@ -184,28 +184,33 @@ class Optimizer:
                     if type(grad) is not np.ndarray or grad.dtype != data.dtype or grad.shape != data.shape:
                         grad = self._checked_grad(index, grad, data)
                     state = states.get(index)
-                    if state is not None:
-                        self._check_state_shape(index, state, data)
-                    updates.append((index, data, grad, hyperparameters, state))
+                    recast = state is not None and self._state_needs_cast(index, state, data)
+                    updates.append((index, data, grad, hyperparameters, state, recast))
                 index += 1
-        for index, data, grad, hyperparameters, state in updates:
+        for index, data, grad, hyperparameters, state, recast in updates:
             if state is None:
                 state = states[index] = {"step": 0}
-            else:
+            elif recast:
                 for name, value in state.items():
-                    if type(value) is np.ndarray and value.dtype != data.dtype:
-                        state[name] = value.astype(data.dtype)
+                    if type(value) is np.ndarray:
+                        state[name] = value.astype(data.dtype, copy=False)
             state["step"] += 1
             self._update(data, grad, state, hyperparameters)
 
-    def _check_state_shape(self, index: int, state: dict[str, Any], data: np.ndarray) -> None:
+    def _state_needs_cast(self, index: int, state: dict[str, Any], data: np.ndarray) -> bool:
+        """Whether ``state``'s arrays must be cast to the parameter's dtype; one of another
+        shape is refused (the parameter's data was replaced by hand)."""
+        recast = False
         for name, value in state.items():
-            if type(value) is np.ndarray and value.shape != data.shape:
-                raise ValueError(
-                    f"{self._name}.step: params[{index}] has shape {data.shape} but its state "
-                    f"{name!r} has shape {value.shape} (was the parameter's data replaced?); "
-                    f"make a new optimizer for a reshaped parameter"
-                )
+            if type(value) is np.ndarray:
+                if value.shape != data.shape:
+                    raise ValueError(
+                        f"{self._name}.step: params[{index}] has shape {data.shape} but its state "
+                        f"{name!r} has shape {value.shape} (was the parameter's data replaced?); "
+                        f"make a new optimizer for a reshaped parameter"
+                    )
+                recast = recast or value.dtype != data.dtype
+        return recast
 
     def _checked_grad(self, index: int, grad: Any, data: np.ndarray) -> np.ndarray:
         """A grad that is not already an array like the parameter, converted or refused."""

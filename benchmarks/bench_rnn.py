@@ -275,6 +275,13 @@ def _ms(figures, stat=statistics.median):
     return 1e3 * stat(figures["times"]) if figures else float("nan")
 
 
+def _three_digits(ms: float) -> str:
+    """``ms`` to three significant digits (0.46, 12.8, 152), so the columns stay aligned."""
+    if ms != ms:  # nan: the implementation did not run
+        return "n/a"
+    return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
+
+
 def print_row(row: dict, header: bool) -> None:
     if header:
         print(f"{'size':<5}{'cell':<5}{'(V, H, T, B)':<19}{'reference ms':>22}{'autograd ms':>22}"
@@ -285,7 +292,8 @@ def print_row(row: dict, header: bool) -> None:
     def cell(figures):
         if not figures:
             return "n/a"
-        return f"{_ms(figures):.2f} ({_ms(figures, min):.2f}-{_ms(figures, max):.2f})"
+        low, high = _ms(figures, min), _ms(figures, max)
+        return f"{_three_digits(_ms(figures))} ({_three_digits(low)}-{_three_digits(high)})"
 
     ref, auto, torch_, gemm = (row.get(k) for k in ("reference", "autograd", "torch", "gemm"))
 
@@ -295,7 +303,7 @@ def print_row(row: dict, header: bool) -> None:
     gflops = step_flops(row["cell"], V, H, T, B) / (_ms(auto) / 1e3) / 1e9 if auto else float("nan")
     rss = (f"{ref['peak_growth_mb']:.1f}/{auto['peak_growth_mb']:.1f}" if ref and auto else "n/a")
     print(f"{row['size']:<5}{row['cell']:<5}{str(row['shape']):<19}{cell(ref):>22}{cell(auto):>22}"
-          f"{cell(torch_):>22}{_ms(gemm):>9.2f}{ratio(auto, ref):>9}{ratio(auto, torch_):>11}"
+          f"{cell(torch_):>22}{_three_digits(_ms(gemm)):>9}{ratio(auto, ref):>9}{ratio(auto, torch_):>11}"
           f"{ratio(auto, gemm):>10}{gflops:>9.2f}{rss:>17}", flush=True)
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+TIMING = r"\d+(?:\.\d+)? \(\d+(?:\.\d+)?-\d+(?:\.\d+)?\)"  # median (min-max), in ms
 
 
 def run(script, *args):
@@ -28,7 +29,7 @@ def test_bench_rnn_quick():
     rows = [line for line in lines if line.startswith("S ")]
     assert [row.split()[1] for row in rows] == ["rnn", "gru"]
     for row in rows:  # reference and autograd both ran: median (min-max) for each
-        assert len(re.findall(r"\d+\.\d+ \(\d+\.\d+-\d+\.\d+\)", row)) >= 2, row
+        assert len(re.findall(TIMING, row)) >= 2, row
     assert "leak check" in out and "T=  1000" in out
 
 
@@ -36,16 +37,41 @@ def test_bench_rnn_rounds_alternate_and_refuse_zero():
     out = run("bench_rnn.py", "--quick", "--no-torch", "--no-memory", "--sizes", "S", "--cells", "rnn",
               "--rounds", "2")
     [row] = [line for line in out.splitlines() if line.startswith("S ")]
-    assert len(re.findall(r"\d+\.\d+ \(\d+\.\d+-\d+\.\d+\)", row)) >= 2, row
+    assert len(re.findall(TIMING, row)) >= 2, row
     proc = subprocess.run([sys.executable, str(BENCHMARKS / "bench_rnn.py"), "--rounds", "0"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--rounds must be at least 1, got 0" in proc.stderr
 
 
-def test_rounds_pool_their_steps_and_keep_the_largest_peak():
+def _bench_rnn_module():
     spec = importlib.util.spec_from_file_location("bench_rnn", BENCHMARKS / "bench_rnn.py")
     bench_rnn = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_rnn)
+    return bench_rnn
+
+
+def test_rounds_pool_their_steps_and_keep_the_largest_peak():
+    bench_rnn = _bench_rnn_module()
     rounds = [{"times": [1.0, 2.0], "peak_growth_mb": 3.0}, {"times": [4.0], "peak_growth_mb": 5.0}]
     assert bench_rnn._pooled(rounds) == {"times": [1.0, 2.0, 4.0], "peak_growth_mb": 5.0}
     assert bench_rnn._pooled([rounds[0], None]) is None  # a failed round fails the column
+
+
+def test_a_row_of_slow_steps_keeps_its_columns_apart(capsys):
+    """Times of 100 ms and more are printed to three digits, so no column runs into the next
+    (an L-size row once printed "152.27 (106.72-193.58)129.11 (...)")."""
+    bench_rnn = _bench_rnn_module()
+    assert [bench_rnn._three_digits(ms) for ms in (0.456, 12.84, 152.27, 1661.4, float("nan"))] == [
+        "0.46", "12.8", "152", "1661", "n/a"]
+
+    def figures(*seconds):
+        return {"times": list(seconds), "peak_growth_mb": 109.1}
+
+    row = {"size": "L", "cell": "rnn", "shape": (65, 512, 128, 64),
+           "reference": figures(0.15227, 0.10672, 0.19358), "autograd": figures(0.12911, 0.11086, 1.75),
+           "torch": figures(0.16505, 0.12271, 0.23021), "gemm": figures(0.09551)}
+    bench_rnn.print_row(row, header=False)
+    line = capsys.readouterr().out
+    assert re.findall(TIMING, line) == ["152 (107-194)", "129 (111-1750)", "165 (123-230)"]
+    gemm, auto_ref, auto_torch, auto_gemm, _gflops, rss = line.split()[-6:]
+    assert (gemm, auto_ref, auto_torch, auto_gemm, rss) == ("95.5", "0.85", "0.78", "1.35", "109.1/109.1")

@@ -135,6 +135,58 @@ def test_demo_replaces_only_its_own_earlier_output(trained, tmp_path):
     assert serialization.load(tmp_path / "run" / "checkpoint.npz")["step"] == 7
 
 
+def test_a_demo_aborted_by_a_second_ctrl_c_stays_replaceable(tmp_path, monkeypatch, capsys):
+    # The marker used to be written only once training returned, so a demo aborted mid-run
+    # left a folder that the next demo refused without --overwrite.
+    import tinygrad_rnn.cli as cli_module
+
+    real_train = cli_module.train
+
+    def train_aborted_at_step_3(config, **kwargs):
+        def two_ctrl_cs(step, loss):
+            if step == 3:
+                signal.raise_signal(signal.SIGINT)  # the first asks to stop after this step
+                signal.raise_signal(signal.SIGINT)  # the second aborts at once
+        return real_train(config, callback=two_ctrl_cs, **kwargs)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli_module, "_verify_gradients", lambda: True)
+    monkeypatch.setattr(cli_module, "train", train_aborted_at_step_3)
+    quick = ("demo", "--quick", "--steps", "10", "--no-progress", "--out", "run")
+    assert main(list(quick)) == 130
+    marker = json.loads((tmp_path / "run" / "demo.json").read_text(encoding="utf-8"))
+    assert list(marker["files_sha256"]) == ["log.csv"]  # aborted before any checkpoint
+    assert len((tmp_path / "run" / "log.csv").read_text().splitlines()) == 4  # header and 3 steps
+    monkeypatch.setattr(cli_module, "train", real_train)
+    assert main(list(quick)) == 0
+    assert serialization.load(tmp_path / "run" / "checkpoint.npz")["step"] == 10
+    # What the finished demo left is recorded file by file: appending to the log disowns it.
+    with open(tmp_path / "run" / "log.csv", "a", encoding="utf-8") as log:
+        log.write("11,1.0,,1.0,1.0\n")
+    capsys.readouterr()
+    assert_user_error(cli_in_process(*quick, capsys=capsys), "not an earlier demo's output")
+
+
+def test_demo_overwrite_aborted_before_training_leaves_the_other_run_protected(
+        trained, tmp_path, monkeypatch, capsys):
+    import tinygrad_rnn.cli as cli_module
+
+    def aborted(config, **kwargs):  # Ctrl-C while the run is being set up, before it writes
+        raise KeyboardInterrupt
+
+    shutil.copytree(trained / "run", tmp_path / "run")
+    train_run = (tmp_path / "run" / "checkpoint.npz").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli_module, "_verify_gradients", lambda: True)
+    monkeypatch.setattr(cli_module, "train", aborted)
+    quick = ("demo", "--quick", "--steps", "2", "--no-progress", "--out", "run")
+    assert main([*quick, "--overwrite"]) == 130
+    assert not (tmp_path / "run" / "demo.json").exists()
+    capsys.readouterr()
+    assert_user_error(cli_in_process(*quick, capsys=capsys), "not an earlier demo's output")
+    assert (tmp_path / "run" / "checkpoint.npz").read_bytes() == train_run
+
+
 @pytest.mark.parametrize(("flag", "value", "minimum"),
                          [("--steps", 0, 1), ("--steps", -1, 1), ("--hidden", 0, 1), ("--seed", -1, 0)])
 def test_demo_flags_are_checked_before_any_work(flag, value, minimum, tmp_path, monkeypatch, capsys):

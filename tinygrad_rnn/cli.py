@@ -47,6 +47,7 @@ from .train import (
     DEFAULT_LR,
     FIXED_ON_RESUME,
     LR_SCHEDULES,
+    RUN_FILES,
     TrainConfig,
     TrainingDiverged,
     check_int_option,
@@ -286,7 +287,7 @@ def _run_delegated(command: str, argv: list[str]) -> int:
 # 1.72 at 1200) while the training loss keeps falling.
 DEMO_STEPS = 1000
 DEMO_PRIMES = ("MACBETH.\n", "LADY MACBETH.\n", "The ")
-# Written by the demo next to its checkpoint: {"made_by": ..., "checkpoint_sha256": ...}.
+# Written by the demo next to its run files: {"made_by": ..., "files_sha256": {name: digest}}.
 DEMO_MARKER = "demo.json"
 
 
@@ -348,24 +349,54 @@ def _sha256(path: Path) -> str:
 def _is_earlier_demo(run_dir: Path) -> bool:
     """``run_dir`` holds what an earlier demo left there, and nothing of another run.
 
-    The demo records the SHA-256 of the checkpoint it wrote in ``demo.json``. The folder is
-    still that demo's output only while its checkpoint is that very file and there is no
-    best.npz (which the demo never writes): ``train --resume`` or ``train --overwrite`` in the
-    folder change the checkpoint, and a marker copied elsewhere matches no other checkpoint.
-    A name or the checkpoint's recorded options could not tell a demo from a train run
-    with the same settings; the digest can.
+    The demo records in ``demo.json`` the SHA-256 of every run file it left (checkpoint.npz,
+    log.csv, best.npz: ``_run_file_digests``). The folder is still that demo's output only
+    while those are exactly the run files there, byte for byte: ``train --resume`` or
+    ``train --overwrite`` in the folder change them, and a marker copied elsewhere matches
+    no other run. A name or the checkpoint's recorded options could not tell a demo from a
+    train run with the same settings; the digests can. (A marker of an earlier release
+    holds only ``checkpoint_sha256``: it counts while the checkpoint is that file and there
+    is no best.npz.)
     """
     try:
         marker = json.loads((run_dir / DEMO_MARKER).read_text(encoding="utf-8"))
+        if "files_sha256" in marker:
+            return marker["files_sha256"] == _run_file_digests(run_dir)
         recorded = marker["checkpoint_sha256"]
         return recorded == _sha256(run_dir / CHECKPOINT_NAME) and not (run_dir / BEST_NAME).exists()
     except (OSError, ValueError, TypeError, KeyError):
         return False
 
 
+def _run_file_digests(run_dir: Path) -> dict[str, str]:
+    """The SHA-256 of each run file (``RUN_FILES``) in ``run_dir``, by name."""
+    return {name: _sha256(run_dir / name) for name in RUN_FILES if (run_dir / name).is_file()}
+
+
 def _mark_demo(run_dir: Path) -> None:
-    marker = {"made_by": f"{PROG} demo", "checkpoint_sha256": _sha256(run_dir / CHECKPOINT_NAME)}
-    (run_dir / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    """Record the run files the demo leaves in ``run_dir``, so that the next demo may replace them.
+
+    Written through a temporary file and ``os.replace``: an interrupted write leaves the
+    old marker or the new one, never half of one.
+    """
+    marker = {"made_by": f"{PROG} demo", "files_sha256": _run_file_digests(run_dir)}
+    partial = run_dir / f".{DEMO_MARKER}.partial"
+    partial.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, run_dir / DEMO_MARKER)
+
+
+def _mark_if_written(run_dir: Path, before: dict[str, str]) -> None:
+    """After a run that ended in an exception (a second Ctrl-C, a failure): mark the run files
+    as the demo's if it wrote all of them, so that the next demo replaces them without
+    --overwrite. A file left as it was before (``before``: its digest then) is another run's,
+    which ``demo --overwrite`` had not yet replaced: then nothing is marked."""
+    try:
+        if run_dir.is_dir():
+            after = _run_file_digests(run_dir)
+            if all(before.get(name) != digest for name, digest in after.items()):
+                _mark_demo(run_dir)
+    except OSError:
+        pass
 
 
 def _demo_config(args: argparse.Namespace) -> TrainConfig:
@@ -411,7 +442,13 @@ def _run_demo(args: argparse.Namespace) -> int:
         _error("a gradient check failed; not training on wrong gradients")
         return 1
     print(f"\n== 2. training a char-level GRU on Macbeth ({steps} steps) ==")
-    result = train(config, progress=not args.no_progress)
+    run_dir = Path(config.out)
+    before = _run_file_digests(run_dir) if run_dir.is_dir() else {}
+    try:
+        result = train(config, progress=not args.no_progress)
+    except BaseException:
+        _mark_if_written(run_dir, before)
+        raise
     _mark_demo(result.run_dir)
     print("\n== 3. results ==")
     if result.val_loss is not None:

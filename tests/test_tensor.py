@@ -636,3 +636,38 @@ def test_a_view_of_a_freed_graph_refuses_a_second_backward():
     (part * 1.0).backward()
     with pytest.raises(RuntimeError, match="retain_graph"):
         (part * 1.0).backward()
+
+
+@given(st.data())
+def test_pending_products_in_rows_of_blocks_sum_as_if_stacked(data):
+    """A weight's pending products whose factors are rows of the same two blocks (a recurrent
+    layer's gradients and hidden states) are summed as slices of the blocks; products that
+    break a run (another block, a jump, a turn, no rows) still count, each once."""
+    from tinygrad_rnn.tensor import Product, _stacked_factors
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    steps, batch = data.draw(st.integers(1, 6), label="T"), data.draw(st.integers(1, 3), label="B")
+    rows_in, rows_out = data.draw(st.integers(1, 4), label="k"), data.draw(st.integers(1, 4), label="m")
+    blocks = [(rng.standard_normal((steps, batch, rows_in)), rng.standard_normal((steps, batch, rows_out)))
+              for _ in range(2)]
+    moves = st.tuples(st.integers(0, 1), st.integers(0, steps - 1), st.integers(0, steps - 1), st.booleans(),
+                      st.booleans())
+    pending = []
+    for which, left_at, right_at, left_rows, right_rows in data.draw(st.lists(moves, min_size=2, max_size=12),
+                                                                      label="products"):
+        left_block, right_block = blocks[which]
+        pending.append(Product(left_block[left_at], right_block[right_at],
+                               (left_block, left_at) if left_rows else None,
+                               (right_block, right_at) if right_rows else None))
+    # and, after a product without rows, a run of a layer's steps, walked from the last as
+    # backward meets them
+    left_block, right_block = blocks[0]
+    pending.append(Product(rng.standard_normal((batch, rows_in)), rng.standard_normal((batch, rows_out))))
+    pending += [Product(left_block[t], right_block[t], (left_block, t), (right_block, t))
+                for t in range(steps - 1, -1, -1)]
+    expected = sum(p.left.T @ p.right for p in pending)
+    pairs = _stacked_factors(pending)
+    np.testing.assert_allclose(sum(left.T @ right for left, right in pairs), expected, rtol=1e-12, atol=1e-12)
+    assert sum(len(left) for left, _ in pairs) == batch * len(pending)  # every product once
+    if steps > 1:  # the layer's run is one pair of slices of its blocks, copied from nowhere
+        assert any(np.shares_memory(left, left_block) and len(left) >= batch * steps for left, _ in pairs)

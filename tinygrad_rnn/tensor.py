@@ -388,31 +388,84 @@ class Product:
     pending and, before the weight's node runs (or at the end, for a leaf), sums them
     with ONE matrix product of the stacked factors, ``[x_1; …; x_T].T @ [g_1; …; g_T]``,
     instead of T small ones: the same arithmetic, in a single BLAS call.
+
+    ``left_rows`` and ``right_rows``, when given as ``(block, index)``, say that the factor
+    is ``block[index]``, a row of a C-contiguous (T, N, k) array: products whose factors
+    are neighbouring rows of the same two blocks are already stacked there, so their sum
+    is one product of slices of the blocks, with no copy (``_stacked_factors``). A
+    recurrent layer writes its hidden states and its steps' gradients into such blocks.
     """
 
-    __slots__ = ("left", "right")
+    __slots__ = ("left", "right", "left_rows", "right_rows")
 
-    def __init__(self, left: np.ndarray, right: np.ndarray):
+    def __init__(self, left: np.ndarray, right: np.ndarray, left_rows: tuple[np.ndarray, int] | None = None,
+                 right_rows: tuple[np.ndarray, int] | None = None):
         self.left = left
         self.right = right
+        self.left_rows = left_rows
+        self.right_rows = right_rows
 
     def dense(self) -> np.ndarray:
         return np.dot(self.left.T, self.right)
 
 
 def _flush(node: Tensor) -> None:
-    """Materialise ``node``'s pending products into its gradient, in one product."""
+    """Materialise ``node``'s pending products into its gradient, in one product per run."""
     pending, node._pending = node._pending, None
     if len(pending) == 1:
         total = pending[0].dense()
     else:
-        total = np.dot(np.concatenate([p.left for p in pending]).T,
-                       np.concatenate([p.right for p in pending]))
+        total = None
+        for left, right in _stacked_factors(pending):
+            part = np.dot(left.T, right)
+            total = part if total is None else np.add(total, part, out=total)
     if node._grad is None:
         node._grad = total.astype(node.data.dtype, copy=False)
         node._owns_grad = True
     else:
         _accumulate(node, total)
+
+
+def _stacked_factors(pending: list[Product]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pairs (L, R) of stacked factors whose products ``L.T @ R`` sum to the pending ones.
+
+    A run of products whose factors are consecutive rows of the same two blocks, walked
+    in the same direction (a layer's steps, backward from the last), is one pair of
+    slices of those blocks; every other product is stacked, by copying, into one more pair.
+    """
+    pairs, loose = [], []
+    count, start = len(pending), 0
+    while start < count:
+        first = pending[start]
+        end = start + 1
+        if first.left_rows is not None and first.right_rows is not None:
+            (left_block, left_at), (right_block, right_at) = first.left_rows, first.right_rows
+            direction = 0
+            while end < count:
+                later = pending[end]
+                left_rows, right_rows = later.left_rows, later.right_rows
+                if (left_rows is None or right_rows is None or left_rows[0] is not left_block
+                        or right_rows[0] is not right_block):
+                    break
+                move = left_rows[1] - left_at
+                if move not in (1, -1) or right_rows[1] - right_at != move or direction not in (0, move):
+                    break
+                direction, left_at, right_at = move, left_rows[1], right_rows[1]
+                end += 1
+        if end - start == 1:
+            loose.append(first)
+        else:
+            run = end - start
+            left_low = min(left_at, first.left_rows[1])
+            right_low = min(right_at, first.right_rows[1])
+            pairs.append((left_block[left_low:left_low + run].reshape(-1, left_block.shape[-1]),
+                          right_block[right_low:right_low + run].reshape(-1, right_block.shape[-1])))
+        start = end
+    if len(loose) == 1:
+        pairs.append((loose[0].left, loose[0].right))
+    elif loose:
+        pairs.append((np.concatenate([p.left for p in loose]), np.concatenate([p.right for p in loose])))
+    return pairs
 
 
 def _graph_freed(_grad):

@@ -26,7 +26,9 @@ z parts for GRU), each step multiplies by W_hh through ``ops.linear`` (so W_hh g
 gradient as one product over all steps, in its own layout, with no transpose node),
 reading its slice of the projection as a view; the RNN's tanh or relu is fused into
 that product, and the LSTM and GRU updates are one fused node each (``ops.lstm_cell``,
-``ops.gru_cell``), so a step adds one node (RNN) or two.
+``ops.gru_cell``), so a step adds one node (RNN) or two. An RNN layer's steps write h_t
+into row t of one (T, B, H) array, and their gradients into another (``ops.StepRows``):
+the output and W_hh's gradient factors are then stacked without a copy.
 
 >>> import tinygrad_rnn as tg
 >>> from tinygrad_rnn import nn
@@ -57,14 +59,16 @@ State = tuple[Tensor, ...]
 # -- one time step of each kind: (x_t W_ih^T + folded biases, state, W_hh, W_hh^T as a C-contiguous
 # array, extra) -> state, where extra is b_hn for the GRU, W_hr for an LSTM with a projection,
 # else None --------------------------------------------------------------------------------------
-def _tanh_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray, extra) -> State:
+def _tanh_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray, extra,
+               rows=None) -> State:
     (h,) = state
-    return (ops.linear_prechecked(h, weight_hh, x_t, "tanh", weight_hh_t),)
+    return (ops.linear_prechecked(h, weight_hh, x_t, "tanh", weight_hh_t, rows),)
 
 
-def _relu_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray, extra) -> State:
+def _relu_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray, extra,
+               rows=None) -> State:
     (h,) = state
-    return (ops.linear_prechecked(h, weight_hh, x_t, "relu", weight_hh_t),)
+    return (ops.linear_prechecked(h, weight_hh, x_t, "relu", weight_hh_t, rows),)
 
 
 def _lstm_step(x_t: Tensor, state: State, weight_hh: Tensor, weight_hh_t: np.ndarray,
@@ -89,11 +93,13 @@ class _Kind(NamedTuple):
     states: int  # 1 (h) or 2 (h, c)
     step: Callable[..., State]
     keeps_bias_hn: bool  # GRU: b_hn sits inside r ⊙ (...) and cannot be folded
+    # The step takes ``rows`` (ops.StepRows, t, previous t): its h_t is a row of one array.
+    writes_rows: bool = False
 
 
 _KINDS = {
-    "rnn_tanh": _Kind(1, 1, _tanh_step, False),
-    "rnn_relu": _Kind(1, 1, _relu_step, False),
+    "rnn_tanh": _Kind(1, 1, _tanh_step, False, True),
+    "rnn_relu": _Kind(1, 1, _relu_step, False, True),
     "lstm": _Kind(4, 2, _lstm_step, False),
     "gru": _Kind(3, 1, _gru_step, True),
 }
@@ -463,11 +469,23 @@ class _Recurrent(Module):
                 weight_hh_t = np.ascontiguousarray(weight_hh.data.T)
                 layer_state = tuple(view(s, len(finals)) for s in state)
                 outputs = [None] * steps
-                for t in (range(steps - 1, -1, -1) if direction else range(steps)):
-                    x_t = view(projection, t if time_axis == 0 else (slice(None), t))
-                    layer_state = step(x_t, layer_state, weight_hh, weight_hh_t, extra)
-                    outputs[t] = layer_state[0]
-                directions.append(ops.stack(outputs, axis=time_axis))
+                order = range(steps - 1, -1, -1) if direction else range(steps)
+                if self._kind.writes_rows and time_axis == 0:
+                    # h_t straight into row t of one (T, B, H) array: the outputs need no
+                    # stacking, nor W_hh's gradient factors (ops.StepRows).
+                    rows = ops.StepRows(steps, inputs.shape[1], self.hidden_size, self._dtype)
+                    previous = None
+                    for t in order:
+                        layer_state = step(view(projection, t), layer_state, weight_hh, weight_hh_t,
+                                           extra, (rows, t, previous))
+                        outputs[t], previous = layer_state[0], t
+                    directions.append(ops.stacked_rows(outputs, rows))
+                else:
+                    for t in order:
+                        x_t = view(projection, t if time_axis == 0 else (slice(None), t))
+                        layer_state = step(x_t, layer_state, weight_hh, weight_hh_t, extra)
+                        outputs[t] = layer_state[0]
+                    directions.append(ops.stack(outputs, axis=time_axis))
                 finals.append(layer_state)
             inputs = directions[0] if len(directions) == 1 else ops.concatenate(directions, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:

@@ -14,7 +14,11 @@ Each implementation runs in 5 rounds (``--rounds``), alternating with the others
 round a fresh process; their timed steps are pooled. (On a shared machine, whose speed
 drifts by tens of percent over seconds, more and shorter rounds spread a slow spell
 over every column instead of one.) Printed: median and min-max ms
-per step, ratios, GFLOP/s, peak RSS growth; then a leak check (RSS at step 100 vs
+per step, ratios, GFLOP/s, peak RSS growth; then the same ratios measured a second way,
+robust to that drift (``--no-paired`` skips it): the reference's, autograd's and the
+GEMM floor's steps in turn in ONE process, for 3 s, and the median over turns of
+autograd's step time over each other's (PyTorch is left out of it: its OpenMP threads
+would slow the NumPy steps beside them); then a leak check (RSS at step 100 vs
 step 1,000) and a long-sequence run (T up to 10,000).
 
     python benchmarks/bench_rnn.py              # the full table (a few minutes)
@@ -178,6 +182,8 @@ def worker(spec: dict) -> dict:
             if i in (spec["steps"] // 10, spec["steps"]):
                 rss[i] = _rss_mb()
         return {"rss": rss}
+    if kind == "paired":
+        return _paired(spec)
     import tinygrad_rnn.nn  # noqa: F401 - import before the baseline, so code is not counted
     import tinygrad_rnn.reference  # noqa: F401
     if kind == "torch":
@@ -197,6 +203,52 @@ def worker(spec: dict) -> dict:
         step()
         times.append(time.perf_counter() - start)
     return {"times": times, "peak_growth_mb": _peak_mb() - baseline}
+
+
+def _paired(spec: dict) -> dict:
+    """Steps of several implementations interleaved in one process, one of each in turn
+    (the order rotating): each turn's ratios are of steps run within milliseconds of each
+    other, so a drift of the machine's speed cancels out of their median."""
+    kinds = spec["kinds"]
+    steps = [IMPLEMENTATIONS[kind](spec["cell"], *spec["size"]) for kind in kinds]
+    for _ in range(spec["warmup"]):
+        for step in steps:
+            step()
+    times = [[] for _ in kinds]
+    deadline = time.perf_counter() + spec["seconds"]
+    turn = 0
+    while turn < spec["min_steps"] or (time.perf_counter() < deadline and turn < spec["max_steps"]):
+        for k in range(len(kinds)):
+            which = (k + turn) % len(kinds)
+            start = time.perf_counter()
+            steps[which]()
+            times[which].append(time.perf_counter() - start)
+        turn += 1
+    auto = np.array(times[kinds.index("autograd")])
+    return {"turns": turn, "ratios": {kind: float(np.median(auto / np.array(times[k])))
+                                      for k, kind in enumerate(kinds) if kind != "autograd"}}
+
+
+def paired_table(args) -> None:
+    """autograd's paired ratios (median over turns of interleaved steps) to the others."""
+    sizes = QUICK_SIZES if args.quick else SIZES
+    # PyTorch stays out: in one process its OpenMP threads, spinning after each op, would
+    # slow the NumPy steps beside them. Its ratio is the main table's.
+    kinds = ["autograd", "reference", "gemm"]
+    budget = {"warmup": 1 if args.quick else 3, "min_steps": 3 if args.quick else 10,
+              "max_steps": 5 if args.quick else 3000, "seconds": 0.3 if args.quick else 3.0}
+    print("\nautograd / each, steps interleaved in one process (median of per-turn ratios):")
+    print(f"{'size':<5}{'cell':<5}{'turns':>7}" + "".join(f"{'autograd/' + k:>20}" for k in kinds[1:]))
+    for size_name in args.sizes:
+        for cell in args.cells:
+            if size_name not in sizes or (size_name == "L" and cell != "rnn" and not args.all_large):
+                continue
+            result = run_worker({"kind": "paired", "cell": cell, "size": sizes[size_name], "kinds": kinds,
+                                 **budget})
+            if result is None:
+                continue
+            print(f"{size_name:<5}{cell:<5}{result['turns']:>7}"
+                  + "".join(f"{result['ratios'][k]:>20.2f}" for k in kinds[1:]), flush=True)
 
 
 def run_worker(spec: dict) -> dict | None:
@@ -346,6 +398,8 @@ def main(argv=None) -> None:
                         help="alternating rounds per implementation (default 5; 1 with --quick)")
     parser.add_argument("--no-memory", action="store_true", help="skip the leak and long-T runs")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
+    parser.add_argument("--no-paired", action="store_true",
+                        help="skip the ratios of steps interleaved in one process")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds is None:
@@ -359,6 +413,8 @@ def main(argv=None) -> None:
     print("one training step (forward, full BPTT, SGD update), float32, one-hot tokens, "
           "median (min-max) ms; each implementation in its own process")
     bench_table(args)
+    if not args.no_paired:
+        paired_table(args)
     if not args.no_memory:
         leak_and_long_sequence(args)
 

@@ -24,20 +24,27 @@ def test_bench_overhead_quick():
 
 def test_bench_rnn_quick():
     out = run("bench_rnn.py", "--quick", "--no-torch", "--sizes", "S", "--cells", "rnn", "gru")
-    lines = out.splitlines()
+    lines = out[:out.index("interleaved in one process")].splitlines()
     assert lines[0].startswith("machine:")
     rows = [line for line in lines if line.startswith("S ")]
     assert [row.split()[1] for row in rows] == ["rnn", "gru"]
     for row in rows:  # reference and autograd both ran: median (min-max) for each
         assert len(re.findall(TIMING, row)) >= 2, row
     assert "leak check" in out and "T=  1000" in out
+    # the ratios of steps interleaved in one process: one row per size and cell, after the table
+    paired = out[out.index("interleaved in one process"):out.index("leak check")].splitlines()[2:]
+    assert [row.split()[:2] for row in paired if row.strip()] == [["S", "rnn"], ["S", "gru"]]
+    for row in filter(str.strip, paired):
+        turns, to_reference, to_gemm = row.split()[2:]
+        assert int(turns) >= 3 and float(to_reference) > 0 and float(to_gemm) > 0
 
 
 def test_bench_rnn_rounds_alternate_and_refuse_zero():
-    out = run("bench_rnn.py", "--quick", "--no-torch", "--no-memory", "--sizes", "S", "--cells", "rnn",
-              "--rounds", "2")
+    out = run("bench_rnn.py", "--quick", "--no-torch", "--no-memory", "--no-paired", "--sizes", "S",
+              "--cells", "rnn", "--rounds", "2")
     [row] = [line for line in out.splitlines() if line.startswith("S ")]
     assert len(re.findall(TIMING, row)) >= 2, row
+    assert "interleaved" not in out
     proc = subprocess.run([sys.executable, str(BENCHMARKS / "bench_rnn.py"), "--rounds", "0"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--rounds must be at least 1, got 0" in proc.stderr

@@ -231,7 +231,6 @@ def _paired(spec: dict) -> dict:
 
 def paired_table(args) -> None:
     """autograd's paired ratios (median over turns of interleaved steps) to the others."""
-    sizes = QUICK_SIZES if args.quick else SIZES
     # PyTorch stays out: in one process its OpenMP threads, spinning after each op, would
     # slow the NumPy steps beside them. Its ratio is the main table's.
     kinds = ["autograd", "reference", "gemm"]
@@ -239,14 +238,9 @@ def paired_table(args) -> None:
               "max_steps": 5 if args.quick else 3000, "seconds": 0.3 if args.quick else 3.0}
     print("\nautograd / each, steps interleaved in one process (median of per-turn ratios):")
     print(f"{'size':<5}{'cell':<5}{'turns':>7}" + "".join(f"{'autograd/' + k:>20}" for k in kinds[1:]))
-    for size_name in args.sizes:
-        for cell in args.cells:
-            if size_name not in sizes or (size_name == "L" and cell != "rnn" and not args.all_large):
-                continue
-            result = run_worker({"kind": "paired", "cell": cell, "size": sizes[size_name], "kinds": kinds,
-                                 **budget})
-            if result is None:
-                continue
+    for size_name, cell, size in _cases(args):
+        result = run_worker({"kind": "paired", "cell": cell, "size": size, "kinds": kinds, **budget})
+        if result is not None:
             print(f"{size_name:<5}{cell:<5}{result['turns']:>7}"
                   + "".join(f"{result['ratios'][k]:>20.2f}" for k in kinds[1:]), flush=True)
 
@@ -284,8 +278,19 @@ def machine_line() -> str:
             f"Python {platform.python_version()}, NumPy {np.__version__}, {blas}")
 
 
-def bench_table(args) -> list[dict]:
+def _cases(args):
+    """(size name, cell, (V, H, T, B)) of every row asked for: LSTM and GRU at L only with
+    --all-large."""
     sizes = QUICK_SIZES if args.quick else SIZES
+    for size_name in args.sizes:
+        if size_name not in sizes:
+            continue
+        for cell in args.cells:
+            if size_name != "L" or cell == "rnn" or args.all_large:
+                yield size_name, cell, sizes[size_name]
+
+
+def bench_table(args) -> list[dict]:
     kinds = ["reference", "autograd", "gemm"]
     if not args.no_torch and _torch_available():
         kinds.append("torch")
@@ -294,24 +299,18 @@ def bench_table(args) -> list[dict]:
               "min_steps": 3 if args.quick else 10, "max_steps": 5 if args.quick else 1500,
               "seconds": 0.2 if args.quick else 0.6}
     rows = []
-    for size_name in args.sizes:
-        if size_name not in sizes:
-            continue
-        for cell in args.cells:
-            if size_name == "L" and cell != "rnn" and not args.all_large:
-                continue
-            size = sizes[size_name]
-            row = {"size": size_name, "cell": cell, "shape": size}
-            # Rounds alternate the implementations, so a slow spell of a shared machine
-            # falls on all of them; each round is a fresh process, their steps are pooled.
-            runs = {kind: [] for kind in kinds}
-            for _ in range(args.rounds):
-                for kind in kinds:
-                    runs[kind].append(run_worker({"kind": kind, "cell": cell, "size": size, **budget}))
-            for kind, figures in runs.items():
-                row[kind] = _pooled(figures)
-            rows.append(row)
-            print_row(row, header=len(rows) == 1)
+    for size_name, cell, size in _cases(args):
+        row = {"size": size_name, "cell": cell, "shape": size}
+        # Rounds alternate the implementations, so a slow spell of a shared machine
+        # falls on all of them; each round is a fresh process, their steps are pooled.
+        runs = {kind: [] for kind in kinds}
+        for _ in range(args.rounds):
+            for kind in kinds:
+                runs[kind].append(run_worker({"kind": kind, "cell": cell, "size": size, **budget}))
+        for kind, figures in runs.items():
+            row[kind] = _pooled(figures)
+        rows.append(row)
+        print_row(row, header=len(rows) == 1)
     return rows
 
 

@@ -374,15 +374,11 @@ def _run_file_digests(run_dir: Path) -> dict[str, str]:
 
 
 def _mark_demo(run_dir: Path) -> None:
-    """Record the run files the demo leaves in ``run_dir``, so that the next demo may replace them.
-
-    Written through a temporary file and ``os.replace``: an interrupted write leaves the
-    old marker or the new one, never half of one.
-    """
+    """Record the run files the demo leaves in ``run_dir``, so that the next demo may replace
+    them. (A marker cut short by a crash does not parse, and the folder is then refused
+    like any other: the safe side.)"""
     marker = {"made_by": f"{PROG} demo", "files_sha256": _run_file_digests(run_dir)}
-    partial = run_dir / f".{DEMO_MARKER}.partial"
-    partial.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, run_dir / DEMO_MARKER)
+    (run_dir / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
 
 
 def _mark_if_written(run_dir: Path, before: dict[str, str]) -> None:

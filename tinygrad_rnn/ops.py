@@ -383,11 +383,8 @@ def linear_prechecked(x: Tensor, weight: Tensor, bias: Tensor | None,
     the activation into ``step_rows.grads()[t]``; ``previous`` is the index of the row
     that ``x`` is (None for the initial state): see :class:`StepRows`.
     """
-    wt = weight.data.T if weight_t is None else weight_t
-    if rows is None:
-        out = np.dot(x.data, wt)
-    else:
-        out = np.dot(x.data, wt, out=rows[0].hidden[rows[1]])
+    out = np.dot(x.data, weight.data.T if weight_t is None else weight_t,
+                 out=None if rows is None else rows[0].hidden[rows[1]])
     if bias is not None:
         out += bias.data
     return _product_node(out, bias, x, weight, activation, True, rows)

@@ -469,23 +469,21 @@ class _Recurrent(Module):
                 weight_hh_t = np.ascontiguousarray(weight_hh.data.T)
                 layer_state = tuple(view(s, len(finals)) for s in state)
                 outputs = [None] * steps
-                order = range(steps - 1, -1, -1) if direction else range(steps)
-                if self._kind.writes_rows and time_axis == 0:
-                    # h_t straight into row t of one (T, B, H) array: the outputs need no
-                    # stacking, nor W_hh's gradient factors (ops.StepRows).
-                    rows = ops.StepRows(steps, inputs.shape[1], self.hidden_size, self._dtype)
-                    previous = None
-                    for t in order:
-                        layer_state = step(view(projection, t), layer_state, weight_hh, weight_hh_t,
-                                           extra, (rows, t, previous))
-                        outputs[t], previous = layer_state[0], t
-                    directions.append(ops.stacked_rows(outputs, rows))
-                else:
-                    for t in order:
-                        x_t = view(projection, t if time_axis == 0 else (slice(None), t))
+                # An RNN writes h_t straight into row t of one (T, B, H) array: its outputs
+                # then need no stacking, nor W_hh's gradient factors (ops.StepRows).
+                rows = (ops.StepRows(steps, inputs.shape[1], self.hidden_size, self._dtype)
+                        if self._kind.writes_rows and time_axis == 0 else None)
+                previous = None
+                for t in (range(steps - 1, -1, -1) if direction else range(steps)):
+                    x_t = view(projection, t if time_axis == 0 else (slice(None), t))
+                    if rows is None:
                         layer_state = step(x_t, layer_state, weight_hh, weight_hh_t, extra)
-                        outputs[t] = layer_state[0]
-                    directions.append(ops.stack(outputs, axis=time_axis))
+                    else:
+                        layer_state = step(x_t, layer_state, weight_hh, weight_hh_t, extra,
+                                           (rows, t, previous))
+                    outputs[t], previous = layer_state[0], t
+                directions.append(ops.stack(outputs, axis=time_axis) if rows is None
+                                  else ops.stacked_rows(outputs, rows))
                 finals.append(layer_state)
             inputs = directions[0] if len(directions) == 1 else ops.concatenate(directions, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:

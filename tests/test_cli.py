@@ -365,10 +365,14 @@ def test_schedule_and_early_stopping_flags(tmp_path):
 def test_a_closed_output_ends_train_with_a_checkpoint_and_sample_quietly(trained, tmp_path):
     # As `tinygrad-rnn train ... | head -3`: train used to abort with "error: [Errno 32] Broken
     # pipe", status 2 and no checkpoint; sample printed the same error.
-    def read_a_little_then_close(*args: str) -> subprocess.CompletedProcess:
+    def read_a_little_then_close(*args: str, until: str = "") -> subprocess.CompletedProcess:
         process = subprocess.Popen([sys.executable, "-m", "tinygrad_rnn", *args], cwd=trained,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         process.stdout.read(50)
+        # Up to the line `until` (the reader closing before step 1 was a race it could win)
+        line = "\n"
+        while until and line and until not in line:
+            line = process.stdout.readline()
         process.stdout.close()
         stderr = process.stderr.read()
         process.wait(timeout=60)
@@ -376,7 +380,8 @@ def test_a_closed_output_ends_train_with_a_checkpoint_and_sample_quietly(trained
 
     out = tmp_path / "piped"
     trained_run = read_a_little_then_close("train", "--data", "text.txt", *TINY, "--sample-every", "1",
-                                           "--sample-length", "300", "--steps", "100000", "--out", str(out))
+                                           "--sample-length", "300", "--steps", "100000", "--out", str(out),
+                                           until="--- sample at step 1 ---")
     assert (trained_run.returncode, trained_run.stderr) == (141, "")
     step = serialization.load(out / "checkpoint.npz")["step"]
     assert 1 <= step < 100000

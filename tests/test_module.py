@@ -208,6 +208,9 @@ def test_zero_grad():
     assert all(p.grad is not None for p in block.parameters())
     block.zero_grad()
     assert all(p.grad is None for p in block.parameters())
+    block(tg.randn(2, 3)).sum().backward()
+    block.zero_grad(set_to_none=False)  # PyTorch's option: zeros, kept for the next backward
+    assert all(p.grad is not None and not p.grad.any() for p in block.parameters())
 
 
 def test_train_eval_flags():

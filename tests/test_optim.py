@@ -28,10 +28,16 @@ def _decayed(grad, param, weight_decay):
     return (grad + weight_decay * param.astype(grad.dtype)).astype(np.float64)
 
 
-def sgd_reference(param, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+def _climbed(grads, maximize):
+    """With ``maximize`` every update climbs: the rules below run on the negated gradients."""
+    return [None if g is None else -g for g in grads] if maximize else grads
+
+
+def sgd_reference(param, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                  maximize=False):
     """Parameter after each step; ``grads[t]`` is None where the parameter has no gradient."""
     p, buffer, trajectory = param.astype(np.float64), None, []
-    for g in grads:
+    for g in _climbed(grads, maximize):
         if g is not None:
             g = _decayed(g, p, weight_decay)
             if momentum:
@@ -43,10 +49,10 @@ def sgd_reference(param, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.
 
 
 def adagrad_reference(param, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                      initial_accumulator_value=0.0, eps=1e-10):
+                      initial_accumulator_value=0.0, eps=1e-10, maximize=False):
     p, t, trajectory = param.astype(np.float64), 0, []
     total = np.full(param.shape, initial_accumulator_value)
-    for g in grads:
+    for g in _climbed(grads, maximize):
         if g is not None:
             t += 1
             g = _decayed(g, p, weight_decay)
@@ -57,11 +63,11 @@ def adagrad_reference(param, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
 
 
 def adam_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                   amsgrad=False, decoupled=False):
+                   amsgrad=False, decoupled=False, maximize=False):
     """Adam; ``decoupled`` (AdamW) shrinks the parameter by (1 − lr·λ) instead of adding λp to g."""
     (beta1, beta2), p, t, trajectory = betas, param.astype(np.float64), 0, []
     m = v = v_max = np.zeros(param.shape)
-    for g in grads:
+    for g in _climbed(grads, maximize):
         if g is not None:
             t += 1
             if decoupled:
@@ -79,15 +85,16 @@ def adam_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_d
 
 
 def adamw_reference(param, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                    amsgrad=False):
-    return adam_reference(param, grads, lr, betas, eps, weight_decay, amsgrad, decoupled=True)
+                    amsgrad=False, maximize=False):
+    return adam_reference(param, grads, lr, betas, eps, weight_decay, amsgrad, decoupled=True,
+                          maximize=maximize)
 
 
 def rmsprop_reference(param, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                      centered=False):
+                      centered=False, maximize=False):
     p, trajectory = param.astype(np.float64), []
     square_avg = grad_avg = buffer = np.zeros(param.shape)
-    for g in grads:
+    for g in _climbed(grads, maximize):
         if g is not None:
             g = _decayed(g, p, weight_decay)
             square_avg = alpha * square_avg + (1 - alpha) * g**2
@@ -107,22 +114,27 @@ CASES = [
     (optim.SGD, sgd_reference, {"lr": 0.1, "momentum": 0.9}),
     (optim.SGD, sgd_reference, {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}),
     (optim.SGD, sgd_reference, {"lr": 0.1, "momentum": 0.8, "nesterov": True, "weight_decay": 0.1}),
+    (optim.SGD, sgd_reference, {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1, "maximize": True}),
     (optim.Adagrad, adagrad_reference, {}),
     (optim.Adagrad, adagrad_reference, {"lr": 0.1, "lr_decay": 0.05}),
     (optim.Adagrad, adagrad_reference,
      {"lr": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-6}),
+    (optim.Adagrad, adagrad_reference, {"lr": 0.1, "weight_decay": 0.1, "maximize": True}),
     (optim.Adam, adam_reference, {}),
     (optim.Adam, adam_reference, {"lr": 0.01, "betas": (0.8, 0.99)}),
     (optim.Adam, adam_reference, {"lr": 0.01, "weight_decay": 0.1}),
     (optim.Adam, adam_reference, {"lr": 0.01, "amsgrad": True}),
     (optim.Adam, adam_reference, {"lr": 0.01, "betas": (0.5, 0.9), "amsgrad": True, "weight_decay": 0.05}),
+    (optim.Adam, adam_reference, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.05, "maximize": True}),
     (optim.AdamW, adamw_reference, {}),
     (optim.AdamW, adamw_reference, {"lr": 0.01, "weight_decay": 0.1}),
     (optim.AdamW, adamw_reference, {"lr": 0.01, "betas": (0.5, 0.9), "amsgrad": True, "weight_decay": 0.3}),
+    (optim.AdamW, adamw_reference, {"lr": 0.01, "weight_decay": 0.3, "maximize": True}),
     (optim.RMSprop, rmsprop_reference, {}),
     (optim.RMSprop, rmsprop_reference, {"lr": 0.002, "alpha": 0.95}),
     (optim.RMSprop, rmsprop_reference, {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.1}),
     (optim.RMSprop, rmsprop_reference, {"lr": 0.01, "centered": True, "momentum": 0.5, "eps": 1e-6}),
+    (optim.RMSprop, rmsprop_reference, {"lr": 0.01, "centered": True, "weight_decay": 0.1, "maximize": True}),
 ]
 CASE_IDS = [f"{cls.__name__}-{'-'.join(f'{k}={v}' for k, v in config.items()) or 'defaults'}"
             for cls, _, config in CASES]
@@ -289,6 +301,64 @@ def test_zero_grad_sets_every_grad_to_none():
     np.testing.assert_array_equal(params[0].grad, [2.0, 2.0])
 
 
+def test_zero_grad_set_to_none_false_keeps_zeros_and_the_next_backward_adds_to_them():
+    params = make_params([np.ones(2), np.ones(3)])
+    optimizer = optim.SGD(params, lr=0.1)
+    (params[0] * params[0]).sum().backward()
+    engine_buffer = params[0].grad
+    hand_set = params[1].grad = np.full(3, 7.0)
+    optimizer.zero_grad(set_to_none=False)
+    assert params[0].grad is engine_buffer  # zeroed in place, as torch's grad.zero_()
+    np.testing.assert_array_equal(params[0].grad, [0.0, 0.0])
+    np.testing.assert_array_equal(params[1].grad, np.zeros(3))
+    np.testing.assert_array_equal(hand_set, np.full(3, 7.0))  # the caller's array is left alone
+    (params[1] * 2).sum().backward()
+    np.testing.assert_array_equal(params[1].grad, [2.0, 2.0, 2.0])
+    fresh = make_params([np.ones(2)])
+    optim.SGD(fresh).zero_grad(set_to_none=False)
+    assert fresh[0].grad is None  # no gradient yet: nothing to zero, as in torch
+    with pytest.raises(TypeError, match=r"zero_grad: set_to_none must be True or False, got 'no'"):
+        optimizer.zero_grad("no")
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.Adam, optim.AdamW, optim.RMSprop])
+def test_step_calls_the_closure_first_and_returns_its_loss(cls):
+    target = np.array([1.0, -2.0])
+    weight = tg.Tensor(np.zeros(2), requires_grad=True)
+    optimizer = cls([weight], lr=0.1)
+    seen = []
+
+    def closure():
+        optimizer.zero_grad()
+        loss = ((weight - tg.Tensor(target)) ** 2).sum()
+        loss.backward()
+        seen.append(weight.data.copy())
+        return loss
+
+    first = optimizer.step(closure)
+    assert float(first) == 5.0 and len(seen) == 1
+    np.testing.assert_array_equal(seen[0], [0.0, 0.0])  # called before the update
+    assert not np.array_equal(weight.data, [0.0, 0.0])
+    assert optimizer.step() is None
+    with pytest.raises(TypeError, match=rf"{cls.__name__}.step: closure must be callable or None, got int"):
+        optimizer.step(3)
+
+
+def test_maximize_climbs_and_is_checked_and_kept_by_state_dict():
+    weight = tg.Tensor(np.array([0.5]), requires_grad=True)
+    optimizer = optim.SGD([weight], lr=0.1, maximize=True)
+    weight.grad = np.array([2.0])
+    optimizer.step()
+    np.testing.assert_allclose(weight.data, [0.7])
+    assert optimizer.state_dict()["param_groups"][0]["maximize"] is True
+    with pytest.raises(TypeError, match=r"Adam: maximize must be True or False, got 1"):
+        optim.Adam([weight], maximize=1)
+    old = optimizer.state_dict()  # a state saved before the option existed loads as False
+    del old["param_groups"][0]["maximize"]
+    optimizer.load_state_dict(old)
+    assert optimizer.param_groups[0]["maximize"] is False
+
+
 def test_accepts_a_generator_and_keeps_the_parameters():
     params = make_params([np.ones(2), np.ones(3)])
     optimizer = optim.SGD((param for param in params), lr=0.5)
@@ -389,7 +459,8 @@ def test_state_dict_layout():
     saved = optimizer.state_dict()
     assert saved["optimizer"] == "Adam"
     assert saved["param_groups"] == [{"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8,
-                                      "weight_decay": 0.0, "amsgrad": True, "params": [0, 1]}]
+                                      "weight_decay": 0.0, "amsgrad": True, "maximize": False,
+                                      "params": [0, 1]}]
     assert list(saved["state"]) == ["0"]
     assert saved["state"]["0"]["step"] == 2
     assert sorted(saved["state"]["0"]) == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step"]
@@ -726,7 +797,8 @@ def test_add_param_group_appends_a_group_that_is_then_updated():
     optimizer = optim.SGD([weight], lr=0.1, momentum=0.9)
     optimizer.add_param_group({"params": [bias], "lr": 0.5})
     assert optimizer.param_groups[1] == {"lr": 0.5, "momentum": 0.9, "dampening": 0.0,
-                                         "weight_decay": 0.0, "nesterov": False, "params": [bias]}
+                                         "weight_decay": 0.0, "nesterov": False, "maximize": False,
+                                         "params": [bias]}
     weight.grad, bias.grad = np.ones(2), np.ones(1)
     optimizer.step()
     np.testing.assert_allclose(weight.data, [0.9, 0.9])

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -74,7 +74,7 @@ class Optimizer:
     _state_names: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], **hyperparameters: Any):
-        self.defaults: dict[str, Any] = self._checked(hyperparameters)
+        self.defaults: dict[str, Any] = self._settings(hyperparameters)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
         self._validated: list[tuple[tuple, dict[str, Any]]] = []  # per group: (key, checked)
@@ -128,7 +128,7 @@ class Optimizer:
                     "must appear in one group only"
                 )
         settings = {name: param_group.get(name, value) for name, value in self.defaults.items()}
-        group = {**self._checked(settings), "params": params}
+        group = {**self._settings(settings), "params": params}
         if "initial_lr" in param_group:
             group["initial_lr"] = _non_negative(self._name, "initial_lr", param_group["initial_lr"])
         self.param_groups.append(group)
@@ -136,6 +136,11 @@ class Optimizer:
 
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _settings(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """``_checked``'s hyperparameters and ``maximize``, which every optimizer takes."""
+        return {**self._checked(hyperparameters),
+                "maximize": _flag(self._name, "maximize", hyperparameters["maximize"])}
 
     def _update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 hyperparameters: dict[str, Any]) -> None:
@@ -155,18 +160,23 @@ class Optimizer:
         values = tuple(group[name] for name in self.defaults)
         key = tuple(map(_typed, values))
         if key != self._validated[index][0]:
-            checked = self._checked(dict(zip(self.defaults, values)))
+            checked = self._settings(dict(zip(self.defaults, values)))
             self._validated[index] = (key, checked)
         return self._validated[index][1]
 
-    def zero_grad(self) -> None:
-        """Set every parameter's ``grad`` to None."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's ``grad`` to None (or, with ``set_to_none=False``, to zeros),
+        as :meth:`Tensor.zero_grad` does."""
         for group in self.param_groups:
             for param in group["params"]:
-                param.zero_grad()
+                param.zero_grad(set_to_none)
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update, in place, every parameter whose ``grad`` is not None.
+
+        ``closure``, as in PyTorch, is called first (it would recompute the loss and its
+        gradients) and what it returns is returned; without it, the result is None. With
+        ``maximize=True`` a group's parameters climb their gradient instead of descending it.
 
         Every group's hyperparameters and every grad are checked before any parameter
         moves, so a refused step leaves the parameters and the state as they were.
@@ -175,6 +185,10 @@ class Optimizer:
         the update stays in the parameter's dtype. A parameter whose shape no longer
         matches its state (its ``data`` replaced by hand) is refused.
         """
+        if closure is not None and not callable(closure):
+            raise TypeError(f"{self._name}.step: closure must be callable or None, got "
+                            f"{type(closure).__name__}")
+        loss = None if closure is None else closure()
         updates, index, states = [], 0, self.state
         for number, group in enumerate(self.param_groups):
             hyperparameters = self._hyperparameters(number)
@@ -195,7 +209,8 @@ class Optimizer:
                     if type(value) is np.ndarray:
                         state[name] = value.astype(data.dtype, copy=False)
             state["step"] += 1
-            self._update(data, grad, state, hyperparameters)
+            self._update(data, -grad if hyperparameters["maximize"] else grad, state, hyperparameters)
+        return loss
 
     def _state_needs_cast(self, index: int, state: dict[str, Any], data: np.ndarray) -> bool:
         """Whether ``state``'s arrays must be cast to the parameter's dtype; one of another
@@ -294,6 +309,7 @@ class Optimizer:
         group = dict(saved)
         saved_params = group.pop("params", None)
         initial_lr = group.pop("initial_lr", None)
+        group.setdefault("maximize", False)  # a state saved before the option existed
         if initial_lr is not None:
             initial_lr = _non_negative(self._name, "initial_lr", initial_lr)
         missing, unexpected = set(self.defaults) - set(group), set(group) - set(self.defaults)
@@ -302,7 +318,7 @@ class Optimizer:
                 f"{where}: hyperparameters do not match {self._name}'s: missing {sorted(missing)}, "
                 f"unexpected {sorted(unexpected, key=str)}"
             )
-        hyperparameters = self._checked(group)
+        hyperparameters = self._settings(group)
         if not isinstance(saved_params, (list, tuple)) or list(saved_params) != list(indices):
             count = len(saved_params) if isinstance(saved_params, (list, tuple)) else saved_params
             ours, theirs = ((f"the state_dict's param_groups[{number}]", "this optimizer's")
@@ -374,6 +390,7 @@ class SGD(Optimizer):
 
     PyTorch's update, for each parameter ``p`` with gradient ``g`` at step ``t``::
 
+        g = -g                                            (if maximize)
         g = g + weight_decay * p                          (if weight_decay != 0)
         b = g  (t = 1),   b = momentum * b + (1 - dampening) * g  (t > 1)
         g = g + momentum * b  (nesterov)   or   g = b     (if momentum != 0)
@@ -392,9 +409,10 @@ class SGD(Optimizer):
     _state_names = ("momentum_buffer",)
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False):
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening,
-                         weight_decay=weight_decay, nesterov=nesterov)
+                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
 
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         checked = {name: _non_negative(self._name, name, hyperparameters[name])
@@ -432,6 +450,7 @@ class Adagrad(Optimizer):
 
     PyTorch's update, for each parameter ``p`` with gradient ``g`` at step ``t``::
 
+        g = -g                                       (if maximize)
         g = g + weight_decay * p                     (if weight_decay != 0)
         sum = sum + g * g                            (sum starts at initial_accumulator_value)
         p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)
@@ -452,9 +471,10 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10):
+                 eps: float = 1e-10, *, maximize: bool = False):
         super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                         initial_accumulator_value=initial_accumulator_value, eps=eps)
+                         initial_accumulator_value=initial_accumulator_value, eps=eps,
+                         maximize=maximize)
 
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         return {name: _non_negative(self._name, name, hyperparameters[name])
@@ -480,6 +500,7 @@ class Adam(Optimizer):
     PyTorch's update, for each parameter ``p`` with gradient ``g`` at step ``t``
     (``m`` and ``v`` start at 0)::
 
+        g = -g                                       (if maximize)
         g = g + weight_decay * p                     (if weight_decay != 0)
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
@@ -495,9 +516,9 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False):
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad)
+                         amsgrad=amsgrad, maximize=maximize)
 
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         betas = hyperparameters["betas"]
@@ -560,8 +581,9 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize)
 
 
 class RMSprop(Optimizer):
@@ -570,6 +592,7 @@ class RMSprop(Optimizer):
     PyTorch's update, for each parameter ``p`` with gradient ``g`` (``v``, ``avg_g`` and
     ``buf`` start at 0)::
 
+        g = -g                                       (if maximize)
         g = g + weight_decay * p                     (if weight_decay != 0)
         v = alpha * v + (1 - alpha) * g * g
         avg_g = alpha * avg_g + (1 - alpha) * g      (if centered)
@@ -582,9 +605,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False):
+                 centered: bool = False, *, maximize: bool = False):
         super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                         momentum=momentum, centered=centered)
+                         momentum=momentum, centered=centered, maximize=maximize)
 
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         checked = {name: _non_negative(self._name, name, hyperparameters[name])

@@ -167,9 +167,22 @@ class Tensor:
         self._grad = value
         self._owns_grad = False  # whatever was set is not the engine's buffer to add into
 
-    def zero_grad(self) -> None:
-        """Forget the accumulated gradient."""
-        self.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradient (``grad`` becomes None, PyTorch's default).
+
+        With ``set_to_none=False`` a gradient already held is zeroed instead, as PyTorch's
+        ``zero_()``: in place if the engine made the buffer, else replaced by zeros (an
+        array set by hand stays the caller's); None stays None.
+        """
+        if not isinstance(set_to_none, (bool, np.bool_)):
+            raise TypeError(f"zero_grad: set_to_none must be True or False, got {set_to_none!r}")
+        if set_to_none or self._grad is None:
+            self.grad = None
+        elif self._owns_grad and self._grad.shape == self.data.shape and self._grad.dtype == self.data.dtype:
+            self._grad.fill(0)
+        else:
+            self._grad = np.zeros(self.data.shape, dtype=self.data.dtype)
+            self._owns_grad = True
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf tensor and return it."""

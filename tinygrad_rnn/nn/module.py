@@ -189,10 +189,10 @@ class Module:
             yield parameter
 
     # -- training helpers ----------------------------------------------------------------
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to None."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's ``.grad`` to None (or, with ``set_to_none=False``, to zeros)."""
         for parameter in self.parameters():
-            parameter.zero_grad()
+            parameter.zero_grad(set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         """Set the ``training`` flag here and in every sub-module; return self.

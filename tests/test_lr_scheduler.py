@@ -231,6 +231,61 @@ def test_plateau_state_dict_round_trip(tmp_path):
     assert first.state_dict() == second.state_dict()
 
 
+def _with_a_group_added_later(make_scheduler):
+    """An optimizer of one group, its scheduler, then a second group (rate 1.0) added."""
+    optimizer = make_optimizer(1.0)
+    scheduler = make_scheduler(optimizer)
+    optimizer.add_param_group({"params": [tg.Tensor(np.zeros(1), requires_grad=True)], "lr": 1.0})
+    return optimizer, scheduler
+
+
+def test_plateau_reduces_a_group_added_later_down_to_a_single_min_lr_as_pytorch():
+    # It used to pair groups with min_lrs by zip and leave the new group at its rate.
+    _, plateau = _with_a_group_added_later(lambda opt: ReduceLROnPlateau(opt, patience=0, factor=0.5,
+                                                                          min_lr=0.3))
+    for value in (1.0, 2.0, 3.0):
+        plateau.step(value)
+    assert plateau.get_last_lr() == [0.3, 0.3]
+    assert plateau.min_lrs == [0.3, 0.3]
+    torch = pytest.importorskip("torch")
+    theirs = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=1.0)
+    reference = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs, patience=0, factor=0.5, min_lr=0.3)
+    theirs.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": 1.0})
+    for value in (1.0, 2.0, 3.0):
+        reference.step(value)
+    assert reference.get_last_lr() == plateau.get_last_lr()
+
+
+def test_plateau_with_a_min_lr_per_group_refuses_a_group_added_later_and_changes_nothing():
+    _, plateau = _with_a_group_added_later(lambda opt: ReduceLROnPlateau(opt, min_lr=[0.1]))
+    before = plateau.state_dict()
+    with pytest.raises(ValueError, match=r"ReduceLROnPlateau.step: the optimizer has 2 parameter groups, "
+                                         r"but min_lrs has 1 values"):
+        plateau.step(1.0)
+    assert plateau.state_dict() == before
+    plateau.min_lrs = [0.1, 0.2]  # what the message asks for
+    plateau.step(1.0)
+
+
+def test_lambda_lr_refuses_a_group_added_later_as_pytorch():
+    # It used to leave the new group's rate alone, silently.
+    _, scheduler = _with_a_group_added_later(lambda opt: LambdaLR(opt, lambda epoch: 0.5**epoch))
+    with pytest.raises(ValueError, match=r"LambdaLR.step: the optimizer has 2 parameter groups, but this "
+                                         r"scheduler has 1 lr_lambdas"):
+        scheduler.step()
+    assert scheduler.last_epoch == 0
+
+
+def test_plateau_state_dict_loads_across_a_single_and_a_per_group_min_lr():
+    single = ReduceLROnPlateau(make_optimizer(1.0), min_lr=0.01)
+    per_group = ReduceLROnPlateau(make_optimizer(1.0), min_lr=[0.02])
+    assert single.state_dict()["default_min_lr"] == 0.01 and per_group.state_dict()["default_min_lr"] is None
+    per_group.load_state_dict(single.state_dict())
+    assert (per_group.default_min_lr, per_group.min_lrs) == (0.01, [0.01])
+    with pytest.raises(ValueError, match=r"ReduceLROnPlateau.load_state_dict: min_lr must be a finite number"):
+        single.load_state_dict({**per_group.state_dict(), "default_min_lr": math.inf})
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, error, message", [

@@ -149,6 +149,7 @@ class LRScheduler:
 
     _unsaved: tuple[str, ...] = ("optimizer", "_initial")
     _any_length: tuple[str, ...] = ()  # saved lists whose length may differ from this one's
+    _nullable: tuple[str, ...] = ()  # saved values that may be None or a number
 
     def _plain_state(self) -> dict[str, Any]:
         return {key: _json_copy(value) for key, value in vars(self).items() if key not in self._unsaved}
@@ -168,6 +169,8 @@ class LRScheduler:
             raise ValueError(f"{where}: keys do not match {self._name}'s: missing {sorted(missing)}, "
                              f"unexpected {sorted(unexpected)}")
         for key, value in state_dict.items():
+            if key in self._nullable and None in (value, expected[key]):
+                continue  # None or a number, checked by _check_settings
             _check_like(where, key, value, expected[key], key not in self._any_length)
         previous = dict(vars(self))
         for key, value in state_dict.items():
@@ -209,6 +212,11 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _next_lrs(self) -> list[float]:
+        groups = len(self.optimizer.param_groups)
+        if groups != len(self.lr_lambdas):  # PyTorch refuses it too
+            raise ValueError(f"LambdaLR.step: the optimizer has {groups} parameter groups, but this "
+                             f"scheduler has {len(self.lr_lambdas)} lr_lambdas (a group was added "
+                             "after it was made?): make a new LambdaLR")
         return [base_lr * _number("LambdaLR", f"lr_lambda({self.last_epoch})", function(self.last_epoch))
                 for function, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
@@ -367,7 +375,9 @@ class ReduceLROnPlateau(LRScheduler):
     ``mode`` "min" (a loss) or "max" (an accuracy); "improved" means better than the best
     so far by ``threshold``, relative (``threshold_mode="rel"``: below best·(1 − threshold))
     or absolute ("abs": below best − threshold). Rates never go below ``min_lr`` (one
-    number, or a list with one per group), and a change smaller than ``eps`` is skipped.
+    number, or a list with one per group), and a change smaller than ``eps`` is skipped. As
+    in PyTorch, a group added to the optimizer later is reduced too, down to ``min_lr`` if
+    that was one number; with a list, ``min_lrs`` must then be given one more entry.
 
     >>> import numpy as np, tinygrad_rnn as tg
     >>> opt = tg.optim.SGD([tg.Tensor(np.zeros(1), requires_grad=True)], lr=1.0)
@@ -390,6 +400,7 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"{name}: expected {groups} min_lr values (one per group), got {len(min_lrs)}")
         self.optimizer = optimizer
         self.mode, self.threshold_mode, self.factor, self.min_lrs = mode, threshold_mode, factor, min_lrs
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr  # PyTorch's name
         self.threshold, self.patience, self.cooldown, self.eps = threshold, patience, cooldown, eps
         self._check_settings(name)
         self.last_epoch = 0
@@ -407,6 +418,8 @@ class ReduceLROnPlateau(LRScheduler):
         if not 0 <= self.factor < 1:
             raise ValueError(f"{where}: factor must be in [0, 1), got {self.factor}")
         self.min_lrs = [_number(where, "min_lr", value) for value in self.min_lrs]
+        if self.default_min_lr is not None:
+            self.default_min_lr = _number(where, "min_lr", self.default_min_lr)
         self.threshold = _number(where, "threshold", self.threshold)
         self.patience = _integer(where, "patience", self.patience, minimum=0)
         self.cooldown = _integer(where, "cooldown", self.cooldown, minimum=0)
@@ -422,6 +435,7 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = [_non_negative(where, "_last_lr", lr) for lr in self._last_lr]
 
     _unsaved = ("optimizer",)
+    _nullable = ("default_min_lr",)
 
     def _is_better(self, value: float) -> bool:
         sign = 1 if self.mode == "max" else -1  # the direction of an improvement
@@ -437,6 +451,14 @@ class ReduceLROnPlateau(LRScheduler):
             value = float(metrics)
         except (TypeError, ValueError):
             raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number, got {metrics!r}") from None
+        groups = len(self.optimizer.param_groups)
+        if groups != len(self.min_lrs):  # a group was added to the optimizer
+            if self.default_min_lr is None:
+                raise ValueError(
+                    f"ReduceLROnPlateau.step: the optimizer has {groups} parameter groups, but "
+                    f"min_lrs has {len(self.min_lrs)} values (a group was added after the scheduler "
+                    "was made?): set min_lrs to one value per group")
+            self.min_lrs = [self.default_min_lr] * groups
         self.last_epoch += 1
         if self._is_better(value):
             self.best, self.num_bad_epochs = value, 0

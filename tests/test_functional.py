@@ -405,10 +405,11 @@ def test_mse_loss_refuses_a_target_that_is_not_real_numbers(target, described):
 
 
 # -- linear ------------------------------------------------------------------------------------
-@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(1, 4), m=st.integers(1, 4),
+@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(0, 4), m=st.integers(1, 4),
        with_bias=st.booleans())
 def test_linear_over_any_leading_axes(leading, data, k, m, with_bias):
-    """(*, in) → (*, out), including a 1-D input (no leading axes) and size-0 leading axes."""
+    """(*, in) → (*, out), including a 1-D input (no leading axes), size-0 leading axes and
+    no input features (whose rows used to be reshaped to (-1, 0), refused)."""
     x, w, b = data.draw(arrays((*leading, k))), data.draw(arrays((m, k))), data.draw(arrays((m,)))
     inputs = [x, w, b] if with_bias else [x, w]
     [out] = check_vjp(linear, inputs, data)
@@ -416,7 +417,7 @@ def test_linear_over_any_leading_axes(leading, data, k, m, with_bias):
     np.testing.assert_allclose(out.data, x @ w.T + (b if with_bias else 0), rtol=1e-12, atol=1e-12)
 
 
-@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(1, 4), m=st.integers(1, 4))
+@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(0, 4), m=st.integers(1, 4))
 def test_linear_matches_torch(leading, data, k, m):
     torch = pytest.importorskip("torch")
     x, w, b = data.draw(arrays((*leading, k))), data.draw(arrays((m, k))), data.draw(arrays((m,)))

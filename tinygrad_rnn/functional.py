@@ -73,7 +73,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"{weight.shape}, got {bias.shape}")
     if input.ndim == 2:
         return ops.linear(input, weight, bias)
-    rows = input.reshape(-1, input.shape[-1])
+    rows = input.reshape(int(np.prod(input.shape[:-1])), input.shape[-1])  # not -1: in may be 0
     return ops.linear(rows, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
 
 

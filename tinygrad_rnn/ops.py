@@ -55,15 +55,29 @@ def _method(op):
     return getattr(op, "__wrapped__", op)
 
 
+class _HalfScalar(Tensor):
+    """A Python or NumPy scalar next to a float16 tensor, held in float32: ``_binary`` then
+    computes in float32 and rounds the result once to float16, as PyTorch computes half
+    precision on the CPU (the scalar rounded to float16 first could be inf, as 1e5 is, or 0,
+    as 1e-8 is, and ``x / 1e5`` would come out 0)."""
+
+    __slots__ = ()
+
+
 def _operand(value, like: Tensor, op: str) -> Tensor:
     """``value`` as a Tensor. A Python or NumPy scalar takes ``like``'s dtype when that is
-    floating point; next to a bool or integer tensor it follows PyTorch (``_exact_scalar``)."""
+    float32 or float64 (float32 as a ``_HalfScalar`` next to float16); next to a bool or
+    integer tensor it follows PyTorch (``_exact_scalar``)."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, _SCALARS):
         dtype = like.data.dtype
         if dtype.kind != "f":
             return _leaf(_exact_scalar(value, like, op))
+        if dtype == np.float16:
+            scalar = _leaf(np.asarray(value, dtype=np.float32))
+            scalar.__class__ = _HalfScalar
+            return scalar
         return _leaf(np.asarray(value, dtype=dtype))
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return _leaf(value)
@@ -117,6 +131,9 @@ def _binary(function, a: Tensor, b: _Operand, op: str, dtype=None) -> tuple[Tens
     try:
         if dtype is None and x.dtype is y.dtype:  # the usual case: nothing to promote
             return b, function(x, y)
+        if type(b) is _HalfScalar or type(a) is _HalfScalar:  # (a: the scalar, reflected)
+            with np.errstate(over="ignore"):
+                return b, function(x, y, dtype=np.float32).astype(np.float16)
         return b, function(x, y, dtype=_scalar_dtype(x, y) if dtype is None else dtype)
     except ValueError:
         raise ValueError(
@@ -216,10 +233,40 @@ def pow(a: Tensor, exponent: float) -> Tensor:
 
 @_tensor_first
 def rpow(a: Tensor, base: float) -> Tensor:
-    """``base ** a`` for a positive scalar base, as exp(a · ln base)."""
-    if not isinstance(base, (numbers.Real, np.generic)) or not base > 0:
-        raise TypeError(f"rpow: the base must be a positive scalar, got {base!r}")
-    return exp(mul(a, float(np.log(base))))
+    """``base ** a`` for a scalar base: d/da = base^a · ln(base).
+
+    Computed as a power, not as exp(a · ln base), whose rounded logarithm put 10 ** 5 at
+    100000.05 in float32. PyTorch's types and values: an int base to an integer tensor
+    stays integer (int64 for bool), a float base makes float32; float16 is computed in
+    float32 and rounded once. A negative base gives nan at fractional exponents, and its
+    gradient is nan; a zero base has gradient 0 where a ≥ 0 (PyTorch's choice).
+    """
+    if isinstance(base, Tensor) or not isinstance(base, (numbers.Real, np.generic)):
+        raise TypeError(f"rpow: the base must be a Python or NumPy number, got {base!r} "
+                        f"(exponent of shape {a.shape})")
+    data = a.data
+    if data.dtype.kind != "f":
+        if isinstance(base, (int, np.integer)):
+            if np.any(data < 0):
+                raise ValueError(f"rpow: integers to negative integer powers are not allowed "
+                                 f"(base {base}, exponents of dtype {a.dtype}, shape {a.shape})")
+            with np.errstate(over="ignore"):  # int64 wraps, as in PyTorch
+                return _leaf(np.power(np.int64(base), data.astype(np.int64)))
+        data = data.astype(np.float32)
+    work = data.astype(np.float32) if data.dtype == np.float16 else data
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # inf, nan as in torch
+        out = np.power(np.asarray(base, dtype=work.dtype), work)
+    log_base = float(np.log(base)) if base > 0 else -np.inf if base == 0 else np.nan
+
+    def backward(grad):
+        with np.errstate(invalid="ignore"):
+            slope = out * log_base
+        if base == 0:
+            slope = np.where(work >= 0, 0, slope).astype(work.dtype, copy=False)
+        return (grad * slope,)
+
+    with np.errstate(over="ignore"):
+        return result(out.astype(data.dtype, copy=False), (a,), backward, "rpow")
 
 
 # -- matrix product ----------------------------------------------------------------------
@@ -304,7 +351,7 @@ def _relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 _ACTIVATIONS = {
     "tanh": (np.tanh, lambda y: 1 - y * y),
     "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
-    "relu": (_relu, lambda y: y > 0),
+    "relu": (_relu, lambda y: ~(y <= 0)),  # passes the gradient at nan, as torch
 }
 
 
@@ -692,7 +739,12 @@ def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     def backward(grad):
         return (np.broadcast_to(_expand_reduced(grad, axes, keepdims), shape),)
 
-    return result(_rounded(_sum(a.data, axes, keepdims), a.data.dtype), (a,), backward, "sum")
+    data = a.data
+    if data.dtype.kind in "biu":  # int64, as PyTorch: a total in the input's dtype would wrap
+        return result(data.sum(axis=axes, keepdims=keepdims,
+                               dtype=np.uint64 if data.dtype == np.uint64 else np.int64),
+                      (a,), backward, "sum")
+    return result(_rounded(_sum(data, axes, keepdims), data.dtype), (a,), backward, "sum")
 
 
 @_tensor_first
@@ -1152,9 +1204,10 @@ def sqrt(a: Tensor) -> Tensor:
 
 @_tensor_first
 def abs(a: Tensor) -> Tensor:
-    """|x|; the gradient is grad · sign(x), 0 at x = 0 (PyTorch's choice)."""
+    """|x|; the gradient is grad · sign(x), 0 at x = 0 and at nan (PyTorch's choices)."""
     def backward(grad):
-        return (grad * np.sign(a.data),)
+        sign = np.sign(a.data)
+        return (grad * np.where(np.isnan(sign), 0, sign).astype(sign.dtype, copy=False),)
 
     return result(np.abs(a.data), (a,), backward, "abs")
 
@@ -1242,13 +1295,14 @@ def softmax(a: Tensor, axis: int = -1) -> Tensor:
     x = _floating(a)
     if x.shape[axis] == 0:
         return _empty_axis_result(a, x, "softmax")
-    shifted = np.exp(x - x.max(axis=axis, keepdims=True))
+    work = x.astype(np.float32) if x.dtype == np.float16 else x  # as PyTorch: float16 sums overflow
+    shifted = np.exp(work - work.max(axis=axis, keepdims=True))
     out = shifted / shifted.sum(axis=axis, keepdims=True)
 
     def backward(grad):
         return (out * (grad - (grad * out).sum(axis=axis, keepdims=True)),)
 
-    return result(out, (a,), backward, "softmax")
+    return result(out.astype(x.dtype, copy=False), (a,), backward, "softmax")
 
 
 @_tensor_first
@@ -1258,13 +1312,14 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     x = _floating(a)
     if x.shape[axis] == 0:
         return _empty_axis_result(a, x, "log_softmax")
-    shifted = x - x.max(axis=axis, keepdims=True)
+    work = x.astype(np.float32) if x.dtype == np.float16 else x  # as in softmax
+    shifted = work - work.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
     def backward(grad):
         return (grad - np.exp(out) * grad.sum(axis=axis, keepdims=True),)
 
-    return result(out, (a,), backward, "log_softmax")
+    return result(out.astype(x.dtype, copy=False), (a,), backward, "log_softmax")
 
 
 @_tensor_first

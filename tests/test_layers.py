@@ -61,10 +61,15 @@ def test_linear_errors():
         nn.Linear(0, 2)
 
 
-@given(st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple), st.integers(1, 5), st.integers(1, 3),
+@given(st.lists(st.integers(0, 3), min_size=0, max_size=2).map(tuple), st.integers(1, 5), st.integers(1, 3),
        st.data())
 def test_embedding_equals_one_hot_product(leading, num, dim, data):
-    table = nn.Embedding(num, dim, dtype=np.float64, rng=np.random.default_rng(0))
+    """Over 0-d, empty and repeated ids, with or without a padding row (a negative index too)."""
+    padding_idx = data.draw(st.none() | st.integers(-num, num - 1), label="padding_idx")
+    table = nn.Embedding(num, dim, padding_idx, dtype=np.float64, rng=np.random.default_rng(0))
+    if padding_idx is not None:
+        np.testing.assert_array_equal(table.weight.data[padding_idx], 0.0)  # starts at zeros
+        table.weight.data[padding_idx] = 0.5  # and is looked up as it is
     count = int(np.prod(leading, dtype=int))
     ids = np.array(data.draw(st.lists(st.integers(0, num - 1), min_size=count, max_size=count)),
                    dtype=np.int64).reshape(leading)
@@ -74,10 +79,34 @@ def test_embedding_equals_one_hot_product(leading, num, dim, data):
     np.testing.assert_allclose(out.data, one_hot @ table.weight.data, rtol=1e-14)
     upstream = np.random.default_rng(1).standard_normal(out.shape)
     out.backward(upstream)
-    # Repeated ids add up: the gradient is one_hot^T @ upstream.
+    # Repeated ids add up: the gradient is one_hot^T @ upstream, with no row for the padding.
     expected = one_hot.reshape(-1, num).T @ upstream.reshape(-1, dim)
+    if padding_idx is not None:
+        expected[padding_idx] = 0.0
     np.testing.assert_allclose(table.weight.grad, expected, rtol=1e-12, atol=1e-14)
-    assert tg.gradcheck(lambda w: table(ids), [table.weight], names=["weight"])
+    if padding_idx is None or table.padding_idx not in ids:  # a looked-up padding row has, by
+        assert tg.gradcheck(lambda w: table(ids), [table.weight], names=["weight"])  # design, no gradient
+
+
+def test_embedding_with_padding_idx_matches_torch():
+    torch = pytest.importorskip("torch")
+    for padding_idx in (0, 3, -2, None):
+        ours = nn.Embedding(6, 3, padding_idx, dtype=np.float64, rng=np.random.default_rng(0))
+        theirs = torch.nn.Embedding(6, 3, padding_idx, dtype=torch.float64)
+        assert repr(ours) == repr(theirs)[:-1] + ", dtype=float64)"
+        assert theirs.weight.detach().numpy()[ours.padding_idx or 0].any() == (padding_idx is None)
+        theirs.load_state_dict({"weight": torch.tensor(ours.weight.data)})
+        ids = np.array([[0, 3, 4, 4], [1, 0, 5, 3]])
+        upstream = np.random.default_rng(2).standard_normal((2, 4, 3))
+        out = ours(ids)
+        out.backward(upstream)
+        expected = theirs(torch.tensor(ids))
+        expected.backward(torch.tensor(upstream))
+        np.testing.assert_array_equal(out.data, expected.detach().numpy())
+        np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-15)
+        functional = tg.functional.embedding(ids, ours.weight, padding_idx)
+        reference = torch.nn.functional.embedding(torch.tensor(ids), theirs.weight, padding_idx)
+        np.testing.assert_array_equal(functional.data, reference.detach().numpy())
 
 
 def test_embedding_takes_tensors_and_is_standard_normal():
@@ -98,6 +127,22 @@ def test_embedding_errors():
         table([4])
     with pytest.raises(ValueError, match=r"Embedding: ids must be integers, got dtype float64"):
         table(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"Embedding: padding_idx must lie in \[-4, 4\) for 4 embeddings, "
+                                         r"got 4"):
+        nn.Embedding(4, 2, padding_idx=4)
+    with pytest.raises(TypeError, match=r"Embedding: padding_idx must be an int or None, got 1.0"):
+        nn.Embedding(4, 2, padding_idx=1.0)
+    weight = tg.Tensor(np.ones((4, 2)), requires_grad=True)
+    with pytest.raises(IndexError, match=r"embedding: ids must lie in \[0, 4\) for a weight of shape "
+                                         r"\(4, 2\), got values from 0 to 9"):
+        tg.functional.embedding([0, 9], weight)
+    with pytest.raises(TypeError, match=r"embedding: ids must be integers, got dtype float64 \(shape "):
+        tg.functional.embedding([1.0], weight)
+    with pytest.raises(ValueError, match=r"embedding: weight must be \(num_embeddings, embedding_dim\), "
+                                         r"got shape \(4,\)"):
+        tg.functional.embedding([1], tg.Tensor(np.ones(4)))
+    with pytest.raises(TypeError, match=r"embedding: weight must be a Tensor, got ndarray"):
+        tg.functional.embedding([1], np.ones((4, 2)))
 
 
 def test_linear_matches_torch():

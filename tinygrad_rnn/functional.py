@@ -77,6 +77,22 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.linear(rows, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
 
 
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """PyTorch's ``F.embedding``: the rows of ``weight`` (N, D) at integer ids ``input`` of
+    any shape, (..., D); the row ``padding_idx`` gets no gradient (``ops.embedding``).
+
+    >>> import tinygrad_rnn as tg
+    >>> weight = tg.Tensor([[0.0, 0.0], [1.0, 2.0]], requires_grad=True)
+    >>> embedding([1, 0, 1], weight, padding_idx=0).sum().backward()
+    >>> weight.grad
+    array([[0., 0.],
+           [2., 2.]], dtype=float32)
+    """
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"embedding: weight must be a Tensor, got {type(weight).__name__}")
+    return ops.embedding(weight, input, padding_idx)
+
+
 def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_index: int = -100,
                   label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against integer class targets ``(...)``.

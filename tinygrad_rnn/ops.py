@@ -1054,6 +1054,49 @@ def getitem(a: Tensor, index) -> Tensor:
     return result(out, (a,), backward, "getitem")
 
 
+def check_padding_idx(owner: str, padding_idx: int | None, count: int) -> int | None:
+    """``padding_idx`` for a table of ``count`` rows: None, or an int in [−count, count),
+    returned in [0, count) (a negative one counts from the end, as in PyTorch)."""
+    if padding_idx is None:
+        return None
+    if not _is_int(padding_idx):
+        raise TypeError(f"{owner}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -count <= padding_idx < count:
+        raise ValueError(f"{owner}: padding_idx must lie in [-{count}, {count}) for {count} "
+                         f"embeddings, got {padding_idx}")
+    return int(padding_idx) % count
+
+
+@_tensor_first
+def embedding(weight: Tensor, ids, padding_idx: int | None = None) -> Tensor:
+    """The rows of a (N, D) ``weight`` at integer ``ids`` of any shape: (..., D).
+
+    It is ``weight[ids]`` (repeated ids add their gradients), except that the row
+    ``padding_idx``, if given, gets no gradient from any position: PyTorch's
+    ``F.embedding(ids, weight, padding_idx)``, with the tensor first as in every op here.
+    """
+    data = weight.data
+    if data.ndim != 2:
+        raise ValueError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape "
+                         f"{weight.shape}")
+    index = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"embedding: ids must be integers, got dtype {index.dtype} (shape "
+                        f"{index.shape}) for a weight of shape {weight.shape}")
+    count = data.shape[0]
+    if index.size and (index.min() < 0 or index.max() >= count):
+        raise IndexError(f"embedding: ids must lie in [0, {count}) for a weight of shape "
+                         f"{weight.shape}, got values from {index.min()} to {index.max()}")
+    padding = check_padding_idx("embedding", padding_idx, count)
+
+    def backward(grad):
+        if padding is not None:
+            grad = np.where((index == padding)[..., None], grad.dtype.type(0), grad)
+        return (Scatter(index, grad, False),)
+
+    return result(data[index], (weight,), backward, "embedding")
+
+
 def _as_tensors(op: str, tensors) -> list[Tensor]:
     # A list or tuple skips the Sequence ABC's isinstance, several times slower (a
     # recurrent layer stacks its outputs at every call).

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .. import functional
+from .. import functional, ops
 from .. import rng as _rng
 from ..tensor import Tensor
 from .module import Module, Parameter, float_dtype, positive_int
@@ -107,28 +107,38 @@ class Linear(Module):
 class Embedding(Module):
     """A lookup table: integer ids of any shape (...) → rows of ``weight``, shape (..., dim).
 
-    Equal to one-hot(ids) @ weight, computed as a gather; repeated ids add their
-    gradients. ``weight`` (num_embeddings, embedding_dim) starts standard normal.
+    Equal to one-hot(ids) @ weight, computed as a gather (``ops.embedding``); repeated
+    ids add their gradients. ``weight`` (num_embeddings, embedding_dim) starts standard
+    normal. As in PyTorch, the row ``padding_idx`` (if given; negative counts from the
+    end) starts at zeros and gets no gradient, so padded positions of a batch of
+    sequences leave it as it is.
 
     >>> from tinygrad_rnn import nn
     >>> nn.Embedding(10, 4)([[1, 2, 2]]).shape
     (1, 3, 4)
+    >>> nn.Embedding(10, 4, padding_idx=0)([0]).data
+    array([[0., 0., 0., 0.]], dtype=float32)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, dtype=None,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, *,
+                 dtype=None, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.padding_idx = ops.check_padding_idx("Embedding", padding_idx, self.num_embeddings)
         dtype = float_dtype(dtype, "Embedding")
         data = _rng.resolve(rng).standard_normal((self.num_embeddings, self.embedding_dim))
+        if self.padding_idx is not None:
+            data[self.padding_idx] = 0.0
         self.weight = Parameter(data.astype(dtype))
 
     def forward(self, ids) -> Tensor:
-        return self.weight[check_indices("Embedding", ids, self.num_embeddings, "ids")]
+        ids = check_indices("Embedding", ids, self.num_embeddings, "ids")
+        return ops.embedding(self.weight, ids, self.padding_idx)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}" + _dtype_note(self.weight.dtype)
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}" + _dtype_note(self.weight.dtype)
 
 
 class Dropout(Module):

@@ -509,6 +509,30 @@ def test_patience_turned_on_when_resuming_counts_only_the_evaluations_from_there
     assert serialization.load(tmp_path / "run" / "best.npz")["step"] == 25
 
 
+def test_extending_a_finished_run_with_patience_is_the_run_given_all_its_steps(config, tmp_path):
+    # A run of 15 steps also evaluates its last step, off the eval_every=10 schedule; that
+    # evaluation used to count for patience (and to be kept as best.npz) once the run was
+    # extended with --resume --steps, which then stopped or kept a model a 40-step run never had.
+    settings = {"eval_every": 10, "patience": 1, "lr": 0.2}
+    whole = run(config, steps=40, out=str(tmp_path / "whole"), **settings)
+    run(config, steps=15, **settings)
+    extended = run(config, steps=40, resume=True, **settings)
+    assert (extended.step, extended.stopped_early) == (whole.step, whole.stopped_early)
+    np.testing.assert_array_equal(extended.history["val_loss"], whole.history["val_loss"])
+    np.testing.assert_array_equal(extended.history["train_loss"], whole.history["train_loss"])
+    assert (serialization.load(tmp_path / "run" / "best.npz")["step"]
+            == serialization.load(tmp_path / "whole" / "best.npz")["step"])
+    logged = [row.split(",")[:3] for row in (tmp_path / "run" / "log.csv").read_text().splitlines()]
+    assert logged == [row.split(",")[:3] for row in (tmp_path / "whole" / "log.csv").read_text().splitlines()]
+
+
+def test_a_finished_run_resumed_with_nothing_to_do_keeps_its_final_evaluation(config, tmp_path):
+    finished = run(config, steps=15)
+    again = run(config, steps=15, resume=True)
+    assert not np.isnan(finished.history["val_loss"][-1])
+    np.testing.assert_array_equal(again.history["val_loss"], finished.history["val_loss"])
+
+
 def test_patience_turned_on_when_resuming_keeps_the_model_it_starts_from(config, tmp_path, monkeypatch):
     # The model resumed from (step 10, validation 2.0) is the best patience sees: the claim that
     # best.npz holds it must be true, though no new best was found after resuming.

@@ -122,8 +122,9 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     optimization.add_argument("--patience", type=int, metavar="N",
                               help="stop early after N evaluations without a better validation loss, "
                                    "keeping the best model in best.npz; 0 = off (default: 0). Only "
-                                   "evaluations made while it is on count: turned on with --resume, "
-                                   "it starts from the model the run resumes from")
+                                   "the evaluations every --eval-every steps made while it is on "
+                                   "count: turned on with --resume, it starts from the model the run "
+                                   "resumes from")
     length = optimization.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, metavar="N", help=f"optimizer steps (default: {d.steps})")
     length.add_argument("--epochs", type=int, metavar="N", help="whole passes over the training text")

@@ -137,7 +137,9 @@ class TrainConfig:
     "constant" or "cosine" (from ``lr`` down to ``min_lr`` at the last step; see
     :func:`learning_rate`); ``patience`` (0 = off) stops the run early once that many
     evaluations in a row bring no new best validation loss, and keeps the best model in
-    ``best.npz``. It counts only the evaluations made while it is on: turned on when
+    ``best.npz``. It counts only the evaluations every ``eval_every`` steps made while it
+    is on (not the extra one at a last step off that schedule, which a longer run would
+    not make; continuing a finished run drops it from the history): turned on when
     resuming, it starts from the model the run resumes from (and its evaluation, if that
     step had one).
     Reporting: ``eval_every``, ``sample_every``, ``sample_length``, ``checkpoint_every``
@@ -604,6 +606,8 @@ class _Run:
         if checkpoint is not None:
             self._restore(checkpoint)
             self.saved_step = self.step
+            if self.step < self.total_steps:
+                self._forget_final_evaluation(checkpoint["train_config"].get("eval_every"))
         self.stopped_early = self.patience_ran_out()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -690,6 +694,15 @@ class _Run:
             self.patience_start = self.step
         else:
             self.patience_start = int(saved_start)
+
+    def _forget_final_evaluation(self, eval_every: Any) -> None:
+        """A finished run, continued: its extra evaluation at its last step, off the
+        ``eval_every`` schedule it ran with, is dropped from the history (and so from
+        log.csv), which is then the one an uninterrupted longer run would have."""
+        steps, losses = self.history.columns["step"], self.history.columns["val_loss"]
+        on_schedule = isinstance(eval_every, int) and eval_every > 0 and self.step % eval_every == 0
+        if steps and steps[-1] == self.step and not on_schedule:
+            losses[-1] = math.nan
 
     def _start_patience(self) -> None:
         """Patience turned on when resuming: best.npz, if an earlier count left one, is not
@@ -904,16 +917,20 @@ def _report(run: _Run, say: Callable[[str], None]) -> None:
     """Evaluate, sample and checkpoint when this step calls for it."""
     config, step = run.config, run.step
     last = step == run.total_steps
-    if (config.eval_every and step % config.eval_every == 0) or last:
+    on_schedule = bool(config.eval_every) and step % config.eval_every == 0
+    if on_schedule or last:
         val_loss = run.validation_loss()
         if val_loss is not None:
             run.history.set_val_loss(val_loss)
             train_loss = np.mean(run.history.columns["train_loss"][-(config.eval_every or 50):])
-            scheduled = config.lr_schedule != "constant" or step <= config.warmup
-            rate = f", lr {run.optimizer.param_groups[0]['lr']:.3g}" if scheduled else ""
+            varying = config.lr_schedule != "constant" or step <= config.warmup
+            rate = f", lr {run.optimizer.param_groups[0]['lr']:.3g}" if varying else ""
             say(f"step {step}: train {train_loss:.4f}, "
                 f"validation {describe_loss(val_loss, config.level)}{rate}")
-            if config.patience:
+            # The extra evaluation at the last step is not one a longer run makes: patience
+            # counts only those on the schedule, so that --resume --steps N extends a
+            # finished run exactly as if it had been given N steps.
+            if config.patience and on_schedule:
                 _early_stopping(run, say)
     if config.sample_every and step % config.sample_every == 0:
         say(f"--- sample at step {step} ---\n{run.sample().lstrip(chr(10))}\n---")

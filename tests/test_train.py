@@ -251,9 +251,21 @@ def test_a_min_freq_that_keeps_no_word_is_refused_at_the_start(config, monkeypat
 def test_a_model_too_big_for_memory_is_refused_before_it_is_built(config, monkeypatch, sizes, flag):
     monkeypatch.setattr(train_module, "RecurrentModel", None)  # building it would be a TypeError
     with pytest.raises(ValueError, match=rf"the model \(.*{flag}.*vocabulary 28\) has [\d,]+ parameters: "
-                       r"its float32 weights and their gradients alone need [\d,.]+ [TP]B, more than "
+                       r"its float32 weights, their gradients and adam's state alone need [\d,.]+ [TP]B, "
+                       r"more than "
                        r"this machine's [\d,.]+ [KMGT]B of memory"):
         run(config, **sizes)
+
+
+def test_a_model_that_runs_out_of_memory_while_built_names_the_size_flags(config, monkeypatch):
+    # It escaped as a bare MemoryError traceback from inside the initialization.
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 3.22 GiB for an array with shape (36000, 12000)")
+
+    monkeypatch.setattr(train_module, "RecurrentModel", exhausted)
+    with pytest.raises(ValueError, match=r"the model \(--hidden 16, --layers 1, --embedding 0, vocabulary "
+                                         r"28\) does not fit in the memory free now: Unable to allocate 3"):
+        run(config)
 
 
 def test_a_relative_data_path_is_recorded_absolute(config, tmp_path, monkeypatch):

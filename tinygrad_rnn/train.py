@@ -396,21 +396,30 @@ def _physical_memory() -> int | None:
         return None
 
 
+# Arrays per parameter that the optimizer keeps (Adam's two moments, SGD's momentum, ...).
+_OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+
+
+def _describe_size(config: TrainConfig, vocab_size: int) -> str:
+    return (f"the model (--hidden {config.hidden}, --layers {config.layers}, --embedding "
+            f"{config.embedding or 0}, vocabulary {vocab_size})")
+
+
 def _check_model_fits(config: TrainConfig, vocab_size: int) -> None:
-    """ValueError naming the size flags when the weights and their gradients alone would not
-    fit in this machine's memory: checked before building the model, which would otherwise
-    fail with a bare MemoryError (or be killed) at --hidden 1000000."""
+    """ValueError naming the size flags when the weights, their gradients and the optimizer's
+    state alone would not fit in this machine's memory: checked before building the model,
+    which would otherwise fail with a bare MemoryError (or be killed) at --hidden 100000."""
     shapes = param_shapes(cell=config.cell, input_size=vocab_size, hidden_size=config.hidden,
                           output_size=vocab_size, num_layers=config.layers, embedding_dim=config.embedding)
     parameters = sum(math.prod(shape) for shape in shapes.values())
-    needed = 2 * parameters * np.dtype(config.dtype).itemsize
+    states = _OPTIMIZER_STATES.get(config.optimizer, 1 if config.momentum else 0)
+    needed = (2 + states) * parameters * np.dtype(config.dtype).itemsize
     available = _physical_memory()
     if available is not None and needed > available:
         raise ValueError(
-            f"the model (--hidden {config.hidden}, --layers {config.layers}, --embedding "
-            f"{config.embedding or 0}, vocabulary {vocab_size}) has {parameters:,} parameters: its "
-            f"{config.dtype} weights and their gradients alone need {_format_bytes(needed)}, more "
-            f"than this machine's {_format_bytes(available)} of memory"
+            f"{_describe_size(config, vocab_size)} has {parameters:,} parameters: its "
+            f"{config.dtype} weights, their gradients and {config.optimizer}'s state alone need "
+            f"{_format_bytes(needed)}, more than this machine's {_format_bytes(available)} of memory"
         )
 
 
@@ -590,11 +599,15 @@ class _Run:
         self.total_steps = config.total_steps(len(self.batches))
         self.rng = np.random.default_rng(config.seed)
         _check_model_fits(config, len(self.tokenizer))
-        self.model = RecurrentModel(
-            config.cell, len(self.tokenizer), config.hidden, len(self.tokenizer),
-            num_layers=config.layers, embedding_dim=config.embedding, input_kind="tokens",
-            dropout=config.dropout, dtype=config.dtype, rng=self.rng,
-        )
+        try:  # what fits the machine's memory may still not fit what is free of it
+            self.model = RecurrentModel(
+                config.cell, len(self.tokenizer), config.hidden, len(self.tokenizer),
+                num_layers=config.layers, embedding_dim=config.embedding, input_kind="tokens",
+                dropout=config.dropout, dtype=config.dtype, rng=self.rng,
+            )
+        except MemoryError as err:
+            raise ValueError(f"{_describe_size(config, len(self.tokenizer))} does not fit in the "
+                             f"memory free now: {err}") from None
         self.optimizer = _make_optimizer(config, self.model)
         self.step = 0
         self.hidden = None

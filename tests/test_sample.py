@@ -52,6 +52,14 @@ def test_temperature_zero_is_the_argmax_at_every_step(model, tokenizer):
     assert generate(model, tokenizer, "to be", 15, temperature=0) == text
 
 
+def test_a_tiny_temperature_is_greedy_without_warnings(model, tokenizer):
+    # (logits - max) / 1e-320 overflows to -inf below the max: right, but NumPy warned the user.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = generate(model, tokenizer, "to be", 15, temperature=1e-320)
+    assert tiny == generate(model, tokenizer, "to be", 15, temperature=0)
+
+
 def test_top_k_1_is_greedy_whatever_the_rng_and_temperature(model, tokenizer):
     greedy = generate(model, tokenizer, "that", 20, temperature=0)
     for seed in range(3):

@@ -238,7 +238,8 @@ def _next_token(logits: np.ndarray, temperature: float, top_k: int | None,
     if math.isinf(temperature):
         scaled = np.where(logits > -np.inf, 0.0, -np.inf)
     else:
-        scaled = (logits - logits.max()) / temperature
+        with np.errstate(over="ignore"):  # a tiny temperature: -inf below the max, greedy
+            scaled = (logits - logits.max()) / temperature
     cdf = np.cumsum(np.exp(scaled))
     # Inverse-CDF sampling; side="right" never lands on a zero-probability token.
     return min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), logits.size - 1)

@@ -119,7 +119,8 @@ def test_demo_replaces_only_its_own_earlier_output(trained, tmp_path):
     shutil.copytree(trained / "run", tmp_path / "run")
     train_run = (tmp_path / "run" / "checkpoint.npz").read_bytes()
     refused = cli(*quick, cwd=tmp_path)
-    assert_user_error(refused, "run already holds a training run (checkpoint.npz, log.csv)", "--overwrite")
+    assert_user_error(refused, "run already holds files of a training run (checkpoint.npz, log.csv)",
+                      "--overwrite")
     assert refused.stdout == "" and (tmp_path / "run" / "checkpoint.npz").read_bytes() == train_run
     # --overwrite replaces it; the README's `demo` then runs again and again in its own folder.
     for args in ((*quick, "--overwrite"), quick):
@@ -203,8 +204,16 @@ def test_demo_refuses_a_folder_of_other_files(tmp_path, monkeypatch, capsys):
     (tmp_path / "mine" / "loss.png").write_bytes(b"my own plot")
     monkeypatch.chdir(tmp_path)
     result = cli_in_process("demo", "--quick", "--out", "mine", "--no-progress", capsys=capsys)
-    assert_user_error(result, "mine already holds other files (loss.png)", "--overwrite")
+    assert_user_error(result, "mine already holds files of a training run (loss.png)", "--overwrite")
     assert result.stdout == "" and (tmp_path / "mine" / "loss.png").read_bytes() == b"my own plot"
+
+
+def test_demo_refuses_a_file_as_its_folder_before_the_gradient_checks(tmp_path, monkeypatch, capsys):
+    (tmp_path / "one.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    result = cli_in_process("demo", "--quick", "--out", "one.txt", "--no-progress", capsys=capsys)
+    assert_user_error(result, "--out one.txt is a file, not a folder; choose another --out")
+    assert result.stdout == "" and (tmp_path / "one.txt").read_text() == "mine"
 
 
 def test_seeds_are_checked_as_train_checks_them(trained, monkeypatch, capsys):

@@ -193,6 +193,16 @@ def test_the_files_of_a_run_without_its_checkpoint_are_kept_too(config, tmp_path
     assert not (run_dir / "best.npz").exists()
 
 
+def test_a_lone_loss_plot_is_kept_too(config, tmp_path):
+    # A fresh run deleted it unasked, and wrote none in its place without matplotlib.
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "loss.png").write_bytes(b"a plot")
+    with pytest.raises(FileExistsError, match=r"holds files of a training run \(loss\.png\) but no "):
+        run(config, steps=3)
+    assert (tmp_path / "run" / "loss.png").read_bytes() == b"a plot"
+    assert run(config, steps=3, overwrite=True).step == 3
+
+
 def test_overwrite_removes_the_replaced_runs_checkpoint_before_training(config, tmp_path):
     # A new run that fails before its first save must not leave the old checkpoint beside its
     # own log.csv, where eval and --resume would take the old model for this run's.

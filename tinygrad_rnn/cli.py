@@ -416,11 +416,13 @@ def _demo_config(args: argparse.Namespace) -> TrainConfig:
     # Unlike train, the demo refuses any folder with files in it (not only a run): it is the
     # command people run first, with a default --out they did not choose.
     run_dir = Path(args.out)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FileExistsError(f"--out {run_dir} is a file, not a folder; choose another --out")
     present = sorted(path.name for path in run_dir.iterdir()) if run_dir.is_dir() else []
     replace = args.overwrite or _is_earlier_demo(run_dir)
     if present and not replace:
         found = existing_run_files(run_dir)
-        held = (f"a training run ({', '.join(found)})" if found else
+        held = (f"files of a training run ({', '.join(found)})" if found else
                 f"other files ({', '.join(present[:3])}{', ...' if len(present) > 3 else ''})")
         raise FileExistsError(
             f"{run_dir} already holds {held} and is not an earlier demo's output; pass --overwrite "

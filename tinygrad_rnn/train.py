@@ -274,8 +274,9 @@ def check_int_option(flag: str, value: Any, minimum: int) -> None:
 
 
 def existing_run_files(run_dir: str | Path) -> list[str]:
-    """Which of the files that hold a run's results (``RUN_FILES``) are in ``run_dir``."""
-    return [name for name in RUN_FILES if (Path(run_dir) / name).exists()]
+    """Which of the files a run leaves (``RUN_FILES`` and the plot) are in ``run_dir``: a
+    new run replaces them only with --overwrite (a lone loss.png was deleted unasked)."""
+    return [name for name in (*RUN_FILES, PLOT_NAME) if (Path(run_dir) / name).exists()]
 
 
 @dataclass
@@ -644,7 +645,7 @@ class _Run:
                     f"{self.run_dir} already holds a training run; pass --resume to continue it, "
                     "--overwrite to replace it, or choose another --out"
                 )
-            # best.npz or log.csv without a checkpoint: kept results of a run, nothing to resume.
+            # best.npz, log.csv or loss.png without a checkpoint: a run's results, nothing to resume.
             raise FileExistsError(
                 f"{self.run_dir} already holds files of a training run ({', '.join(found)}) but no "
                 f"{CHECKPOINT_NAME} to resume from; pass --overwrite to replace them, or choose another --out"

@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from tinygrad_rnn import cli as cli_module
 from tinygrad_rnn import serialization
 from tinygrad_rnn.cli import main
 
@@ -214,6 +215,14 @@ def test_demo_refuses_a_file_as_its_folder_before_the_gradient_checks(tmp_path, 
     result = cli_in_process("demo", "--quick", "--out", "one.txt", "--no-progress", capsys=capsys)
     assert_user_error(result, "--out one.txt is a file, not a folder; choose another --out")
     assert result.stdout == "" and (tmp_path / "one.txt").read_text() == "mine"
+
+
+def test_an_error_is_one_line_that_quotes_the_spaces_it_was_given(capsys):
+    # The message went through ' '.join(message.split()): a word-level run's prime '   ' was
+    # quoted as ' '.
+    cli_module._error("generate: the prime '   ' has no symbols;\n    give at least one")
+    expected = "tinygrad-rnn: error: generate: the prime '   ' has no symbols; give at least one\n"
+    assert capsys.readouterr().err == expected
 
 
 def test_seeds_are_checked_as_train_checks_them(trained, monkeypatch, capsys):

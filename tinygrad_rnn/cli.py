@@ -67,7 +67,10 @@ USER_ERRORS = (ValueError, TypeError, OSError, CheckpointError, TrainingDiverged
 
 
 def _error(message: str) -> None:
-    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    """One line on stderr: line breaks (and the indentation around them) become one space;
+    other spaces are kept, as in a quoted prime of three spaces."""
+    line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    print(f"{PROG}: error: {line}", file=sys.stderr)
 
 
 # -- train -------------------------------------------------------------------------------

@@ -225,6 +225,17 @@ def test_an_error_is_one_line_that_quotes_the_spaces_it_was_given(capsys):
     assert capsys.readouterr().err == expected
 
 
+def test_train_refuses_resume_and_overwrite_together(trained, monkeypatch, capsys):
+    # --overwrite was silently ignored beside --resume.
+    monkeypatch.chdir(trained)
+    before = (trained / "run" / "checkpoint.npz").read_bytes()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--out", "run", "--resume", "--overwrite"])
+    assert exit_info.value.code == 2
+    assert "argument --overwrite: not allowed with argument --resume" in capsys.readouterr().err
+    assert (trained / "run" / "checkpoint.npz").read_bytes() == before
+
+
 def test_seeds_are_checked_as_train_checks_them(trained, monkeypatch, capsys):
     monkeypatch.chdir(trained)
     for command in (("train", "--out", "other"), ("sample", "run"), ("compare",)):

@@ -147,15 +147,17 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default: {d.checkpoint_every})")
     report.add_argument("--out", metavar="DIR",
                         help=f"run folder for checkpoint.npz, log.csv and loss.png (default: {d.out})")
-    report.add_argument("--resume", action="store_true",
-                        help="continue the run in --out with its saved options; options given "
-                             "here override them (--steps to extend the run, --lr, ...), except "
-                             "those that define the data, the model, the optimizer and the random "
-                             "stream, which must stay as they were: "
-                             + ", ".join("--" + name.replace("_", "-") for name in FIXED_ON_RESUME))
-    report.add_argument("--overwrite", action="store_true",
-                        help="replace an existing run in --out (its checkpoint, best model, log "
-                             "and plot are removed first)")
+    # Continue the run in --out, or replace it: not both (--overwrite was silently ignored).
+    mode = report.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true",
+                      help="continue the run in --out with its saved options; options given "
+                           "here override them (--steps to extend the run, --lr, ...), except "
+                           "those that define the data, the model, the optimizer and the random "
+                           "stream, which must stay as they were: "
+                           + ", ".join("--" + name.replace("_", "-") for name in FIXED_ON_RESUME))
+    mode.add_argument("--overwrite", action="store_true",
+                      help="replace an existing run in --out (its checkpoint, best model, log "
+                           "and plot are removed first)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar")
     report.add_argument("--blas-threads", type=int, metavar="N",
                         help="BLAS threads while training; N wins over OPENBLAS_NUM_THREADS, "

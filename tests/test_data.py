@@ -276,6 +276,14 @@ def test_load_text_non_utf8_names_file_and_offset(tmp_path):
         load_text(tmp_path)
 
 
+def test_load_text_drops_a_byte_order_mark_at_the_start_of_each_file(tmp_path):
+    # It became a symbol of the vocabulary (and of samples), as an invisible first character.
+    (tmp_path / "a.txt").write_bytes(b"\xef\xbb\xbfone")
+    (tmp_path / "b.txt").write_bytes(b"\xef\xbb\xbftwo \xef\xbb\xbf")
+    assert load_text(tmp_path / "a.txt") == "one"
+    assert load_text(tmp_path) == "one\ntwo \ufeff"  # only a leading one is a mark
+
+
 # --- train/validation split -----------------------------------------------------------
 
 

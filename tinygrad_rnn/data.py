@@ -293,9 +293,11 @@ def default_corpus_path() -> Path:
 
 
 def _read_utf8(path: Path) -> str:
+    """The file's text; a byte-order mark at its start (as Windows editors write) is not text
+    and is dropped, where it became a symbol of the vocabulary."""
     data = path.read_bytes()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text: {err.reason} at byte offset {err.start}") from None
 
@@ -304,7 +306,8 @@ def load_text(path: str | Path | None = None) -> str:
     """The training text: the built-in corpus, one UTF-8 file, or a folder of them.
 
     - ``None``: the built-in corpus (:func:`default_corpus_path`).
-    - a file: its text, decoded as UTF-8 (line endings kept as they are).
+    - a file: its text, decoded as UTF-8 (line endings kept as they are; a leading byte-order
+      mark dropped).
     - a folder: every ``*.txt``, ``*.raw`` and ``*.tokens`` file under it, recursively
       (WikiText's ``wiki.train.raw`` included), in order of relative path, joined by ``"\\n"``.
 

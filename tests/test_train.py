@@ -356,6 +356,13 @@ def test_empty_paths_are_refused_rather_than_meaning_the_current_folder(config, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stray.txt", "text.txt"]
 
 
+def test_a_changed_option_is_named_as_its_flag_is_typed(config):
+    # It read --embedding None (now 8) and --cell 'gru' (now 'lstm').
+    run(config, steps=2)
+    with pytest.raises(ValueError, match=r"trained with --cell gru \(now lstm\); --embedding 0 \(now 8\); "):
+        run(config, steps=4, resume=True, cell="lstm", embedding=8)
+
+
 def test_resume_refuses_another_architecture_or_text(config, tmp_path):
     run(config, steps=3)
     with pytest.raises(ValueError, match="--hidden 16 .now 32"):

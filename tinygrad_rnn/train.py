@@ -663,7 +663,11 @@ class _Run:
         saved = checkpoint["train_config"]
         if not isinstance(saved, dict):
             raise CheckpointError(f"{where}: train_config must be a dict, got {type(saved).__name__}")
-        changed = [f"{_option(name)} {saved.get(name)!r} (now {getattr(self.config, name)!r})"
+        # As the flags are typed: --cell gru, --embedding 0 (None is "off"), not 'gru' and None.
+        def typed(value: Any) -> str:
+            return "0" if value is None else str(value)
+
+        changed = [f"{_option(name)} {typed(saved.get(name))} (now {typed(getattr(self.config, name))})"
                    for name in FIXED_ON_RESUME if saved.get(name) != getattr(self.config, name)]
         if changed:
             raise ValueError(f"{where}: the run was trained with {'; '.join(changed)}; "

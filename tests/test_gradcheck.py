@@ -103,6 +103,38 @@ def test_needs_an_input_that_requires_grad_and_a_tensor_output():
         tg.gradcheck(lambda t: t.data, [Tensor(np.ones(2), requires_grad=True)])
 
 
+def test_outputs_without_a_gradient_are_left_out_as_in_torch():
+    # An argmax (it jumps between x ± ε) or a detached value beside a differentiable output
+    # failed the check of a correct gradient; torch.autograd.gradcheck passes both.
+    a = np.array([[0.5 + 1e-7, 0.5, -0.3], [0.1, 0.2, 0.3]])
+    x = Tensor(a, requires_grad=True)
+    assert tg.gradcheck(lambda t: (t * 2, t.argmax(axis=1)), [x])
+    assert tg.gradcheck(lambda t: (t * 2, (t * t).detach()), [x])
+    assert tg.gradcheck(lambda t: (), [x])  # nothing to check, as torch (it failed in NumPy)
+    # With no differentiable output at all, a changing output must still fail: a backward
+    # an op forgot to attach is caught.
+    with pytest.raises(tg.GradcheckError, match="analytical 0, numerical"):
+        tg.gradcheck(lambda t: (t * t).detach(), [x])
+    torch = pytest.importorskip("torch")
+    theirs = torch.tensor(a, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: (t * 2, t.argmax(1)), [theirs])
+    assert torch.autograd.gradcheck(lambda t: (t * 2, (t * t).detach()), [theirs])
+
+
+@pytest.mark.parametrize(("settings", "error", "message"), [
+    ({"eps": 0.0}, ValueError, "eps must be a finite number > 0, got 0.0"),
+    ({"eps": "1e-6"}, TypeError, "eps must be a number, got '1e-6'"),
+    ({"atol": -1.0}, ValueError, "atol must be a finite number >= 0, got -1.0"),
+    ({"rtol": np.nan}, ValueError, "rtol must be a finite number >= 0, got nan"),
+    ({"seed": -1}, ValueError, "seed must be an int >= 0, got -1"),
+])
+def test_settings_are_checked_with_named_errors(settings, error, message):
+    # eps = 0 blamed a correct gradient (numerical nan); the others failed inside NumPy.
+    x = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(error, match=rf"^gradcheck: {message}"):
+        tg.gradcheck(lambda t: t * t, [x], **settings)
+
+
 def test_constants_and_non_tensor_inputs_pass_through_unchecked():
     x = Tensor(np.ones(3), requires_grad=True)
     constant = Tensor(np.arange(3.0))

@@ -102,6 +102,7 @@ def check_gradients(
     seed: int = 0,
 ) -> list[GradientCheck]:
     """The figures behind :func:`gradcheck`: one :class:`GradientCheck` per input requiring grad."""
+    _check_settings(eps, atol, rtol, seed)
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     if names is not None and len(names) != len(inputs):
         raise ValueError(f"gradcheck: {len(names)} names for {len(inputs)} inputs")
@@ -125,19 +126,30 @@ def check_gradients(
     inputs = tuple(_leaf(x.data, True) if i in checked and not x.is_leaf else x
                    for i, x in enumerate(inputs))
     outputs = _as_outputs(fn(*inputs))
+    # Only outputs that carry a gradient are checked, as in PyTorch: an argmax or a detached
+    # value beside them changes under ±ε with no gradient to compare (and failed the check).
+    # With none, every output is, against a zero gradient: an op that forgot to attach its
+    # backward must not pass.
+    differentiable = [out.requires_grad for out in outputs]
+    if not any(differentiable):
+        differentiable = [True] * len(outputs)
+    outputs = tuple(out for out, keep in zip(outputs, differentiable) if keep)
     rng = np.random.default_rng(seed)
     projections = [rng.standard_normal(out.shape) for out in outputs]
     analytical = _analytical(inputs, checked, outputs, projections)
 
-    projection = np.concatenate([v.ravel() for v in projections])
+    projection = np.concatenate([v.ravel() for v in projections] or [np.zeros(0)])
 
     def outputs_at() -> np.ndarray:
-        """Every output, flattened into one vector: differenced before it is projected,
-        so outputs that a perturbed element does not touch cancel exactly instead of
-        adding their rounding error to the difference."""
+        """The differentiable outputs, flattened into one vector: differenced before it is
+        projected, so outputs that a perturbed element does not touch cancel exactly
+        instead of adding their rounding error to the difference."""
         with no_grad():
             result = _as_outputs(fn(*inputs))
-        return np.concatenate([np.ravel(out.data) for out in result]).astype(np.float64)
+        if len(result) != len(differentiable):
+            raise ValueError(f"gradcheck: fn returned {len(differentiable)} outputs, then {len(result)}")
+        kept = [np.ravel(out.data) for out, keep in zip(result, differentiable) if keep]
+        return np.concatenate(kept or [np.zeros(0)]).astype(np.float64)
 
     checks = []
     for i, grad in zip(checked, analytical):
@@ -166,6 +178,19 @@ def _compare(label, analytical, numerical, atol, rtol) -> GradientCheck:
         atol=atol,
         rtol=rtol,
     )
+
+
+def _check_settings(eps, atol, rtol, seed) -> None:
+    """Named errors for settings NumPy would fail on deep inside (or that would fail every
+    gradient: eps = 0 divides by zero)."""
+    for name, value, positive in (("eps", eps, True), ("atol", atol, False), ("rtol", rtol, False)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"gradcheck: {name} must be a number, got {value!r}")
+        if not (np.isfinite(value) and (value > 0 if positive else value >= 0)):
+            raise ValueError(f"gradcheck: {name} must be a finite number {'> 0' if positive else '>= 0'}, "
+                             f"got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"gradcheck: seed must be an int >= 0, got {seed!r}")
 
 
 def _relative(a: float, n: float) -> float:

@@ -1,6 +1,7 @@
 """Data path: tokenizers, corpus loading, train/validation split, truncated-BPTT batches."""
 
 import json
+import unicodedata
 
 import numpy as np
 import pytest
@@ -19,7 +20,8 @@ from tinygrad_rnn.data import (
 
 # Words, apostrophes, punctuation, brackets, unicode letters and marks, all kinds of spaces.
 texts = st.text(
-    alphabet=st.sampled_from(list("abcXYZ019_'.,;:!?()[]{}-\"éß中\u0301 \t\n\r\u00a0")), max_size=60
+    alphabet=st.sampled_from(list("abcXYZ019_'’.,;:!?()[]{}-\"éß中\u0301\u0307\u093e \t\n\r\u00a0")),
+    max_size=60
 )
 
 
@@ -57,6 +59,22 @@ def test_word_split_and_decode():
     ]
     ids = tokenizer.encode("said he.\n\n  Ay! (gold), the   King's")
     assert tokenizer.decode(ids) == "said he. Ay! (gold), the King's"
+
+
+def test_word_accents_written_apart_and_curly_apostrophes_stay_in_their_word():
+    # Decomposed accents (NFD, as macOS writes) split every accented word: 'cafe ́ de ́ ja ̀ vu'.
+    decomposed = unicodedata.normalize("NFD", "café déjà vu")
+    tokenizer = WordTokenizer.fit(decomposed)
+    assert tokenizer.vocab == ["<unk>", "café", "déjà", "vu"]
+    assert tokenizer.decode(tokenizer.encode(decomposed)) == "café déjà vu"
+    np.testing.assert_array_equal(tokenizer.encode("café déjà vu"), tokenizer.encode(decomposed))
+    assert WordTokenizer.fit("İzmir", lower=True).vocab == ["<unk>", "i\u0307zmir"]  # no composed form
+    assert WordTokenizer.fit("नमस्ते दुनिया").split("नमस्ते") == ["नमस्ते"]  # vowel signs are marks
+    curly = WordTokenizer.fit("don’t, she said")
+    assert curly.split("don’t, she said") == ["don’t", ",", "she", "said"]
+    assert curly.decode(curly.encode("don’t, she said")) == "don’t, she said"
+    comma = WordTokenizer.fit(unicodedata.normalize("NFD", "café, ok"))
+    assert comma.split("café, ok") == ["café", ",", "ok"]
 
 
 def test_word_vocab_is_sorted_with_unk_first():

@@ -16,6 +16,7 @@ checkpoint next to the weights, and :func:`tokenizer_from_dict` rebuilds it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from importlib import resources
@@ -208,8 +209,11 @@ class WordTokenizer(Tokenizer):
     """Words and punctuation marks, with ``<unk>`` always id 0.
 
     A word is a run of letters, digits and underscores, possibly joined by apostrophes
-    (``King's``, ``o'er``); every other non-space character is a token of its own, and
-    whitespace is dropped. With ``lower=True`` text is lower-cased before splitting.
+    (``King's``, ``o'er``, ``don’t``); every other non-space character is a token of its
+    own, and whitespace is dropped. With ``lower=True`` text is lower-cased before
+    splitting. Text is compared in Unicode's composed form (NFC), and a combining mark
+    stays with the character before it, so ``déjà`` written with separate accents (as
+    macOS writes file names) and ``i̇zmir`` (``"İzmir".lower()``) are one word each.
 
     Decoding puts single spaces between tokens, except before ``. , ; : ! ? ' ) ] }`` and
     after ``( [ {``. It is therefore *not* an exact inverse of encoding (line breaks and
@@ -223,8 +227,8 @@ class WordTokenizer(Tokenizer):
 
     kind = "word"
     options = ("lower",)
-    TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
-    NO_SPACE_BEFORE = frozenset(".,;:!?')]}")
+    TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
+    NO_SPACE_BEFORE = frozenset(".,;:!?'’)]}")
     NO_SPACE_AFTER = frozenset("([{")
 
     def __init__(self, vocab: Iterable[str], lower: bool = False) -> None:
@@ -242,14 +246,34 @@ class WordTokenizer(Tokenizer):
             raise TypeError(f"WordTokenizer.fit: min_freq must be an integer, got {min_freq!r}")
         if min_freq < 1:
             raise ValueError(f"WordTokenizer.fit: min_freq must be >= 1, got {min_freq}")
-        counts = Counter(cls.TOKEN.findall(text.lower() if lower else text))
+        counts = Counter(cls._tokens(text.lower() if lower else text))
         if not counts:
             raise ValueError("WordTokenizer.fit: the text has no tokens")
         kept = sorted(token for token, count in counts.items() if count >= min_freq)
         return cls([UNK, *kept], lower=lower)
 
     def split(self, text: str) -> list[str]:
-        return self.TOKEN.findall(text.lower() if self.lower else text)
+        return self._tokens(text.lower() if self.lower else text)
+
+    @classmethod
+    def _tokens(cls, text: str) -> list[str]:
+        """``TOKEN``'s matches in the NFC form of ``text``, where a combining mark (which
+        no word-character class matches) is joined to the token just before it, and a word straight
+        after a mark to that token: "de" "◌́" "ja" is one word, not three tokens."""
+        text = unicodedata.normalize("NFC", text)
+        tokens = cls.TOKEN.findall(text)
+        if all(len(token) > 1 or not _is_mark(token) for token in tokens):
+            return tokens  # no stray mark: the usual case, at findall's speed
+        tokens, end = [], -1
+        for match in cls.TOKEN.finditer(text):
+            piece, start = match.group(), match.start()
+            if tokens and start == end and (_is_mark(piece[0]) or (
+                    _is_mark(tokens[-1][-1]) and (piece[0].isalnum() or piece[0] == "_"))):
+                tokens[-1] += piece
+            else:
+                tokens.append(piece)
+            end = match.end()
+        return tokens
 
     def join(self, symbols: list[str]) -> str:
         pieces = []
@@ -275,6 +299,11 @@ def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
             f"tokenizer_from_dict: unknown tokenizer kind {kind!r}, expected one of {sorted(_TOKENIZERS)}"
         )
     return _TOKENIZERS[kind].from_dict(d)
+
+
+def _is_mark(character: str) -> bool:
+    """A combining mark (Unicode category M: accents, vowel signs, ...)."""
+    return unicodedata.category(character)[0] == "M"
 
 
 def _is_int(value: Any) -> bool:

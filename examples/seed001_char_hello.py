@@ -22,7 +22,7 @@ import math
 import sys
 
 import numpy as np
-from seed_common import init_weights, int_at_least, verify_gradients
+from seed_common import init_weights, int_at_least, number_at_least, verify_gradients
 
 from tinygrad_rnn.data import CharTokenizer
 from tinygrad_rnn.nn import RecurrentModel, clip_grad_value_
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int_at_least(0), default=0)
     parser.add_argument("--iterations", type=int_at_least(1), default=200)
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--lr", type=number_at_least(0, strict=True), default=0.1)
     parser.add_argument("--fast", action="store_true",
                         help="accepted for uniformity: the full run already takes about a second")
     args = parser.parse_args(argv)

@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from seed_common import int_at_least, verify_gradients
+from seed_common import int_at_least, number_at_least, verify_gradients
 
 from tinygrad_rnn.data import BatchStream, CharTokenizer, load_text
 from tinygrad_rnn.lr_scheduler import CosineAnnealingLR
@@ -75,12 +75,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, help="a UTF-8 text file (default: the built-in paragraph)")
     parser.add_argument("--out", type=Path, default=Path("runs/seed003"), help="where loss.png goes")
     parser.add_argument("--epochs", type=int_at_least(1), default=60)
-    parser.add_argument("--lr", type=float, default=0.005)
+    parser.add_argument("--lr", type=number_at_least(0, strict=True), default=0.005)
     parser.add_argument("--hidden", type=int_at_least(1), default=64)
     parser.add_argument("--batch", type=int_at_least(1), default=16)
     parser.add_argument("--seq-len", type=int_at_least(1), default=10)
-    parser.add_argument("--clip", type=float, default=1.0, help="max total gradient norm")
-    parser.add_argument("--temperature", type=float, default=0.5)
+    parser.add_argument("--clip", type=number_at_least(0, strict=True), default=1.0,
+                        help="max total gradient norm")
+    parser.add_argument("--temperature", type=number_at_least(0), default=0.5)
     parser.add_argument("--length", type=int_at_least(1), default=200, help="characters per sample")
     parser.add_argument("--fast", action="store_true",
                         help="the gradient check on a model with hidden size 8")
@@ -91,11 +92,18 @@ def main(argv: list[str] | None = None) -> dict:
         text = DEFAULT_TEXT if args.data is None else load_text(args.data)
     except (OSError, ValueError) as err:  # missing, empty or not UTF-8: a usage error, not a traceback
         parser.error(f"--data: {err}")
+    try:  # before training, so that an unwritable --out fails at once
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.error(f"--out: cannot create {args.out}: {err.strerror}")
     tokenizer = CharTokenizer.fit(text)
     vocab_size = len(tokenizer)
     repeats = max(1, math.ceil(args.batch * args.length / len(text)))
     ids = tokenizer.encode(text * repeats)
-    batches = BatchStream(ids, args.batch, args.seq_len)
+    try:
+        batches = BatchStream(ids, args.batch, args.seq_len)
+    except ValueError as err:  # a text too short for --batch x --seq-len
+        parser.error(f"--seq-len/--batch: {err}")
     print(f"Text: {len(text)} characters ({repeats}x), vocabulary {vocab_size}, "
           f"{len(batches)} windows of {args.seq_len} x {args.batch} per epoch")
 
@@ -136,7 +144,6 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"\nSample starting with {start!r}:\n{sample}")
     real_fraction = float(np.mean([w in known_words for w in sampled_words])) if sampled_words else 0.0
 
-    args.out.mkdir(parents=True, exist_ok=True)
     plot = args.out / "loss.png"
     steps = np.arange(1, len(step_losses) + 1)
     history = {"step": steps, "train_loss": np.array(step_losses), "val_loss": np.full(len(steps), np.nan)}

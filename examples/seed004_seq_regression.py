@@ -24,7 +24,7 @@ import argparse
 import sys
 
 import numpy as np
-from seed_common import int_at_least, verify_gradients
+from seed_common import int_at_least, number_at_least, verify_gradients
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.nn import RecurrentModel
@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int_at_least(0), default=0)
     parser.add_argument("--epochs", type=int_at_least(1), help="default 200 (60 with --fast)")
-    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--lr", type=number_at_least(0, strict=True), default=0.05)
     parser.add_argument("--batch", type=int_at_least(1), default=10)
-    parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--momentum", type=number_at_least(0), default=0.9)
     parser.add_argument("--fast", action="store_true", help="60 epochs instead of 200")
     args = parser.parse_args(argv)
     epochs = (60 if args.fast else 200) if args.epochs is None else args.epochs

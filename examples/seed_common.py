@@ -72,3 +72,23 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def number_at_least(minimum: float, strict: bool = False) -> Callable[[str], float]:
+    """An argparse ``type`` for a finite number >= ``minimum`` (> with ``strict``): a bad
+    ``--lr`` or ``--temperature`` is a usage error at once, not a traceback after training.
+
+    >>> parser.add_argument("--lr", type=number_at_least(0, strict=True), default=0.1)  # doctest: +SKIP
+    """
+    bound = f"{'>' if strict else '>='} {minimum:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number {bound}, got {text!r}") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {text}")
+        return value
+
+    return parse

@@ -71,8 +71,8 @@ def test_seed001_spells_hello_from_uniform_start():
 
 def test_seed002_loss_falls_every_epoch():
     result = run_example("seed002_toy_classifier")
-    losses = result["losses"]
-    assert len(losses) == 10
+    losses = [*result["losses"], result["final_loss"]]  # each epoch's loss before its update
+    assert len(losses) == 11
     assert all(after < before for before, after in zip(losses, losses[1:]))
     probabilities = result["probabilities"]
     assert probabilities.shape == (3, 2)
@@ -80,6 +80,13 @@ def test_seed002_loss_falls_every_epoch():
     assert (probabilities[:, 0] > 0.5).all()  # class 0, the target, is now the likelier one
     assert result["passed"]
     assert_gradients_verified(result, 42)
+
+
+def test_seed002_judges_every_update_the_last_one_too():
+    # A single epoch passed whatever it did (all() of no comparisons), and the last update of
+    # any run was never judged.
+    assert run_example("seed002_toy_classifier", "--epochs", "1")["passed"]
+    assert not run_example("seed002_toy_classifier", "--lr", "50")["passed"]
 
 
 def test_seed003_char_lm_learns_its_text(tmp_path):
@@ -109,6 +116,17 @@ def test_seed003_char_lm_learns_its_text(tmp_path):
     ("seed003_char_lm", ["--epochs", "0"], "argument --epochs: must be an integer >= 1, got 0"),
     ("seed003_char_lm", ["--data", "no_such_file.txt"], "--data: load_text: no_such_file.txt does not exist"),
     ("seed004_seq_regression", ["--epochs", "0"], "argument --epochs: must be an integer >= 1, got 0"),
+    # These passed parsing and failed with a traceback, --temperature only after training.
+    ("seed000_word_rnn", ["--lr", "nan"], "argument --lr: must be a finite number > 0, got nan"),
+    ("seed003_char_lm", ["--temperature", "-1"],
+     "argument --temperature: must be a finite number >= 0, got -1"),
+    ("seed003_char_lm", ["--clip", "x"], "argument --clip: must be a number > 0, got 'x'"),
+    ("seed003_char_lm", ["--seq-len", "300"],
+     "--seq-len/--batch: BatchStream: 3520 tokens split into batch_size=16 streams give 219 steps per "
+     "stream, fewer than seq_len=300; use a smaller batch_size or seq_len, or more text (need at least "
+     "batch_size*seq_len + 1 tokens)"),
+    ("seed004_seq_regression", ["--momentum", "-1"],
+     "argument --momentum: must be a finite number >= 0, got -1"),
 ])
 def test_bad_options_are_usage_errors_not_tracebacks(name, argv, message, capsys):
     # --epochs 0 ended in an IndexError after the gradient check (seed004 silently trained 60

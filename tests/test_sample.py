@@ -112,6 +112,13 @@ def test_bad_argument_types_are_refused_naming_generate(model, tokenizer):
         generate(model, tokenizer, None, 5)
 
 
+def test_mean_loss_refuses_an_id_out_of_the_vocabulary_even_as_the_last_target(model, tokenizer):
+    # A -100 as the last id (a target only) was ignored by cross_entropy, yet counted: half the loss.
+    vocab = len(tokenizer)
+    with pytest.raises(ValueError, match=rf"mean_loss: token ids must lie in \[0, {vocab}\), got \[-100\]"):
+        mean_loss(model, np.array([1, 2, -100]))
+
+
 def test_mean_loss_refuses_sizes_that_are_not_integers(model, tokenizer):
     ids = tokenizer.encode(TEXT)
     with pytest.raises(TypeError, match="mean_loss: streams must be an integer >= 1, got 2.5"):

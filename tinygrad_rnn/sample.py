@@ -324,6 +324,10 @@ def mean_loss(model: RecurrentModel, ids, *, streams: int = 16, seq_len: int = 6
     pairs = len(ids) - 1
     if pairs < 1:
         raise ValueError(f"mean_loss: need at least 2 tokens to predict one, got {len(ids)}")
+    vocab = model.output_size
+    if ids.min() < 0 or ids.max() >= vocab:  # the last one is only a target, whose -100
+        bad = np.unique(ids[(ids < 0) | (ids >= vocab)])  # cross_entropy ignores unasked
+        raise ValueError(f"mean_loss: token ids must lie in [0, {vocab}), got {bad[:10].tolist()}")
     for name, value in (("streams", streams), ("seq_len", seq_len)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"mean_loss: {name} must be an integer >= 1, got {value!r}")

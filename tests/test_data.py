@@ -447,6 +447,17 @@ def test_load_state_dict_refuses_other_streams_and_positions():
         batches.load_state_dict({**state, "window": 5})
     with pytest.raises(ValueError, match="expected keys"):
         batches.load_state_dict({"epoch": 0, "window": 0})
+    with pytest.raises(TypeError, match=r"BatchStream.load_state_dict: expected a dict from state_dict\(\), "
+                                        r"got NoneType"):
+        batches.load_state_dict(None)
+
+
+def test_fit_refuses_what_is_not_text():
+    # None was "the text is empty"; an int failed inside set() or the regex.
+    for fit in (CharTokenizer.fit, WordTokenizer.fit):
+        for text in (None, 123, b"bytes"):
+            with pytest.raises(TypeError, match=rf"^{fit.__qualname__}: text must be a str, got "):
+                fit(text)
 
 
 def test_load_state_dict_refuses_bools_where_integers_belong():

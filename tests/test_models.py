@@ -254,6 +254,15 @@ def test_constructor_errors():
         nn.RecurrentModel("rnn", 5, 4, 5, input_kind="images")
     with pytest.raises(ValueError, match=r"RecurrentModel: output_size must be at least 1"):
         nn.RecurrentModel("rnn", 5, 4, 0)
+    # A truthy string was taken for True: bias="False" built biases.
+    with pytest.raises(TypeError, match=r"RecurrentModel: bias must be a bool, got 'False'"):
+        nn.RecurrentModel("rnn", 5, 4, 5, bias="False")
+    for build, owner, name in ((lambda: nn.Linear(2, 3, bias=0), "Linear", "bias"),
+                               (lambda: nn.GRU(2, 3, batch_first="yes"), "GRU", "batch_first"),
+                               (lambda: nn.LSTM(2, 3, bidirectional=1), "LSTM", "bidirectional"),
+                               (lambda: nn.RNNCell(2, 3, bias=None), "RNNCell", "bias")):
+        with pytest.raises(TypeError, match=rf"^{owner}: {name} must be a bool, got "):
+            build()
 
 
 def test_call_errors():

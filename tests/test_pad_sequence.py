@@ -92,6 +92,8 @@ def test_matches_torch(lengths, setting):
     (lambda: pad_sequence([np.zeros(2, np.int64)], padding_value=0.5), ValueError,
      r"padding_value 0\.5 cannot be held by the sequences' dtype int64"),
     (lambda: pad_sequence([np.zeros(2, np.int8)], padding_value=300), ValueError, r"dtype int8"),
+    (lambda: pad_sequence([np.zeros(2, np.int64)], padding_value=2**70), ValueError,  # was an OverflowError
+     r"padding_value 1180591620717411303424 cannot be held by the sequences' dtype int64"),
     (lambda: pad_sequence([np.zeros(2, np.float16)], padding_value=1e10), ValueError,
      r"padding_value 10000000000\.0 cannot be held by the sequences' dtype float16"),
     (lambda: pad_sequence([tg.zeros(2, requires_grad=True)], padding_value=-1e40), ValueError,

@@ -194,6 +194,7 @@ class CharTokenizer(Tokenizer):
 
         Without ``<unk>`` the vocabulary is exactly the characters of the text.
         """
+        _check_text(text, "CharTokenizer.fit")
         if not text:
             raise ValueError("CharTokenizer.fit: the text is empty")
         return cls([UNK] * unk + sorted(set(text)))
@@ -246,6 +247,7 @@ class WordTokenizer(Tokenizer):
             raise TypeError(f"WordTokenizer.fit: min_freq must be an integer, got {min_freq!r}")
         if min_freq < 1:
             raise ValueError(f"WordTokenizer.fit: min_freq must be >= 1, got {min_freq}")
+        _check_text(text, "WordTokenizer.fit")
         counts = Counter(cls._tokens(text.lower() if lower else text))
         if not counts:
             raise ValueError("WordTokenizer.fit: the text has no tokens")
@@ -496,6 +498,8 @@ class BatchStream:
         """Resume at a position from :meth:`state_dict`; the settings must match this stream."""
         name = "BatchStream.load_state_dict"
         mine = self.state_dict()
+        if not isinstance(state, dict):
+            raise TypeError(f"{name}: expected a dict from state_dict(), got {type(state).__name__}")
         if set(state) != set(mine):
             raise ValueError(f"{name}: expected keys {sorted(mine)}, got {sorted(state)}")
         settings = ("num_tokens", "batch_size", "seq_len", "drop_last")

@@ -10,7 +10,7 @@ import numpy as np
 from .. import functional, ops
 from .. import rng as _rng
 from ..tensor import Tensor
-from .module import Module, Parameter, float_dtype, positive_int
+from .module import Module, Parameter, flag, float_dtype, positive_int
 
 
 def uniform_parameter(rng: np.random.Generator, bound: float, shape: tuple[int, ...],
@@ -89,7 +89,7 @@ class Linear(Module):
         rng = _rng.resolve(rng)
         bound = 1 / math.sqrt(self.in_features)
         self.weight = uniform_parameter(rng, bound, (self.out_features, self.in_features), dtype)
-        if bias:
+        if flag(bias, "bias", "Linear"):
             self.bias = uniform_parameter(rng, bound, (self.out_features,), dtype)
         else:
             self.bias = None
@@ -196,8 +196,8 @@ class LayerNorm(Module):
         if not (math.isfinite(eps) and eps >= 0):
             raise ValueError(f"LayerNorm: eps must be a finite number >= 0, got {eps}")
         self.eps = float(eps)
-        self.elementwise_affine = _flag(elementwise_affine, "elementwise_affine", "LayerNorm")
-        bias = _flag(bias, "bias", "LayerNorm")
+        self.elementwise_affine = flag(elementwise_affine, "elementwise_affine", "LayerNorm")
+        bias = flag(bias, "bias", "LayerNorm")
         dtype = float_dtype(dtype, "LayerNorm")
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
@@ -240,12 +240,6 @@ def _normalized_shape(value) -> tuple[int, ...]:
         raise ValueError(f"LayerNorm: normalized_shape must hold at least one size and every size must "
                          f"be at least 1, got {sizes}")
     return sizes
-
-
-def _flag(value, name: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 # -- activations: no parameters, one Tensor op each ---------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 from .. import functional
 from ..tensor import Tensor, zeros
 from .layers import Embedding, Linear
-from .module import Module, float_dtype, positive_int
+from .module import Module, flag, float_dtype, positive_int
 from .recurrent import GRU, LSTM, RNN
 
 _CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -75,6 +75,7 @@ class RecurrentModel(Module):
             self.embedding = None
         self.dropout = functional.check_probability(owner, dropout, "dropout")
         num_layers = positive_int(num_layers, "num_layers", owner)
+        bias = flag(bias, "bias", owner)
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         self.rnn = _CELLS[cell](rnn_input, hidden_size, num_layers, bias=bias, dtype=dtype, rng=rng,
                                 dropout=self.dropout if num_layers > 1 else 0.0, **extra)

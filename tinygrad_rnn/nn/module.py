@@ -67,6 +67,14 @@ def positive_int(value, name: str, owner: str) -> int:
     return int(value)
 
 
+def flag(value, name: str, owner: str) -> bool:
+    """``value`` as a bool, or a TypeError naming the argument: ``bias="False"`` is truthy,
+    and was taken for True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` skipped."""
 

@@ -51,7 +51,7 @@ from .. import functional, ops
 from .. import rng as _rng
 from ..tensor import Tensor, _leaf, view, zeros
 from .layers import check_float_input, check_indices, uniform_parameter
-from .module import Module, float_dtype, positive_int
+from .module import Module, flag, float_dtype, positive_int
 
 State = tuple[Tensor, ...]
 
@@ -179,8 +179,8 @@ def _check_weights(module: Module, suffix: str, input_size: int, dtype: np.dtype
     for name, shape in expected.items():
         param = getattr(module, name + suffix, None)
         if param is None:
-            flag = " (the module was built with bias=True)" if name.startswith("bias") else ""
-            raise ValueError(f"{type(module).__name__}: {name}{suffix} is missing or None{flag}; "
+            hint = " (the module was built with bias=True)" if name.startswith("bias") else ""
+            raise ValueError(f"{type(module).__name__}: {name}{suffix} is missing or None{hint}; "
                              f"expected a Parameter of shape {shape} and dtype {dtype}")
         if param.shape != shape or param.dtype != dtype:
             raise ValueError(f"{type(module).__name__}: {name}{suffix} has shape {param.shape} and "
@@ -235,7 +235,7 @@ class _Cell(Module):
         owner = type(self).__name__
         self.input_size = positive_int(input_size, "input_size", owner)
         self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
-        self.bias = bool(bias)
+        self.bias = flag(bias, "bias", owner)
         self._kind = _KINDS[mode]
         _add_parameters(self, "", self.input_size, self.hidden_size, self._kind.gates, self.bias,
                         float_dtype(dtype, owner), _rng.resolve(rng))
@@ -338,13 +338,13 @@ class _Recurrent(Module):
         self.input_size = positive_int(input_size, "input_size", owner)
         self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
         self.num_layers = positive_int(num_layers, "num_layers", owner)
-        self.bias = bool(bias)
-        self.batch_first = bool(batch_first)
+        self.bias = flag(bias, "bias", owner)
+        self.batch_first = flag(batch_first, "batch_first", owner)
         self.dropout = functional.check_probability(owner, dropout, "dropout")
         if self.dropout and self.num_layers == 1:
             warnings.warn(f"{owner}: dropout={self.dropout} does nothing with num_layers=1: it "
                           "applies to the outputs of every layer but the last", UserWarning, stacklevel=3)
-        self.bidirectional = bool(bidirectional)
+        self.bidirectional = flag(bidirectional, "bidirectional", owner)
         if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)):
             raise TypeError(f"{owner}: proj_size must be an int, got {proj_size!r}")
         if not 0 <= proj_size < self.hidden_size:

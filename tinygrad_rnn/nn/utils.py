@@ -199,11 +199,14 @@ def pad_sequence(sequences: Iterable[Tensor | np.ndarray], batch_first: bool = F
         raise TypeError(f"{op}: the sequences must share one dtype, got "
                         f"{[str(tensor.dtype) for tensor in tensors]}")
     dtype, trailing = tensors[0].dtype, tensors[0].shape[1:]
-    with np.errstate(invalid="ignore", over="ignore"):
-        fill = np.asarray(padding_value).astype(dtype)
+    try:
+        with np.errstate(invalid="ignore", over="ignore"):
+            fill = np.asarray(padding_value).astype(dtype)
+    except OverflowError:  # an int beyond int64 (2**70), before any dtype could hold it
+        fill = None
     # An integer must be held exactly; a float may round, but not overflow to ±inf (a finite
     # value that PyTorch refuses as well: "cannot be converted ... without overflow").
-    overflows = dtype.kind == "f" and np.isinf(fill) and np.isfinite(padding_value)
+    overflows = fill is None or (dtype.kind == "f" and np.isinf(fill) and np.isfinite(padding_value))
     if overflows or (dtype.kind != "f" and fill != padding_value):
         raise ValueError(f"{op}: padding_value {padding_value!r} cannot be held by the sequences' "
                          f"dtype {dtype}")

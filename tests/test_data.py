@@ -460,6 +460,23 @@ def test_fit_refuses_what_is_not_text():
                 fit(text)
 
 
+def test_a_position_loaded_while_a_loop_runs_moves_the_loop_there():
+    # The loop went on from its own count (window 1) and then overwrote the loaded position.
+    batches = BatchStream(np.arange(50), batch_size=2, seq_len=5)
+    windows = iter(batches)
+    next(windows)
+    batches.load_state_dict({**batches.state_dict(), "window": 0})
+    np.testing.assert_array_equal(next(windows)[0][0], [0, 24])
+    assert batches.state_dict()["window"] == 1
+    last = len(batches) - 1  # loaded in the body of an epoch's last window, the loop goes on
+    seen = []
+    for inputs, _ in batches:
+        seen.append(int(inputs[0, 0]))
+        if len(seen) == 4:
+            batches.load_state_dict({**batches.state_dict(), "epoch": 1, "window": last})
+    assert seen == [5, 10, 15, 20, 20] and batches.state_dict()["epoch"] == 2
+
+
 def test_load_state_dict_refuses_bools_where_integers_belong():
     batches = BatchStream(np.arange(50), batch_size=1, seq_len=5)
     state = batches.state_dict()

@@ -467,6 +467,7 @@ class BatchStream:
         self._targets.flags.writeable = False
         self.epoch = 0
         self.window = 0
+        self._loads = 0  # load_state_dict calls: a loop running over the stream follows them
 
     def __len__(self) -> int:
         """Windows per epoch."""
@@ -474,14 +475,21 @@ class BatchStream:
         return full + (rest > 0 and not self.drop_last)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for window in range(self.window, len(self)):
+        """The windows from the current position to the end of its epoch. The position is
+        read at every window, so a ``load_state_dict`` in the loop body moves the loop
+        there (it went on from its own count, then overwrote the loaded position)."""
+        while True:
+            window, loads = self.window, self._loads
             # Advance before yielding: a state_dict() taken in the loop body resumes after this window.
-            if window + 1 == len(self):
+            last = window + 1 == len(self)
+            if last:
                 self.epoch, self.window = self.epoch + 1, 0
             else:
                 self.window = window + 1
             rows = slice(window * self.seq_len, (window + 1) * self.seq_len)
             yield self._inputs[rows], self._targets[rows]
+            if last and self._loads == loads:
+                return
 
     def state_dict(self) -> dict[str, int | bool]:
         """The position (epoch, next window) plus the settings it is only valid for."""
@@ -516,3 +524,4 @@ class BatchStream:
                 f"is not a position of a stream with {len(self)} windows per epoch"
             )
         self.epoch, self.window = int(epoch), int(window)
+        self._loads += 1

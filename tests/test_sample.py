@@ -246,6 +246,11 @@ def test_load_checkpoint_refuses_missing_foreign_and_mismatched_files(model, tok
     save_checkpoint(tmp_path / "vocab.npz", model, other_vocab)
     with pytest.raises(CheckpointError, match="another vocabulary"):
         load_checkpoint(tmp_path / "vocab.npz")
+    # It loaded, and generate and evaluate then failed on inputs of the wrong shape.
+    dense = {**model.config(), "input_kind": "dense"}
+    save_checkpoint(tmp_path / "dense.npz", model, tokenizer, model_config=dense)
+    with pytest.raises(CheckpointError, match="reads input_kind='dense', not token ids"):
+        load_checkpoint(tmp_path / "dense.npz")
 
 
 @pytest.mark.parametrize("options", [

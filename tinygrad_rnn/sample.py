@@ -103,6 +103,9 @@ def load_checkpoint(path_or_run_dir: str | Path) -> tuple[RecurrentModel, Tokeni
     if not isinstance(config, dict) or not isinstance(weights, dict):
         raise CheckpointError(f"{path}: model_config and model must be dicts, got "
                               f"{type(config).__name__} and {type(weights).__name__}")
+    if config.get("input_kind", "tokens") != "tokens":  # a language model reads token ids
+        raise CheckpointError(f"{path}: the model reads input_kind={config.get('input_kind')!r}, not "
+                              "token ids: it is no language model that can generate or be evaluated")
     sizes = {config.get("input_size"), config.get("output_size")}
     if sizes != {len(tokenizer)}:
         raise CheckpointError(

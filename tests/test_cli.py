@@ -236,6 +236,16 @@ def test_train_refuses_resume_and_overwrite_together(trained, monkeypatch, capsy
     assert (trained / "run" / "checkpoint.npz").read_bytes() == before
 
 
+def test_an_unknown_option_is_reported_with_its_subcommands_usage(capsys):
+    # It printed the top-level usage, which lists no option of train.
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--bogus"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "--blas-threads" in error and error.splitlines()[-1] == (
+        "tinygrad-rnn train: error: unrecognized arguments: --bogus")
+
+
 def test_seeds_are_checked_as_train_checks_them(trained, monkeypatch, capsys):
     monkeypatch.chdir(trained)
     for command in (("train", "--out", "other"), ("sample", "run"), ("compare",)):

@@ -510,8 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, **kwargs) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=_HELP[name],
-                                   description=_DESCRIPTIONS[name], **kwargs)
+        sub = commands.add_parser(name, help=_HELP[name], description=_DESCRIPTIONS[name], **kwargs)
+        sub.set_defaults(command_parser=sub)  # its usage, not the top level's, with its errors
+        return sub
 
     demo = command("demo")
     demo.add_argument("--steps", type=int, metavar="N", help=f"training steps (default: {DEMO_STEPS})")
@@ -579,7 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.handler is not None and extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         status = _run_delegated(args.command, extra) if args.handler is None else args.handler(args)
         sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit

@@ -97,6 +97,16 @@ def test_command_json_and_exit_code(capsys, monkeypatch):
 def test_bad_choice_is_a_clear_error():
     with pytest.raises(ValueError, match="compare: cell must be one of"):
         compare.compare_gradients(cell="transformer")
+    # These were refused under the model's names (RNN:, RecurrentModel.loss:) or, for a
+    # truthy initial_state, taken.
+    for settings, error, message in (
+            ({"nonlinearity": "sigmoid"}, ValueError, r"compare: nonlinearity must be one of \('tanh', "),
+            ({"cell": "gru", "nonlinearity": "relu"}, ValueError, r"compare: nonlinearity='relu' applies to "
+                                                                  r"cell='rnn' only, got 'gru'"),
+            ({"reduction": "max"}, ValueError, r"compare: reduction must be one of \('mean', 'sum'\)"),
+            ({"initial_state": 1}, TypeError, r"compare: initial_state must be True or False, got 1")):
+        with pytest.raises(error, match=message):
+            compare.compare_gradients(**settings)
 
 
 @pytest.mark.parametrize(("flag", "value", "minimum"), [

@@ -134,6 +134,14 @@ def compare_gradients(
     _choice("loss", loss, LOSSES)
     _choice("input", input, INPUTS)
     _choice("dtype", dtype, ("float64", "float32"))
+    # Checked here, under compare's name (the model's own errors named RNN or RecurrentModel.loss)
+    _choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+    if nonlinearity != "tanh" and cell != "rnn":
+        raise ValueError(f"compare: nonlinearity={nonlinearity!r} applies to cell='rnn' only, got {cell!r}")
+    _choice("reduction", reduction, ("mean", "sum"))
+    for name, value in (("bias", bias), ("initial_state", initial_state)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"compare: {name} must be True or False, got {value!r}")
     if output_size is None:
         output_size = 3 if input == "dense" else input_size
     sizes = {"seq_len": seq_len, "batch": batch, "input_size": input_size, "hidden_size": hidden_size,

@@ -159,7 +159,11 @@ def test_to_float64_then_gradcheck():
     parameters = list(block.parameters())
     assert block.to(np.float64) is block
     assert list(block.parameters()) == parameters  # the same Parameter objects
-    assert all(p.dtype == np.float64 and p.grad is None for p in parameters)
+    # Gradients follow their parameters, as in PyTorch (they were cleared: backward(); to();
+    # step() then updated nothing).
+    assert all(p.dtype == np.float64 and p.grad.dtype == np.float64 for p in parameters)
+    kept = parameters[0].data
+    assert block.to(np.float64).parameters().__next__().data is kept  # nothing to cast: kept
     x64 = tg.Tensor(x.data.astype(np.float64), requires_grad=True)
     names = [name for name, _ in block.named_parameters()]
     assert tg.gradcheck(lambda x, *_: block(x), [x64, *parameters], names=["x", *names])
@@ -257,3 +261,64 @@ def test_repr_is_nested_like_pytorch():
     )
     assert repr(nn.Linear(2, 3, dtype="float64")) == (
         "Linear(in_features=2, out_features=3, bias=True, dtype=float64)")
+
+
+# -- found by an audit against torch.nn ----------------------------------------------------------
+def test_a_sequential_slice_keeps_the_names_and_a_module_list_slice_renumbers_as_in_pytorch():
+    layers = [nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 4), nn.Linear(4, 1)]
+    sequential = nn.Sequential(*layers)
+    assert list(sequential[1:].state_dict()) == ["2.weight", "2.bias", "3.weight", "3.bias"]
+    assert list(sequential[::2].state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert list(nn.ModuleList(layers)[1:].state_dict()) == ["1.weight", "1.bias", "2.weight", "2.bias"]
+    x = tg.randn(5, 3)
+    np.testing.assert_array_equal(sequential[2:](x).data, layers[3](layers[2](x)).data)
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 4),
+                                 torch.nn.Linear(4, 1))
+    assert list(theirs[1:].state_dict()) == list(sequential[1:].state_dict())
+    assert list(theirs[::2].state_dict()) == list(sequential[::2].state_dict())
+
+
+def test_a_module_held_twice_is_one_child_and_applied_once_as_in_pytorch():
+    shared = nn.Linear(2, 2)
+    pair = nn.Sequential(shared, shared)
+    calls = []
+    pair.apply(lambda module: calls.append(type(module).__name__))
+    assert calls == ["Linear", "Sequential"] and list(pair.children()) == [shared]
+    assert list(pair.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]  # saved under both
+
+
+def test_a_sub_module_set_to_none_keeps_its_place_as_in_pytorch():
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(1, 1), nn.Linear(1, 1)
+
+    two = Two()
+    two.a = None
+    assert list(two.state_dict()) == ["b.weight", "b.bias"] and "(a): None" in repr(two)
+    assert [name for name, _ in two.named_children()] == ["b"]
+    two.a = nn.Linear(1, 1)  # it came back after b, reordering parameters() and the optimizer's state
+    assert list(two.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]
+
+
+def test_train_and_eval_reach_a_child_through_its_own_train_as_in_pytorch():
+    calls = []
+
+    class Child(nn.Module):
+        def train(self, mode=True):
+            calls.append(mode)
+            return super().train(mode)
+
+    model = nn.Sequential(nn.Sequential(Child()))
+    model.eval()
+    assert calls == [False] and not any(module.training for module in model.modules())
+    model.train()
+    assert calls == [False, True] and all(module.training for module in model.modules())
+
+
+def test_a_module_that_holds_itself_lists_its_parameters_once():
+    looped = nn.Sequential(nn.Linear(1, 1))
+    looped.append(looped)  # named_parameters() recursed until RecursionError; torch lists them
+    assert [name for name, _ in looped.named_parameters()] == ["0.weight", "0.bias"]
+    assert len(list(looped.parameters())) == 2

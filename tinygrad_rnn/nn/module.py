@@ -132,6 +132,8 @@ class Module:
             )
         elif value is None and name in parameters:
             parameters[name] = None  # as PyTorch: the name keeps its place, for a later Parameter
+        elif value is None and name in modules:
+            modules[name] = None  # likewise for a sub-module (re-assigned, it kept no place)
         else:
             parameters.pop(name, None)
             modules.pop(name, None)
@@ -144,8 +146,13 @@ class Module:
 
     # -- traversal -----------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """The direct sub-modules with their attribute names, in registration order."""
-        yield from self._modules.items()
+        """The direct sub-modules with their attribute names, in registration order; one
+        held under two names (or set to None) is yielded once (not at all), as in PyTorch."""
+        seen: set[int] = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
 
     def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
@@ -161,7 +168,8 @@ class Module:
                 continue
             seen.add(id(module))
             yield name, module
-            children = [(f"{name}.{child}" if name else child, sub) for child, sub in module._modules.items()]
+            children = [(f"{name}.{child}" if name else child, sub)
+                        for child, sub in module._modules.items() if sub is not None]
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
@@ -175,7 +183,10 @@ class Module:
         A parameter shared by two modules is yielded once unless ``remove_duplicate`` is false.
         """
         seen: set[int] = set()
-        for module_name, module in self._walk(prefix):
+        # Each module once (a module that holds itself would recurse forever), unless every
+        # path is asked for: then shared modules are walked under each of their names.
+        walk = self._walk(prefix) if not remove_duplicate else self.named_modules(prefix)
+        for module_name, module in walk:
             for name, parameter in module._parameters.items():
                 if parameter is None:  # set to None: not a parameter until one is assigned again
                     continue
@@ -189,7 +200,8 @@ class Module:
         """Every (name, module) reachable by attributes, repeats included (for shared modules)."""
         yield prefix, self
         for name, module in self._modules.items():
-            yield from module._walk(f"{prefix}.{name}" if prefix else name)
+            if module is not None:
+                yield from module._walk(f"{prefix}.{name}" if prefix else name)
 
     def parameters(self) -> Iterator[Parameter]:
         """Every parameter once, in ``named_parameters`` order (what optimizers take)."""
@@ -209,15 +221,17 @@ class Module:
         """
         if not isinstance(mode, (bool, np.bool_)):
             raise ValueError(f"{type(self).__name__}.train: mode must be a bool, got {mode!r}")
-        for module in self.modules():
-            object.__setattr__(module, "training", bool(mode))
+        object.__setattr__(self, "training", bool(mode))
+        for child in self.children():  # through their own train(), which a subclass may override
+            child.train(bool(mode))
         return self
 
     def eval(self) -> Module:
         return self.train(False)
 
     def to(self, dtype) -> Module:
-        """Cast every parameter to ``dtype`` in place (same Parameter objects), clear grads; return self.
+        """Cast every parameter and its gradient to ``dtype`` (same Parameter objects, as in
+        PyTorch; an array already of that dtype is kept); return self.
 
         >>> import numpy as np
         >>> from tinygrad_rnn import nn
@@ -226,8 +240,9 @@ class Module:
         """
         dtype = float_dtype(dtype, f"{type(self).__name__}.to")
         for parameter in self.parameters():
-            parameter.data = parameter.data.astype(dtype)
-            parameter.zero_grad()
+            grad = parameter.grad  # kept, as PyTorch keeps it: backward(); float(); step() updates
+            parameter.data = parameter.data.astype(dtype, copy=False)
+            parameter.grad = None if grad is None else grad.astype(dtype, copy=False)
         return self
 
     def double(self) -> Module:
@@ -328,7 +343,7 @@ class Module:
     def __repr__(self) -> str:
         lines = [self.extra_repr()] if self.extra_repr() else []
         for name, module in self._modules.items():
-            child = repr(module).replace("\n", "\n  ")
+            child = repr(module).replace("\n", "\n  ")  # None too, as PyTorch prints it
             lines.append(f"({name}): {child}")
         if not self._modules:
             return f"{type(self).__name__}({''.join(lines)})"
@@ -360,13 +375,14 @@ class ModuleList(Module):
         return self
 
     @classmethod
-    def _from_list(cls, modules: list[Module]) -> ModuleList:
-        return cls(modules)
+    def _from_items(cls, items: list[tuple[str, Module]]) -> ModuleList:
+        """A slice: a ModuleList numbers its modules afresh, as PyTorch's."""
+        return cls([module for _, module in items])
 
     def __getitem__(self, index: int | slice):
         modules = list(self._modules.values())
         if isinstance(index, slice):
-            return self._from_list(modules[index])
+            return self._from_items(list(self._modules.items())[index])
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
             raise TypeError(f"{type(self).__name__}: index must be an int or a slice, got "
                             f"{type(index).__name__}")
@@ -396,8 +412,13 @@ class Sequential(ModuleList):
         super().__init__(modules)
 
     @classmethod
-    def _from_list(cls, modules: list[Module]) -> Sequential:
-        return cls(*modules)
+    def _from_items(cls, items: list[tuple[str, Module]]) -> Sequential:
+        """A slice keeps the modules' names, so its state_dict keys are the model's, as in
+        PyTorch (``model[1:]`` of four layers holds "1", "2", "3", not "0", "1", "2")."""
+        sliced = cls()
+        for name, module in items:
+            setattr(sliced, name, module)
+        return sliced
 
     def forward(self, x):
         for module in self:

@@ -1,5 +1,6 @@
 """Checkpoints: exact round trips, refusals of damaged or foreign files, atomic writes."""
 
+import io
 import json
 import math
 import os
@@ -135,6 +136,7 @@ def test_overwrite_replaces_old_checkpoint(tmp_path):
         ({"a": {1: 2}}, r"obj\['a'\] has a key 1 of type int"),
         ({"a": {"b": {1, 2}}}, r"obj\['a'\]\['b'\] has unsupported type set"),
         ({"a": 1j}, r"obj\['a'\] has unsupported type complex"),
+        ({"a": np.ma.masked_array([1.0, 2.0], mask=[0, 1])}, r"obj\['a'\] is a masked array, whose mask "),
     ],
 )
 def test_save_refuses_unstorable_values_without_writing(tmp_path, obj, message):
@@ -355,3 +357,54 @@ def test_zip_without_numpy_members_is_refused(tmp_path):
         archive.writestr("readme.txt", "hello")
     with pytest.raises(CheckpointError, match="not a tinygrad_rnn checkpoint"):
         load(tmp_path / "z.npz")
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _rezip(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _first_array(path):
+    return next(name[:-4] for name in _members(path) if name != "__meta__.npy")
+
+
+def test_a_member_that_is_not_npy_is_refused(saved):
+    # NumPy hands back such a member's raw bytes (a pickle's, say), which came out as a leaf.
+    members = _members(saved)
+    key = _first_array(saved)
+    members[key] = members.pop(key + ".npy")[:10] + b"raw bytes"
+    _rezip(saved, members)
+    with pytest.raises(CheckpointError, match=rf"member '{key}' is not a \.npy array"):
+        load(saved)
+
+
+def test_a_header_claiming_more_than_its_member_holds_is_refused(saved):
+    # NumPy allocated the claimed shape first: a 16-byte member asked for 7 TiB (MemoryError).
+    members = _members(saved)
+    key = _first_array(saved)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**12,)})
+    members[key + ".npy"] = header.getvalue() + bytes(16)
+    _rezip(saved, members)
+    with pytest.raises(CheckpointError, match=rf"member '{key}' claims shape \(1000000000000,\) of float64"):
+        load(saved)
+
+
+def test_compressed_members_and_repeated_references_are_refused(saved):
+    # A 195 KB deflated file referencing one array twenty times loaded as 4 GB.
+    members = _members(saved)
+    _rezip(saved, members, zipfile.ZIP_DEFLATED)
+    with pytest.raises(CheckpointError, match=r"is compressed; save writes every array uncompressed"):
+        load(saved)
+    _rezip(saved, members)
+    key = _first_array(saved)
+    rewrite_meta(saved, lambda meta: meta["tree"]["dict"].update(again=[{"array": key}] * 2))
+    with pytest.raises(CheckpointError, match=rf"references array '{key}' twice"):
+        load(saved)

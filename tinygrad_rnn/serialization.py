@@ -87,6 +87,9 @@ def _encode(value: Any, path: tuple[str | int, ...], arrays: dict[str, np.ndarra
     ``value``: meeting one of them again means the structure contains itself.
     """
     if isinstance(value, np.ndarray):
+        if isinstance(value, np.ma.MaskedArray):  # np.save would keep the data, drop the mask
+            raise TypeError(f"save: {_describe(path)} is a masked array, whose mask would be lost; "
+                            "save its .data and .mask as two arrays")
         if value.dtype.hasobject:
             raise TypeError(
                 f"save: {_describe(path)} is an array of dtype {value.dtype}, which would need "
@@ -241,7 +244,33 @@ def _check_archive(path: str) -> None:
         raise CheckpointError(f"{path!r} is corrupted: bad CRC in member {damaged!r}")
 
 
+def _check_member(archive: Any, key: str, path: str) -> None:
+    """The member behind ``key`` is what :func:`save` writes, checked before NumPy reads it:
+    a stored (uncompressed) ``.npy`` whose header claims no more data than the member holds.
+    NumPy would otherwise return another member's raw bytes, or allocate whatever shape a
+    header claims (7 TiB for a 16-byte member), or inflate a small deflated file."""
+    names = set(archive.zip.namelist())
+    if key + ".npy" not in names:
+        raise CheckpointError(f"{path!r}: member {key!r} is not a .npy array")
+    info = archive.zip.getinfo(key + ".npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise CheckpointError(f"{path!r}: member {key!r} is compressed; save writes every array "
+                              "uncompressed, so this file was not written by it")
+    try:
+        with archive.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(member)
+    except (ValueError, OSError, EOFError) as err:
+        raise CheckpointError(f"{path!r}: member {key!r} has no valid .npy header: {err}") from None
+    if not dtype.hasobject and math.prod(shape) * dtype.itemsize > info.file_size:
+        raise CheckpointError(f"{path!r}: member {key!r} claims shape {shape} of {dtype}, more "
+                              f"than the {info.file_size} bytes it holds")
+
+
 def _read_array(archive: Any, key: str, path: str) -> np.ndarray:
+    _check_member(archive, key, path)
     try:
         return archive[key]
     except _ARCHIVE_ERRORS as err:
@@ -281,8 +310,10 @@ def _read_meta(archive: Any, path: str) -> Any:
     return meta["tree"]
 
 
-def _decode(node: Any, archive: Any, path: str, depth: int = 0) -> Any:
-    """Rebuild the saved value from a JSON node, reading arrays from ``archive``."""
+def _decode(node: Any, archive: Any, path: str, depth: int = 0, read: set[str] | None = None) -> Any:
+    """Rebuild the saved value from a JSON node, reading arrays from ``archive``; ``read``
+    holds the arrays read so far (save references each once: repeats would multiply memory)."""
+    read = set() if read is None else read
     if node is None or isinstance(node, (bool, int, float, str)):
         return node
     tag, payload = next(iter(node.items())) if isinstance(node, dict) and len(node) == 1 else (None, None)
@@ -291,11 +322,11 @@ def _decode(node: Any, archive: Any, path: str, depth: int = 0) -> Any:
         raise CheckpointError(f"{path!r}: the metadata nests more than {MAX_DEPTH} levels deep, "
                               "deeper than a checkpoint can be")
     if isinstance(node, list):
-        return [_decode(item, archive, path, depth + 1) for item in node]
+        return [_decode(item, archive, path, depth + 1, read) for item in node]
     if tag == "dict" and isinstance(payload, dict):
-        return {key: _decode(item, archive, path, depth + 1) for key, item in payload.items()}
+        return {key: _decode(item, archive, path, depth + 1, read) for key, item in payload.items()}
     if tag == "tuple" and isinstance(payload, list):
-        return tuple(_decode(item, archive, path, depth + 1) for item in payload)
+        return tuple(_decode(item, archive, path, depth + 1, read) for item in payload)
     if tag == "float" and isinstance(payload, str) and payload in _NON_FINITE:
         return _NON_FINITE[payload]
     if tag == "array" and isinstance(payload, str) and payload != META_KEY:
@@ -304,6 +335,9 @@ def _decode(node: Any, archive: Any, path: str, depth: int = 0) -> Any:
                 f"{path!r}: the metadata references array {payload!r}, "
                 "which the archive does not contain"
             )
+        if payload in read:
+            raise CheckpointError(f"{path!r}: the metadata references array {payload!r} twice")
+        read.add(payload)
         return _read_array(archive, payload, path)
     raise CheckpointError(f"{path!r}: malformed metadata node {json.dumps(node)[:80]}")
 
@@ -315,8 +349,10 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     every array's dtype, shape and values come back as saved (NumPy scalars come back as
     Python scalars). Raises FileNotFoundError for a missing file and CheckpointError,
     naming the file, for a truncated or corrupted file, a file that is not a tinygrad_rnn
-    checkpoint (or of an unsupported version), a pickled array inside, or metadata
-    referencing arrays that are not there.
+    checkpoint (or of an unsupported version), a pickled array inside, metadata
+    referencing arrays that are not there (or one twice), and a member that is not a
+    stored ``.npy`` holding the data its header claims (so no file makes ``load``
+    allocate more memory than the file's own size).
     """
     path = os.fspath(path)
     if not os.path.exists(path):

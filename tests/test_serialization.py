@@ -122,6 +122,18 @@ def test_file_is_written_exactly_at_path(tmp_path, name):
     np.testing.assert_array_equal(load(tmp_path / name)["x"], np.arange(3))
 
 
+def test_a_save_through_a_symlink_writes_the_file_it_names(tmp_path):
+    # os.replace onto the link replaced the link itself with a regular file.
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "c.npz"
+    save({"step": 1}, target)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(target)
+    save({"step": 2}, link)
+    assert link.is_symlink() and load(target)["step"] == 2
+    assert sorted(os.listdir(tmp_path / "real")) == ["c.npz"]
+
+
 def test_overwrite_replaces_old_checkpoint(tmp_path):
     save({"step": 1}, tmp_path / "c.npz")
     save({"step": 2}, tmp_path / "c.npz")

@@ -183,6 +183,8 @@ def save(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
     if not isinstance(obj, dict):
         raise TypeError(f"save: a checkpoint must be a dict, got {type(obj).__name__}")
     path = _save_path(path)
+    if os.path.islink(path):  # write through the link, to the file it names (os.replace
+        path = os.path.realpath(path)  # onto the link itself would replace the link)
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, (), arrays, set())
     meta = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}, allow_nan=False)

@@ -322,3 +322,37 @@ def test_a_module_that_holds_itself_lists_its_parameters_once():
     looped.append(looped)  # named_parameters() recursed until RecursionError; torch lists them
     assert [name for name, _ in looped.named_parameters()] == ["0.weight", "0.bias"]
     assert len(list(looped.parameters())) == 2
+
+
+def test_containers_take_item_assignment_deletion_insert_and_named_sequentials_as_pytorch():
+    from collections import OrderedDict
+
+    def layers():
+        return [nn.Linear(1, 1), nn.Tanh(), nn.Linear(1, 2), nn.Linear(2, 1)]
+
+    sequential = nn.Sequential(*layers())
+    del sequential[1]  # the rest renumbered, as PyTorch's
+    assert list(sequential.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias", "2.weight",
+                                             "2.bias"]
+    listed = nn.ModuleList(layers())
+    listed.insert(1, nn.ReLU())
+    listed.insert(-1, nn.Tanh())  # list.insert's meaning (PyTorch 2.13 fails with a KeyError)
+    assert [type(module).__name__ for module in listed] == ["Linear", "ReLU", "Tanh", "Linear", "Tanh",
+                                                           "Linear"]
+    replacement = nn.Linear(1, 3)
+    listed[-1] = replacement
+    assert listed[5] is replacement and list(listed.state_dict())[-2:] == ["5.weight", "5.bias"]
+    del listed[1:3]
+    assert [type(module).__name__ for module in listed] == ["Linear", "Linear", "Tanh", "Linear"]
+    named = nn.Sequential(OrderedDict([("encoder", nn.Linear(2, 3)), ("act", nn.Tanh())]))
+    assert list(named.state_dict()) == ["encoder.weight", "encoder.bias"]
+    assert named(tg.randn(4, 2)).shape == (4, 3)
+    with pytest.raises(TypeError, match=r"ModuleList: expected a Module, got int"):
+        listed[0] = 3
+    with pytest.raises(IndexError, match=r"ModuleList: index 9 is out of range for 4 modules"):
+        del listed[9]
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Sequential(*[torch.nn.Linear(1, 1), torch.nn.Tanh(), torch.nn.Linear(1, 2),
+                                   torch.nn.Linear(2, 1)])
+    del theirs[1]
+    assert list(theirs.state_dict()) == list(sequential.state_dict())

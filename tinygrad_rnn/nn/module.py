@@ -379,17 +379,50 @@ class ModuleList(Module):
         """A slice: a ModuleList numbers its modules afresh, as PyTorch's."""
         return cls([module for _, module in items])
 
-    def __getitem__(self, index: int | slice):
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            return self._from_items(list(self._modules.items())[index])
+    def _position(self, index: Any, count: int | None = None) -> int:
+        """``index`` as a position in [0, count) (count: the modules held), or a named error."""
+        count = len(self._modules) if count is None else count
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
             raise TypeError(f"{type(self).__name__}: index must be an int or a slice, got "
                             f"{type(index).__name__}")
-        if not -len(modules) <= index < len(modules):
+        if not -count <= index < count:
             raise IndexError(f"{type(self).__name__}: index {index} is out of range for "
-                             f"{len(modules)} modules")
-        return modules[index]
+                             f"{count} modules")
+        return int(index) % count
+
+    def __getitem__(self, index: int | slice):
+        if isinstance(index, slice):
+            return self._from_items(list(self._modules.items())[index])
+        return list(self._modules.values())[self._position(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace the module at ``index`` (under its name), as PyTorch's."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: expected a Module, got {type(module).__name__}")
+        setattr(self, list(self._modules)[self._position(index)], module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove the module(s) at ``index``; the rest are numbered "0", "1", ... again, as
+        PyTorch's."""
+        keys = list(self._modules)
+        doomed = set(keys[index]) if isinstance(index, slice) else {keys[self._position(index)]}
+        self._renumber([module for key, module in self._modules.items() if key not in doomed])
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index`` (as list.insert); renumber, as PyTorch's."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: expected a Module, got {type(module).__name__}")
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"{type(self).__name__}.insert: index must be an int, got {type(index).__name__}")
+        modules = list(self._modules.values())
+        modules.insert(int(index), module)
+        self._renumber(modules)
+
+    def _renumber(self, modules: list[Module]) -> None:
+        for key in list(self._modules):
+            delattr(self, key)
+        for position, module in enumerate(modules):
+            setattr(self, str(position), module)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -409,7 +442,15 @@ class Sequential(ModuleList):
     """
 
     def __init__(self, *modules: Module) -> None:
-        super().__init__(modules)
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):  # PyTorch's named form
+            super().__init__()
+            for name, module in modules[0].items():
+                if not isinstance(name, str) or not isinstance(module, Module):
+                    raise TypeError(f"Sequential: an OrderedDict of str -> Module expected, got "
+                                    f"{name!r} -> {type(module).__name__}")
+                setattr(self, name, module)
+        else:
+            super().__init__(modules)
 
     @classmethod
     def _from_items(cls, items: list[tuple[str, Module]]) -> Sequential:

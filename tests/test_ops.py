@@ -1266,7 +1266,7 @@ FURTHER_ARGUMENTS = {"pow": (2,), "rpow": (2.0,), "getitem": (0,), "split": (2,)
                                                                      "rmatmul")}}
 TENSOR_FIRST_OPS = [name for name, function in vars(tg.ops).items()
                     if inspect.isfunction(function) and not name.startswith("_")
-                    and function.__module__ == tg.ops.__name__ and name != "linear_prechecked"
+                    and function.__module__ == tg.ops.__name__ and not name.endswith("_prechecked")
                     and next(iter(inspect.signature(function).parameters.values())).annotation == "Tensor"]
 
 
@@ -1275,7 +1275,7 @@ TENSOR_FIRST_OPS = [name for name, function in vars(tg.ops).items()
 def test_module_level_ops_refuse_a_first_argument_that_is_not_a_tensor(name, first):
     """``ops.exp(array)`` or ``ops.add(1.0, x)`` named the op instead of failing deep inside
     (an AttributeError, or NumPy's memoryview errors); every op whose first parameter is a
-    Tensor is checked (``linear_prechecked`` trusts its caller by design)."""
+    Tensor is checked (the ``*_prechecked`` ops trust their callers by design)."""
     assert {"exp", "softmax", "add", "sum", "mean", "neg", "split", "getitem"} <= set(TENSOR_FIRST_OPS)
     detail = r" of shape \(2, 3\) and dtype float64" if isinstance(first, np.ndarray) else ""
     message = (r"x and weight must be Tensors, got" if name == "linear" else

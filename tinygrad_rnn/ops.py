@@ -1087,14 +1087,18 @@ def embedding(weight: Tensor, ids, padding_idx: int | None = None) -> Tensor:
     if index.size and (index.min() < 0 or index.max() >= count):
         raise IndexError(f"embedding: ids must lie in [0, {count}) for a weight of shape "
                          f"{weight.shape}, got values from {index.min()} to {index.max()}")
-    padding = check_padding_idx("embedding", padding_idx, count)
+    return embedding_prechecked(weight, index, check_padding_idx("embedding", padding_idx, count))
 
+
+def embedding_prechecked(weight: Tensor, index: np.ndarray, padding_idx: int | None) -> Tensor:
+    """:func:`embedding` for ids the caller has checked (integers in range, as
+    ``nn.Embedding`` checks them under its own name) and a ``padding_idx`` in [0, N) or None."""
     def backward(grad):
-        if padding is not None:
-            grad = np.where((index == padding)[..., None], grad.dtype.type(0), grad)
+        if padding_idx is not None:
+            grad = np.where((index == padding_idx)[..., None], grad.dtype.type(0), grad)
         return (Scatter(index, grad, False),)
 
-    return result(data[index], (weight,), backward, "embedding")
+    return result(weight.data[index], (weight,), backward, "embedding")
 
 
 def _as_tensors(op: str, tensors) -> list[Tensor]:

@@ -251,10 +251,10 @@ def _check_member(archive: Any, key: str, path: str) -> None:
     a stored (uncompressed) ``.npy`` whose header claims no more data than the member holds.
     NumPy would otherwise return another member's raw bytes, or allocate whatever shape a
     header claims (7 TiB for a 16-byte member), or inflate a small deflated file."""
-    names = set(archive.zip.namelist())
-    if key + ".npy" not in names:
-        raise CheckpointError(f"{path!r}: member {key!r} is not a .npy array")
-    info = archive.zip.getinfo(key + ".npy")
+    try:
+        info = archive.zip.getinfo(key + ".npy")
+    except KeyError:
+        raise CheckpointError(f"{path!r}: member {key!r} is not a .npy array") from None
     if info.compress_type != zipfile.ZIP_STORED:
         raise CheckpointError(f"{path!r}: member {key!r} is compressed; save writes every array "
                               "uncompressed, so this file was not written by it")

@@ -134,7 +134,7 @@ class Embedding(Module):
 
     def forward(self, ids) -> Tensor:
         ids = check_indices("Embedding", ids, self.num_embeddings, "ids")
-        return ops.embedding(self.weight, ids, self.padding_idx)
+        return ops.embedding_prechecked(self.weight, ids, self.padding_idx)
 
     def extra_repr(self) -> str:
         padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"

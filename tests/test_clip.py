@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.nn import utils
-from tinygrad_rnn.nn.utils import clip_grad_norm_, clip_grad_value_
+from tinygrad_rnn.nn.utils import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 
 
 def with_grads(grads):
@@ -33,17 +33,27 @@ def gradient_lists(dtype=np.float64):
 
 
 def norm_by_hand(grads, norm_type):
-    """The norm of all gradients laid end to end in one vector."""
+    """The norm of all gradients laid end to end in one vector (order 0: the gradients that
+    hold a nonzero entry, PyTorch's norm of the per-gradient norms)."""
+    if norm_type == 0:
+        return float(sum(bool(np.any(grad != 0)) for grad in grads))
     flat = np.concatenate([np.abs(grad.astype(np.float64)).ravel() for grad in grads])
     if norm_type == math.inf:
         return flat.max(initial=0.0)
-    return (flat**norm_type).sum() ** (1.0 / norm_type)
+    if norm_type == -math.inf:
+        return flat.min()
+    if norm_type < 0 and np.any(flat == 0):
+        return 0.0  # |0|^p is infinite for p < 0, so the sum is, and its 1/p-th power is 0
+    with np.errstate(over="ignore"):  # a tiny entry to a negative power: inf, and the norm 0
+        return (flat**norm_type).sum() ** (1.0 / norm_type)
 
 
 # -- clip_grad_norm_ ---------------------------------------------------------------------------
-@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.0, math.inf])
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.0, 0.5, math.inf, 0.0, -1.0, -2.5, -math.inf])
 @given(grads=gradient_lists(), max_norm=st.floats(0.0, 200.0))
 def test_clip_grad_norm_scales_to_max_norm(grads, max_norm, norm_type):
+    if norm_type < 0:  # a negative order has no value over no entries (torch refuses too)
+        grads = [grad if grad.size else np.ones(1) for grad in grads]
     tensors = with_grads(grads)
     buffers = [tensor.grad for tensor in tensors]
     total = clip_grad_norm_(tensors, max_norm, norm_type=norm_type)
@@ -159,8 +169,8 @@ def test_clip_grad_norm_non_finite(bad):
     [
         ({"max_norm": -1.0}, ValueError, r"clip_grad_norm_: max_norm must be non-negative, got -1\.0"),
         ({"max_norm": float("nan")}, ValueError, r"clip_grad_norm_: max_norm .* got nan"),
-        ({"max_norm": 1.0, "norm_type": 0.0}, ValueError, r"clip_grad_norm_: norm_type .* got 0\.0"),
-        ({"max_norm": 1.0, "norm_type": -2}, ValueError, r"clip_grad_norm_: norm_type .* got -2\.0"),
+        ({"max_norm": 1.0, "norm_type": float("nan")}, ValueError, r"clip_grad_norm_: norm_type .* got nan"),
+        ({"max_norm": 1.0, "foreach": "yes"}, TypeError, r"clip_grad_norm_: foreach must be None or a bool"),
         ({"max_norm": "a"}, TypeError, r"clip_grad_norm_: max_norm must be a number, got 'a'"),
         ({"max_norm": None}, TypeError, r"clip_grad_norm_: max_norm must be a number, got None"),
         ({"max_norm": 1.0, "norm_type": "2"}, TypeError, r"clip_grad_norm_: norm_type must be a number"),
@@ -181,6 +191,74 @@ def test_clipping_refuses_bad_values_and_integer_grads_by_name():
         tensors[1].grad = np.array([3, 4])
         with pytest.raises(TypeError, match=r"item 1's grad has dtype int64; .* must be floating-point"):
             clip(tensors)
+
+
+def test_a_negative_order_refuses_an_empty_gradient_by_name():
+    with pytest.raises(ValueError, match=r"clip_grad_norm_: a norm of negative order -1\.0 .* empty"):
+        clip_grad_norm_(with_grads([np.ones(2), np.zeros(0)]), 1.0, norm_type=-1)
+    assert clip_grad_norm_(with_grads([np.zeros(0)]), 1.0, norm_type=0) == 0.0
+
+
+def test_foreach_is_accepted_and_changes_nothing():
+    for foreach in (None, True, False):
+        tensors = with_grads([np.array([3.0, 4.0])])
+        assert clip_grad_norm_(tensors, 1.0, foreach=foreach) == 5.0
+        np.testing.assert_allclose(tensors[0].grad, [0.6, 0.8], rtol=1e-6)
+        clip_grad_value_(tensors, 0.7, foreach=foreach)
+        np.testing.assert_allclose(tensors[0].grad, [0.6, 0.7], rtol=1e-6)
+
+
+# -- get_total_norm and clip_grads_with_norm_: clip_grad_norm_'s two halves --------------------
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf, 0.0, -1.0])
+@given(grads=gradient_lists(), max_norm=st.floats(0.0, 200.0))
+def test_the_two_halves_make_clip_grad_norm(grads, max_norm, norm_type):
+    if norm_type < 0:
+        grads = [grad if grad.size else np.ones(1) for grad in grads]
+    whole, halves = with_grads(grads), with_grads(grads)
+    expected = clip_grad_norm_(whole, max_norm, norm_type=norm_type)
+    total = get_total_norm([tensor.grad for tensor in halves], norm_type=norm_type)
+    assert total == expected
+    assert get_total_norm([tg.Tensor(grad) for grad in grads], norm_type) == expected  # Tensors too
+    buffers = [tensor.grad for tensor in halves]
+    assert clip_grads_with_norm_(halves, max_norm, total) is None
+    for tensor, buffer, reference in zip(halves, buffers, whole):
+        assert tensor.grad is buffer
+        np.testing.assert_array_equal(tensor.grad, reference.grad)
+
+
+def test_clip_grads_with_norm_takes_a_norm_computed_elsewhere():
+    tensors = with_grads([np.array([3.0, 4.0]), None])
+    clip_grads_with_norm_(tensors, 1.0, np.array(10.0))  # a 0-d array, as torch's 0-d tensor
+    np.testing.assert_allclose(tensors[0].grad, [0.3, 0.4], rtol=1e-6)
+    clip_grads_with_norm_(tensors, 1.0, tg.Tensor([0.5]))  # below max_norm: unchanged
+    np.testing.assert_allclose(tensors[0].grad, [0.3, 0.4], rtol=1e-6)
+    assert tensors[1].grad is None
+    assert get_total_norm(np.array([[3.0], [4.0]])) == 5.0  # one array
+    assert get_total_norm([]) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: get_total_norm([np.ones(2), [1.0]]), TypeError,
+         r"get_total_norm: tensors must be Tensors or NumPy arrays, item 1 is list"),
+        (lambda: get_total_norm([np.ones(2)], norm_type="2"), TypeError,
+         r"get_total_norm: norm_type must be"),
+        (lambda: get_total_norm([np.array([np.nan])], error_if_nonfinite=True), RuntimeError,
+         r"get_total_norm: the total norm .* is nan"),
+        (lambda: clip_grads_with_norm_(with_grads([np.ones(2)]), 1.0, np.ones(2)), ValueError,
+         r"clip_grads_with_norm_: total_norm must be one number, got shape \(2,\)"),
+        (lambda: clip_grads_with_norm_(with_grads([np.ones(2)]), 1.0, "5"), TypeError,
+         r"clip_grads_with_norm_: total_norm must be a number, got '5'"),
+        (lambda: clip_grads_with_norm_(with_grads([np.ones(2)]), -1.0, 5.0), ValueError,
+         r"clip_grads_with_norm_: max_norm must be non-negative, got -1\.0"),
+        (lambda: clip_grads_with_norm_([np.ones(2)], 1.0, 5.0), TypeError,
+         r"clip_grads_with_norm_: parameters must be a Tensor .* item 0 is ndarray"),
+    ],
+)
+def test_the_two_halves_refuse_bad_input_by_name(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
 
 
 def test_clip_grad_norm_refuses_non_tensors():
@@ -229,11 +307,15 @@ def test_utils_imports_only_numpy_the_tensor_and_the_ops():
     assert imported <= {"__future__", "math", "numbers", "collections.abc", "numpy", "..tensor", ".."}
 
 
-@pytest.mark.parametrize("norm_type", [1.0, 2.0, math.inf])
-def test_clip_grad_norm_matches_torch(norm_type):
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 0.5, math.inf, 0.0, -1.0, -math.inf])
+@pytest.mark.parametrize("zeros", [False, True])
+def test_clip_grad_norm_matches_torch(norm_type, zeros):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     grads = [rng.normal(size=shape) * 3.0 for shape in [(3, 4), (5,), ()]]
+    if zeros:  # a zero entry (order -1: norm 0) and an all-zero gradient (order 0 skips it)
+        grads[0][1, 2] = 0.0
+        grads[1][:] = 0.0
     tensors = with_grads(grads)
     torch_params = [torch.zeros(grad.shape, dtype=torch.float64, requires_grad=True) for grad in grads]
     for param, grad in zip(torch_params, grads):

@@ -356,3 +356,104 @@ def test_containers_take_item_assignment_deletion_insert_and_named_sequentials_a
                                    torch.nn.Linear(2, 1)])
     del theirs[1]
     assert list(theirs.state_dict()) == list(sequential.state_dict())
+
+
+def test_recurse_false_yields_only_the_modules_own_parameters_as_pytorch():
+    block = Block()
+    assert [name for name, _ in block.named_parameters(recurse=False)] == ["scale"]
+    assert [p.shape for p in block.parameters(recurse=False)] == [(1,)]
+    assert [name for name, _ in block.named_parameters("m", recurse=False)] == ["m.scale"]
+    assert list(block.stack.parameters(recurse=False)) == []
+
+
+def test_named_modules_takes_memo_and_remove_duplicate_as_pytorch():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.Sequential(shared))
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1"]
+    assert [name for name, _ in model.named_modules(remove_duplicate=False)] == ["", "0", "1", "1.0"]
+    assert [name for name, _ in model.named_parameters(remove_duplicate=False)] == [
+        "0.weight", "0.bias", "1.0.weight", "1.0.bias"]
+    memo = {shared}  # modules already seen elsewhere are skipped, and the rest are added
+    assert [name for name, _ in model.named_modules(memo, "net")] == ["net", "net.1"]
+    assert len(memo) == 3 and list(model.named_modules(memo)) == []
+
+
+def test_a_module_that_holds_itself_can_still_be_saved():
+    looped = nn.Sequential(nn.Linear(1, 1))
+    looped.append(looped)  # state_dict walked the loop until RecursionError (torch does too)
+    assert list(looped.state_dict()) == ["0.weight", "0.bias"]
+    assert [name for name, _ in looped.named_modules(remove_duplicate=False)] == ["", "0"]
+
+
+def test_a_module_whose_class_defines_eq_can_be_walked():
+    class Compared(nn.Linear):
+        def __eq__(self, other):  # and so no __hash__
+            return isinstance(other, Compared)
+
+    model = nn.Sequential(Compared(1, 1), Compared(1, 1))
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1"]
+
+
+def test_register_parameter_add_module_and_lookup_by_dotted_name_as_pytorch():
+    block = Block()
+    block.register_parameter("offset", nn.Parameter([0.5]))
+    block.add_module("extra", nn.Linear(2, 1))
+    block.register_module("spare", None)  # keeps a place, as a sub-module set to None
+    block.register_parameter("later", None)
+    assert [name for name, _ in block.named_parameters()] == [
+        "scale", "offset", *NAMES[1:], "extra.weight", "extra.bias"]
+    assert block.offset is block.get_parameter("offset") and block.spare is None
+    assert block.get_submodule("stack.1") is block.stack[1] and block.get_submodule("") is block
+    assert block.get_parameter("stack.1.bias") is block.stack[1].bias
+    block.later = nn.Parameter([1.0])  # the reserved name took its place among the parameters
+    assert [name for name, _ in block.named_parameters()][:3] == ["scale", "offset", "later"]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda m: m.register_parameter("a.b", None), KeyError,
+         r"register_parameter: the name 'a\.b' contains '\.'"),
+        (lambda m: m.register_parameter("", None), ValueError, r"register_parameter: the name '' is empty"),
+        (lambda m: m.register_parameter("inner", nn.Parameter([1.0])), KeyError,
+         r"Block\.register_parameter: the name 'inner' is already an attribute"),
+        (lambda m: m.register_parameter("w", tg.Tensor([1.0])), TypeError,
+         r"register_parameter: 'w' must be an nn.Parameter or None, got Tensor"),
+        (lambda m: m.add_module(3, nn.Linear(1, 1)), TypeError,
+         r"add_module: the name must be a str, got int"),
+        (lambda m: m.add_module("scale", nn.Linear(1, 1)), ValueError,
+         r"the name 'scale' is already an attribute"),
+        (lambda m: m.add_module("x", nn.Parameter([1.0])), TypeError,
+         r"add_module: 'x' must be an nn.Module or None, got Parameter"),
+        (lambda m: m.get_submodule("stack.7"), AttributeError,
+         r"get_submodule: stack has no sub-module '7' \(looking up 'stack\.7'\)"),
+        (lambda m: m.get_parameter("inner.gain"), AttributeError,
+         r"get_parameter: inner has no parameter 'gain' \(looking up 'inner\.gain'\)"),
+        (lambda m: m.get_parameter("nothing"), AttributeError,
+         r"get_parameter: Block has no parameter 'nothing'"),
+    ],
+)
+def test_registration_and_lookup_refuse_bad_names_clearly(call, error, message):
+    block = Block()
+    with pytest.raises(error, match=message) as caught:
+        call(block)
+    assert not str(caught.value).startswith("'")  # a KeyError without its quotes
+    assert [name for name, _ in block.named_parameters()] == NAMES  # nothing registered
+
+
+def test_traversal_names_match_torch():
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        shared = lib.Linear(2, 2)
+        return lib.Sequential(shared, lib.Sequential(shared, lib.Tanh()), lib.Linear(2, 1))
+
+    ours, theirs = build(nn), build(torch.nn)
+    for call in (lambda m: [n for n, _ in m.named_modules()],
+                 lambda m: [n for n, _ in m.named_modules(prefix="x", remove_duplicate=False)],
+                 lambda m: [n for n, _ in m.named_parameters(remove_duplicate=False)],
+                 lambda m: [n for n, _ in m.named_parameters(recurse=False)],
+                 lambda m: [n for n, _ in m[1].named_parameters("p", recurse=True)],
+                 lambda m: [n for n, _ in m.named_children()],
+                 lambda m: list(m.state_dict())):
+        assert call(ours) == call(theirs)

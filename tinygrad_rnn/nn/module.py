@@ -29,6 +29,14 @@ import numpy as np
 from ..tensor import Tensor
 
 
+class NameClashError(KeyError, ValueError):
+    """A name that ``register_parameter``/``add_module`` cannot take: empty, dotted, or held by
+    another attribute. A KeyError as in PyTorch, and a ValueError, as bad input is here."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 class Parameter(Tensor):
     """A floating-point tensor that a module owns and trains: it always requires grad.
 
@@ -158,15 +166,26 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module (named ``prefix``) and every sub-module, depth first, each once."""
-        seen: set[int] = set()
+    def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """This module (named ``prefix``) and every sub-module, depth first, as PyTorch's.
+
+        Each module is yielded once, and none that is in ``memo`` (a set this call adds the
+        yielded modules to); with ``remove_duplicate=False`` a module held under several
+        names is yielded under each (a module that contains itself is not entered again).
+        """
+        if not remove_duplicate:
+            yield from self._walk(prefix)
+            return
+        seen: set[int] = set()  # ids: a module whose class defines __eq__ may not hash
         stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
+            if id(module) in seen or (memo is not None and module in memo):
                 continue
             seen.add(id(module))
+            if memo is not None:
+                memo.add(module)
             yield name, module
             children = [(f"{name}.{child}" if name else child, sub)
                         for child, sub in module._modules.items() if sub is not None]
@@ -176,16 +195,16 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
-    def named_parameters(self, prefix: str = "", remove_duplicate: bool = True
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
                          ) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` pairs: own parameters first, then each sub-module's.
 
-        A parameter shared by two modules is yielded once unless ``remove_duplicate`` is false.
+        A parameter shared by two modules is yielded once unless ``remove_duplicate`` is false;
+        with ``recurse=False`` only this module's own parameters are yielded.
         """
         seen: set[int] = set()
-        # Each module once (a module that holds itself would recurse forever), unless every
-        # path is asked for: then shared modules are walked under each of their names.
-        walk = self._walk(prefix) if not remove_duplicate else self.named_modules(prefix)
+        walk = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                else [(prefix, self)])
         for module_name, module in walk:
             for name, parameter in module._parameters.items():
                 if parameter is None:  # set to None: not a parameter until one is assigned again
@@ -197,16 +216,77 @@ class Module:
                 yield (f"{module_name}.{name}" if module_name else name), parameter
 
     def _walk(self, prefix: str) -> Iterator[tuple[str, Module]]:
-        """Every (name, module) reachable by attributes, repeats included (for shared modules)."""
-        yield prefix, self
-        for name, module in self._modules.items():
-            if module is not None:
-                yield from module._walk(f"{prefix}.{name}" if prefix else name)
+        """Every (name, module) reachable by attributes, repeats included (for shared modules),
+        except that a module inside itself is not entered again (that path would never end)."""
+        stack = [(prefix, self, (self,))]
+        while stack:
+            name, module, path = stack.pop()
+            yield name, module
+            children = [(f"{name}.{child}" if name else child, sub, (*path, sub))
+                        for child, sub in module._modules.items()
+                        if sub is not None and all(sub is not above for above in path)]
+            stack.extend(reversed(children))
 
-    def parameters(self) -> Iterator[Parameter]:
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter once, in ``named_parameters`` order (what optimizers take)."""
-        for _, parameter in self.named_parameters():
+        for _, parameter in self.named_parameters(recurse=recurse):
             yield parameter
+
+    # -- registration by name, and lookup by dotted name, as PyTorch ---------------------
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name``, as ``self.name = param`` does; ``None`` keeps
+        the name's place for a parameter assigned later."""
+        self._check_new_name("register_parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter: {name!r} must be an "
+                            f"nn.Parameter or None, got {type(param).__name__}")
+        self._modules.pop(name, None)
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` under ``name``, as ``self.name = module`` does (None keeps a place)."""
+        self._check_new_name("add_module", name, self._modules)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be an nn.Module "
+                            f"or None, got {type(module).__name__}")
+        self._parameters.pop(name, None)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    def _check_new_name(self, method: str, name: Any, registry: dict) -> None:
+        owner = f"{type(self).__name__}.{method}"
+        if not isinstance(name, str):
+            raise TypeError(f"{owner}: the name must be a str, got {type(name).__name__}")
+        problem = ("is empty" if not name else "contains '.'" if "." in name
+                   else "is already an attribute" if hasattr(self, name) and name not in registry
+                   else None)
+        if problem:
+            raise NameClashError(f"{owner}: the name {name!r} {problem}")
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at dotted path ``target`` (``""`` is this module), as PyTorch's."""
+        module = self
+        for depth, name in enumerate(target.split(".") if target else []):
+            found = module._modules.get(name)
+            if found is None:
+                where = ".".join(target.split(".")[:depth]) or type(self).__name__
+                raise AttributeError(f"{type(self).__name__}.get_submodule: {where} has no "
+                                     f"sub-module {name!r} (looking up {target!r})")
+            module = found
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (``"rnn.weight_hh_l0"``), as PyTorch's."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        parameter = module._parameters.get(name)
+        if parameter is None:
+            raise AttributeError(f"{type(self).__name__}.get_parameter: {path or type(self).__name__} "
+                                 f"has no parameter {name!r} (looking up {target!r})")
+        return parameter
 
     # -- training helpers ----------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:

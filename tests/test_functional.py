@@ -449,6 +449,15 @@ def test_linear_refuses_bad_operands_with_its_name():
     assert linear(tg.ones(2, 5), tg.ones(4, 5), np.arange(4.0)).tolist() == [[5.0, 6.0, 7.0, 8.0]] * 2
 
 
+@pytest.mark.parametrize("ids", [[[0], [0, 1]], [0, [1]]], ids=["rows", "mixed"])
+def test_embedding_refuses_ragged_ids_by_name(ids):
+    """NumPy's "inhomogeneous shape" ValueError came out bare."""
+    weight = Tensor(np.ones((4, 2)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"^embedding: ids must be an array of integers, got a ragged list "
+                                         r"\(weight of shape \(4, 2\)\)$"):
+        tg.functional.embedding(ids, weight)
+
+
 def test_softmax_and_log_softmax_refuse_an_array_by_name():
     """Through ops: the memoryview behind ``ndarray.data`` had no ``max``."""
     for function in (tg.functional.softmax, tg.functional.log_softmax):

@@ -132,6 +132,8 @@ def test_embedding_errors():
         nn.Embedding(4, 2, padding_idx=4)
     with pytest.raises(TypeError, match=r"Embedding: padding_idx must be an int or None, got 1.0"):
         nn.Embedding(4, 2, padding_idx=1.0)
+    with pytest.raises(ValueError, match=r"^Embedding: ids must be an array of integers, got a ragged list$"):
+        table([[0, 1], [2]])  # NumPy's "inhomogeneous shape" error came out bare
     weight = tg.Tensor(np.ones((4, 2)), requires_grad=True)
     with pytest.raises(IndexError, match=r"embedding: ids must lie in \[0, 4\) for a weight of shape "
                                          r"\(4, 2\), got values from 0 to 9"):

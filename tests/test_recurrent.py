@@ -531,6 +531,8 @@ def test_bad_tokens():
     with pytest.raises(ValueError, match=r"RNN: expected tokens of shape \(T, B\) or \(T,\) unbatched, got "
                                          r"shape \(1, 2, 3\)"):
         rnn.forward_tokens(np.zeros((1, 2, 3), dtype=int))
+    with pytest.raises(ValueError, match=r"^RNN: tokens must be an array of integers, got a ragged list$"):
+        rnn.forward_tokens([[0, 1], [2]])  # NumPy's "inhomogeneous shape" error came out bare
 
 
 def test_empty_sequence_and_bad_constructor_arguments():

@@ -1079,7 +1079,11 @@ def embedding(weight: Tensor, ids, padding_idx: int | None = None) -> Tensor:
     if data.ndim != 2:
         raise ValueError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape "
                          f"{weight.shape}")
-    index = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+    try:
+        index = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+    except ValueError:  # a ragged list: NumPy's "inhomogeneous shape" would name neither
+        raise ValueError(f"embedding: ids must be an array of integers, got a ragged "
+                         f"{type(ids).__name__} (weight of shape {weight.shape})") from None
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be integers, got dtype {index.dtype} (shape "
                         f"{index.shape}) for a weight of shape {weight.shape}")

@@ -55,10 +55,14 @@ class IndexRangeError(ValueError, IndexError):
 def check_indices(owner: str, indices, count: int, what: str) -> np.ndarray:
     """``indices`` as an integer array with every value in [0, count).
 
-    Raises ValueError for non-integer indices and :class:`IndexRangeError` (a ValueError
+    Raises ValueError for ragged or non-integer indices and :class:`IndexRangeError` (a ValueError
     and an IndexError) naming the bad values otherwise.
     """
-    array = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    try:
+        array = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    except ValueError:  # a ragged list: NumPy's "inhomogeneous shape" would name neither
+        raise ValueError(f"{owner}: {what} must be an array of integers, got a ragged "
+                         f"{type(indices).__name__}") from None
     if array.dtype.kind not in "iu":
         raise ValueError(f"{owner}: {what} must be integers, got dtype {array.dtype} "
                          f"(shape {array.shape})")

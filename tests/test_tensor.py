@@ -671,3 +671,73 @@ def test_pending_products_in_rows_of_blocks_sum_as_if_stacked(data):
     assert sum(len(left) for left, _ in pairs) == batch * len(pending)  # every product once
     if steps > 1:  # the layer's run is one pair of slices of its blocks, copied from nowhere
         assert any(np.shares_memory(left, left_block) and len(left) >= batch * steps for left, _ in pairs)
+
+
+# -- PyTorch's keyword names ----------------------------------------------------------------
+TORCH_KEYWORD_CALLS = [
+    ("sum", {"dim": 1}, {"axis": 1}),
+    ("sum", {"dim": (0, 2), "keepdim": True}, {"axis": (0, 2), "keepdims": True}),
+    ("mean", {"dim": -1, "keepdim": True}, {"axis": -1, "keepdims": True}),
+    ("softmax", {"dim": 0}, {"axis": 0}),
+    ("log_softmax", {"dim": 1}, {"axis": 1}),
+    ("argmax", {"dim": 2, "keepdim": True}, {"axis": 2, "keepdims": True}),
+    ("argmin", {"dim": 0}, {"axis": 0}),
+    ("unsqueeze", {"dim": 1}, {"axis": 1}),
+]
+
+
+@pytest.mark.parametrize(("method", "torch_kwargs", "numpy_kwargs"), TORCH_KEYWORD_CALLS)
+def test_methods_take_pytorchs_dim_and_keepdim(method, torch_kwargs, numpy_kwargs):
+    data = np.random.default_rng(0).normal(size=(2, 3, 4))
+    ours, reference = Tensor(data, requires_grad=True), Tensor(data, requires_grad=True)
+    out, expected = getattr(ours, method)(**torch_kwargs), getattr(reference, method)(**numpy_kwargs)
+    np.testing.assert_array_equal(out.data, expected.data)
+    if out.requires_grad:
+        upstream = np.random.default_rng(1).normal(size=out.shape)
+        out.backward(upstream)
+        expected.backward(upstream)
+        np.testing.assert_array_equal(ours.grad, reference.grad)
+    with pytest.raises(TypeError, match=rf"{method}: got both axis= and dim="):
+        getattr(ours, method)(axis=0, dim=0)
+
+
+def test_join_ops_and_squeeze_take_dim():
+    x, y = tg.randn(2, 1), tg.randn(2, 1)
+    assert tg.concatenate([x, y], dim=1).shape == (2, 2)
+    assert tg.stack([x, y], dim=-1).shape == (2, 1, 2)
+    assert x.squeeze(dim=1).shape == (2,)
+
+
+@pytest.mark.parametrize("method", ["max", "min"])
+def test_max_and_min_with_dim_return_pytorchs_values_and_indices(method):
+    x = Tensor([[1.0, 5.0, 5.0], [7.0, 2.0, np.nan]], requires_grad=True)
+    pair = getattr(x, method)(dim=1)
+    assert type(pair).__name__ == "ValuesIndices" and pair._fields == ("values", "indices")
+    np.testing.assert_array_equal(pair.values.data, getattr(x, method)(axis=1).data)  # axis=: values only
+    np.testing.assert_array_equal(pair.indices.data, getattr(x, f"arg{method}")(axis=1).data)
+    assert pair.indices.dtype == np.int64 and not pair.indices.requires_grad
+    values, indices = getattr(x, method)(dim=0, keepdim=True)
+    assert values.shape == indices.shape == (1, 3)
+    assert isinstance(getattr(x, method)(), Tensor)  # no dim: the value, as torch.max(x)
+    with pytest.raises(TypeError, match=rf"{method}: dim must be one int, got \(0, 1\)"):
+        getattr(x, method)(dim=(0, 1))
+    torch = pytest.importorskip("torch")
+    reference = getattr(torch.tensor(x.data), method)(dim=1)
+    np.testing.assert_array_equal(pair.values.data, reference.values.numpy())
+    np.testing.assert_array_equal(pair.indices.data, reference.indices.numpy())
+
+
+def test_functional_softmax_takes_dim():
+    from tinygrad_rnn import functional as F
+
+    x = tg.randn(3, 4, dtype="float64")
+    np.testing.assert_array_equal(F.softmax(x, dim=0).data, x.softmax(axis=0).data)
+    np.testing.assert_array_equal(F.log_softmax(x, dim=0).data, x.log_softmax(0).data)
+    np.testing.assert_array_equal(F.softmax(x).data, x.softmax(-1).data)
+    with pytest.raises(TypeError, match=r"log_softmax: got both axis= and dim="):
+        F.log_softmax(x, 0, dim=0)
+
+
+def test_transpose_of_two_axes_points_a_pytorch_user_to_permute():
+    with pytest.raises(ValueError, match=r"transpose: axes \(0, 1\) .* \(2, 3, 4\); PyTorch's transpose"):
+        tg.zeros(2, 3, 4).transpose(0, 1)

@@ -42,14 +42,21 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     return losses.mean()
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """Numerically stable softmax along ``axis``."""
-    return ops.softmax(x, axis)
+def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Numerically stable softmax along ``axis`` (PyTorch's ``dim``), the last by default."""
+    return ops.softmax(x, _one_axis("softmax", axis, dim))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """Numerically stable log-softmax along ``axis``."""
-    return ops.log_softmax(x, axis)
+def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Numerically stable log-softmax along ``axis`` (PyTorch's ``dim``), the last by default."""
+    return ops.log_softmax(x, _one_axis("log_softmax", axis, dim))
+
+
+def _one_axis(op: str, axis: int | None, dim: int | None) -> int:
+    if axis is not None and dim is not None:
+        raise TypeError(f"{op}: got both axis= and dim= (NumPy's and PyTorch's name for one "
+                        "argument); pass one")
+    return -1 if axis is None and dim is None else (dim if axis is None else axis)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -12,6 +12,11 @@ Result dtypes follow PyTorch where NumPy's differ: exp, log, tanh, softmax, ... 
 or integer tensor are float32 (``_floating``); a Python int next to an integer tensor keeps
 its dtype and a Python float makes float32 (``_exact_scalar``); dividing integers gives
 float32. A float tensor keeps its dtype with any scalar.
+
+Arguments have NumPy's names (``axis=``, ``keepdims=``); the reductions, softmax,
+log_softmax, argmax/argmin, squeeze/unsqueeze, concatenate and stack also take PyTorch's
+``dim=`` and ``keepdim=`` (``_torch_keywords``), and ``max``/``min`` called with ``dim=``
+return PyTorch's ``(values, indices)``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import functools
 import numbers
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -53,6 +59,47 @@ def _tensor_first(op):
 def _method(op):
     """``op`` as a Tensor method: without ``_tensor_first``'s check of the receiver."""
     return getattr(op, "__wrapped__", op)
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max``/``min`` return when called with PyTorch's ``dim=``, as ``torch.max(x, dim)``:
+    the extreme values and their int64 indices (which have no gradient)."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _torch_keywords(op=None, *, indices=None):
+    """Let ``op`` take PyTorch's ``dim=`` and ``keepdim=`` for NumPy's ``axis=`` and ``keepdims=``.
+
+    Both spellings of one argument at once is a TypeError. With ``indices`` (``argmax`` for
+    ``max``), a call that says ``dim=`` gets PyTorch's ``(values, indices)`` pair, where
+    ``axis=`` keeps NumPy's values alone.
+    """
+    if op is None:
+        return functools.partial(_torch_keywords, indices=indices)
+    name = op.__name__
+
+    @functools.wraps(op)
+    def translated(*args, **kwargs):
+        if not kwargs:
+            return op(*args)
+        pair = False
+        for torch_name, numpy_name in (("dim", "axis"), ("keepdim", "keepdims")):
+            if torch_name in kwargs:
+                if numpy_name in kwargs:
+                    raise TypeError(f"{name}: got both {numpy_name}= and {torch_name}= (NumPy's and "
+                                    "PyTorch's name for one argument); pass one")
+                kwargs[numpy_name] = kwargs.pop(torch_name)
+                pair = pair or torch_name == "dim"
+        pair = pair and indices is not None and kwargs["axis"] is not None
+        if pair and not _is_int(kwargs["axis"]):
+            raise TypeError(f"{name}: dim must be one int, got {kwargs['axis']!r} (with dim= it "
+                            "returns values and indices along one axis; axis= takes a tuple)")
+        values = op(*args, **kwargs)
+        return ValuesIndices(values, indices(*args, **kwargs)) if pair else values
+
+    return translated
 
 
 class _HalfScalar(Tensor):
@@ -732,6 +779,7 @@ def _rounded(total, dtype: np.dtype) -> np.ndarray:
 
 
 @_tensor_first
+@_torch_keywords
 def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     axes = _axes("sum", a.shape, axis, keepdims)
     shape = a.shape
@@ -748,6 +796,7 @@ def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 
 @_tensor_first
+@_torch_keywords
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """The average over ``axis``, of a floating-point tensor (PyTorch refuses integers too)."""
     axes = _axes("mean", a.shape, axis, keepdims)
@@ -773,13 +822,23 @@ def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 
 @_tensor_first
+@_torch_keywords(indices=lambda *args, **kwargs: argmax(*args, **kwargs))
 def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """The maximum over ``axis``; ties share the gradient equally, and a NaN is the maximum
-    (its gradient shared by the NaNs there), as PyTorch's ``max()``."""
+    (its gradient shared by the NaNs there), as PyTorch's ``max()``.
+
+    Called with PyTorch's ``dim=`` it returns PyTorch's ``(values, indices)`` pair:
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[1.0, 5.0], [7.0, 2.0]])
+    >>> x.max(axis=1).tolist(), x.max(dim=1).indices.tolist()
+    ([5.0, 7.0], [1, 0])
+    """
     return _extremum("max", np.max, a, axis, keepdims)
 
 
 @_tensor_first
+@_torch_keywords(indices=lambda *args, **kwargs: argmin(*args, **kwargs))
 def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """The minimum over ``axis``; ties share the gradient equally, and a NaN is the minimum."""
     return _extremum("min", np.min, a, axis, keepdims)
@@ -840,6 +899,7 @@ def reshape(a: Tensor, *shape) -> Tensor:
 
 
 @_tensor_first
+@_torch_keywords
 def squeeze(a: Tensor, axis=None) -> Tensor:
     """Remove axes of size 1: every one (``axis=None``), or those of ``axis`` (an int or a tuple).
 
@@ -863,6 +923,7 @@ def squeeze(a: Tensor, axis=None) -> Tensor:
 
 
 @_tensor_first
+@_torch_keywords
 def unsqueeze(a: Tensor, axis: int) -> Tensor:
     """Insert an axis of size 1 at ``axis``, in [−ndim − 1, ndim] (−1 appends it), as PyTorch.
 
@@ -915,7 +976,9 @@ def _permutation(op: str, a: Tensor, axes: tuple) -> tuple[int, ...]:
             raise ValueError(f"{op}: axis {i} is out of range for a tensor of shape {a.shape}")
     normalized = tuple(int(i) % a.ndim for i in axes)
     if len(axes) != a.ndim or sorted(normalized) != list(range(a.ndim)):
-        raise ValueError(f"{op}: axes {axes} are not a permutation for a tensor of shape {a.shape}")
+        hint = ("; PyTorch's transpose(dim0, dim1) swaps two axes: use permute with the whole order"
+                if op == "transpose" and len(axes) == 2 else "")
+        raise ValueError(f"{op}: axes {axes} are not a permutation for a tensor of shape {a.shape}{hint}")
     return normalized
 
 
@@ -948,6 +1011,7 @@ def permute(a: Tensor, *dims) -> Tensor:
 
 
 @_tensor_first
+@_torch_keywords
 def argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest value, as ``torch.argmax``: over the flattened tensor when ``axis``
     is None, else along ``axis``; the first one wins a tie, and NaN counts as the largest.
@@ -963,6 +1027,7 @@ def argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor
 
 
 @_tensor_first
+@_torch_keywords
 def argmin(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the smallest value, as ``torch.argmin`` (see ``argmax``; NaN counts as the smallest).
 
@@ -1125,6 +1190,7 @@ def _as_tensors(op: str, tensors) -> list[Tensor]:
     return out
 
 
+@_torch_keywords
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis, like ``np.concatenate``."""
     tensors = _as_tensors("concatenate", tensors)
@@ -1147,6 +1213,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return result(out, tuple(tensors), backward, "concatenate")
 
 
+@_torch_keywords
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis, like ``np.stack``."""
     tensors = _as_tensors("stack", tensors)
@@ -1340,6 +1407,7 @@ def _empty_axis_result(a: Tensor, x: np.ndarray, op: str) -> Tensor:
 
 
 @_tensor_first
+@_torch_keywords
 def softmax(a: Tensor, axis: int = -1) -> Tensor:
     """exp(x − max) / Σ exp(x − max): finite for any finite logits."""
     axis = _softmax_axis("softmax", a, axis)
@@ -1357,6 +1425,7 @@ def softmax(a: Tensor, axis: int = -1) -> Tensor:
 
 
 @_tensor_first
+@_torch_keywords
 def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     """x − max − log Σ exp(x − max); the gradient is grad − softmax · Σ grad."""
     axis = _softmax_axis("log_softmax", a, axis)

@@ -741,3 +741,70 @@ def test_functional_softmax_takes_dim():
 def test_transpose_of_two_axes_points_a_pytorch_user_to_permute():
     with pytest.raises(ValueError, match=r"transpose: axes \(0, 1\) .* \(2, 3, 4\); PyTorch's transpose"):
         tg.zeros(2, 3, 4).transpose(0, 1)
+
+
+# -- enable_grad and set_grad_enabled, as PyTorch's ---------------------------------------------
+def test_enable_grad_records_again_inside_no_grad_and_restores():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with tg.no_grad():
+        with tg.enable_grad():
+            assert tg.is_grad_enabled()
+            y = x * 2
+        assert not tg.is_grad_enabled()
+        z = x * 2
+
+    @tg.enable_grad
+    def doubled(value):
+        return value * 2
+
+    with tg.no_grad():
+        w = doubled(x)
+        assert not tg.is_grad_enabled()
+    assert y.requires_grad and w.requires_grad and not z.requires_grad and tg.is_grad_enabled()
+
+
+def test_set_grad_enabled_sets_at_once_or_for_a_block():
+    x = Tensor([1.0], requires_grad=True)
+    try:
+        tg.set_grad_enabled(False)  # called: the mode changes now, as torch.set_grad_enabled
+        assert not tg.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        tg.set_grad_enabled(True)
+    for mode in (False, True):
+        with tg.no_grad(), tg.set_grad_enabled(mode):
+            assert tg.is_grad_enabled() is mode and (x * 2).requires_grad is mode
+        assert tg.is_grad_enabled()
+
+    @tg.set_grad_enabled(False)
+    def evaluate(value):
+        return value * 2
+
+    assert tg.is_grad_enabled()  # decorating changed nothing; only calls run without a graph
+    assert not evaluate(x).requires_grad and tg.is_grad_enabled()
+    with pytest.raises(TypeError, match=r"set_grad_enabled: mode must be a bool, got 'no'"):
+        tg.set_grad_enabled("no")
+    assert tg.is_grad_enabled()
+
+
+# -- more PyTorch names: view, matmul, pow, numel, clone, cat --------------------------------------
+def test_pytorch_method_names_are_the_same_ops():
+    rng = np.random.default_rng(0)
+    x, w = Tensor(rng.normal(size=(2, 3)), requires_grad=True), Tensor(rng.normal(size=(3, 4)))
+    np.testing.assert_array_equal(x.view(3, 2).data, x.reshape(3, 2).data)
+    np.testing.assert_array_equal(x.view(-1).data, x.data.ravel())
+    np.testing.assert_array_equal(x.matmul(w).data, (x @ w).data)
+    np.testing.assert_array_equal(x.pow(3).data, (x**3).data)
+    assert x.numel() == 6 and tg.zeros(0, 4).numel() == 0 and Tensor(1.0).numel() == 1
+    np.testing.assert_array_equal(tg.cat([x, x], dim=1).data, np.concatenate([x.data, x.data], axis=1))
+
+
+@given(shape=shapes(), data=st.data())
+def test_clone_is_a_copy_in_the_graph(shape, data):
+    values = data.draw(arrays(shape))
+    (out,) = check_vjp(lambda a: a.clone() * 3.0, [values], data)
+    np.testing.assert_array_equal(out.data, values * 3.0)
+    source = Tensor(np.ones(shape), requires_grad=True)
+    copy = source.clone()
+    assert not np.shares_memory(copy.data, source.data) and copy.requires_grad and not copy.is_leaf
+    with tg.no_grad():
+        assert not source.clone().requires_grad

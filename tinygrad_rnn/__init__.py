@@ -10,10 +10,23 @@
 
 from . import functional, nn, ops, optim, runtime
 from .gradcheck import GradcheckError, check_gradients, gradcheck
-from .ops import addmm, argmax, argmin, concatenate, flatten, permute, split, squeeze, stack, unsqueeze
+from .ops import (
+    addmm,
+    argmax,
+    argmin,
+    cat,
+    clone,
+    concatenate,
+    flatten,
+    permute,
+    split,
+    squeeze,
+    stack,
+    unsqueeze,
+)
 from .rng import default_generator, manual_seed
 from .serialization import CheckpointError, load, save
-from .tensor import Tensor, is_grad_enabled, no_grad, ones, rand, randn, zeros
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, ones, rand, randn, set_grad_enabled, zeros
 
 __version__ = "0.1.0"
 
@@ -26,9 +39,12 @@ __all__ = [
     "addmm",
     "argmax",
     "argmin",
+    "cat",
+    "clone",
     "concatenate",
     "check_gradients",
     "default_generator",
+    "enable_grad",
     "flatten",
     "functional",
     "gradcheck",
@@ -44,6 +60,7 @@ __all__ = [
     "rand",
     "randn",
     "save",
+    "set_grad_enabled",
     "split",
     "squeeze",
     "stack",

@@ -861,6 +861,13 @@ def _extremum(op: str, reduce, a: Tensor, axis, keepdims: bool) -> Tensor:
     return result(out, (a,), backward, op)
 
 
+@_tensor_first
+def clone(a: Tensor) -> Tensor:
+    """A copy of ``a`` that stays in the graph, its gradient passed straight back, as
+    ``torch.clone`` (``detach`` is the copy that leaves the graph)."""
+    return result(a.data.copy(), (a,), lambda grad: (grad,), "clone")
+
+
 # -- shape ops ---------------------------------------------------------------------------
 def _reshaped(a: Tensor, shape, op: str) -> Tensor:
     """The node for ``a`` with its data reshaped to ``shape`` (a view when NumPy can make
@@ -1213,6 +1220,9 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return result(out, tuple(tensors), backward, "concatenate")
 
 
+cat = concatenate  # PyTorch's name
+
+
 @_torch_keywords
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis, like ``np.stack``."""
@@ -1534,8 +1544,10 @@ Tensor.__truediv__ = _method(div)
 Tensor.__rtruediv__ = _reflected(_method(div))
 Tensor.__neg__ = _method(neg)
 Tensor.__pow__ = _method(pow)
+Tensor.pow = _method(pow)
 Tensor.__rpow__ = _method(rpow)
 Tensor.__matmul__ = _method(matmul)
+Tensor.matmul = _method(matmul)
 Tensor.__rmatmul__ = _method(rmatmul)
 Tensor.addmm = addmm
 Tensor.__getitem__ = _method(getitem)
@@ -1544,6 +1556,8 @@ Tensor.mean = _method(mean)
 Tensor.max = _method(max)
 Tensor.min = _method(min)
 Tensor.reshape = _method(reshape)
+Tensor.view = _method(reshape)  # PyTorch's name; a copy where no view can be made
+Tensor.clone = _method(clone)
 Tensor.transpose = _method(transpose)
 Tensor.T = property(_method(transpose))
 Tensor.permute = _method(permute)

@@ -89,6 +89,10 @@ class Tensor:
     def size(self) -> int:
         return self.data.size
 
+    def numel(self) -> int:
+        """The number of elements, as PyTorch's ``numel()`` (NumPy's ``size``)."""
+        return self.data.size
+
     @property
     def is_leaf(self) -> bool:
         """True for tensors created by the user rather than by an op that records a graph."""
@@ -753,7 +757,43 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class no_grad:
+class _GradMode:
+    """A context manager and decorator that sets whether ops record a graph, and restores
+    the previous mode on exit (nested and re-entrant uses included). Subclasses set
+    ``_enabled``; as a decorator it works with or without parentheses."""
+
+    _enabled: bool
+
+    def __new__(cls, function=None):
+        if function is not None:
+            return cls()(function)
+        return super().__new__(cls)
+
+    def __init__(self, function=None):
+        self._previous: list[bool] = []
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous.append(_grad_enabled)
+        _grad_enabled = self._enabled
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous.pop()
+
+    def __call__(self, function):
+        mode = type(self)
+
+        @functools.wraps(function)
+        def in_mode(*args, **kwargs):
+            with mode():
+                return function(*args, **kwargs)
+
+        return in_mode
+
+
+class no_grad(_GradMode):
     """Context manager and decorator under which no op records a graph.
 
     >>> import tinygrad_rnn as tg
@@ -766,28 +806,57 @@ class no_grad:
     As a decorator it works with or without parentheses (``@no_grad()``, ``@no_grad``).
     """
 
-    def __new__(cls, function=None):
-        if function is not None:
-            return cls()(function)
-        return super().__new__(cls)
+    _enabled = False
 
-    def __init__(self, function=None):
-        self._previous: list[bool] = []
 
-    def __enter__(self) -> no_grad:
+class enable_grad(_GradMode):
+    """Context manager and decorator under which ops record a graph again, inside ``no_grad``.
+
+    >>> import tinygrad_rnn as tg
+    >>> w = tg.Tensor([1.0], requires_grad=True)
+    >>> with tg.no_grad(), tg.enable_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    True
+    """
+
+    _enabled = True
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off, as ``torch.set_grad_enabled(mode)``: called, it sets the
+    mode at once; used with ``with`` (or as a decorator), the previous mode comes back after.
+
+    >>> import tinygrad_rnn as tg
+    >>> with tg.set_grad_enabled(False):
+    ...     tg.is_grad_enabled()
+    False
+    >>> tg.is_grad_enabled()
+    True
+    """
+
+    def __init__(self, mode: bool) -> None:
         global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = False
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
+        self._previous, self._mode = _grad_enabled, bool(mode)
+        _grad_enabled = self._mode
+
+    def __enter__(self) -> set_grad_enabled:
         return self
 
     def __exit__(self, *exc_info) -> None:
         global _grad_enabled
-        _grad_enabled = self._previous.pop()
+        _grad_enabled = self._previous
 
     def __call__(self, function):
+        global _grad_enabled
+        _grad_enabled = self._previous  # decorating sets nothing now, only around each call
+        mode = self._mode
+
         @functools.wraps(function)
-        def without_grad(*args, **kwargs):
-            with no_grad():
+        def in_mode(*args, **kwargs):
+            with set_grad_enabled(mode):
                 return function(*args, **kwargs)
 
-        return without_grad
+        return in_mode

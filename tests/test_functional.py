@@ -239,7 +239,7 @@ def test_an_ignore_index_that_matches_no_target_changes_nothing(case, unused, da
     options = [{}, {"ignore_index": unused, "label_smoothing": 0},
                *({"ignore_index": c} for c in between[:1])]
     calls = [lambda x, kw=kw: cross_entropy(x, targets, reduction, **kw) for kw in options]
-    calls.append(lambda x: tg.ops.cross_entropy(x, targets, reduction, ignore_index=-100))
+    calls.append(lambda x: tg.ops.cross_entropy_prechecked(x, targets, reduction, ignore_index=-100))
     results = []
     for call in calls:
         x = Tensor(logits, requires_grad=True)
@@ -291,6 +291,18 @@ def test_cross_entropy_with_options_stays_in_float32(reduction):
     out = cross_entropy(logits, np.array([0, -100, 3, 1, -100, 2]), reduction, label_smoothing=0.2)
     [grad] = out._backward(np.ones(out.shape, dtype=np.float32))
     assert out.dtype == np.float32 and grad.dtype == np.float32
+
+
+def test_the_only_public_cross_entropy_checks_its_arguments():
+    """ops.cross_entropy, public, trusted its caller: a target of -1 scored the last class, 5
+    raised NumPy's bare IndexError and reduction="avg" summed. The unchecked node is named as
+    ops' other unchecked ones (``*_prechecked``); the loss users call checks."""
+    assert not hasattr(tg.ops, "cross_entropy") and hasattr(tg.ops, "cross_entropy_prechecked")
+    logits = Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"^cross_entropy: targets must lie in \[0, 3\) .* got \[-1\]"):
+        cross_entropy(logits, np.array([0, -1]))
+    with pytest.raises(ValueError, match=r"^cross_entropy: reduction must be one of"):
+        cross_entropy(logits, np.array([0, 1]), "avg")
 
 
 def test_cross_entropy_when_every_target_is_ignored():

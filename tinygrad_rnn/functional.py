@@ -106,7 +106,7 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
 
     The loss is −log_softmax(logits)[target], and the gradient with respect to the
     logits is (softmax − one_hot) / N for ``reduction="mean"`` over N predictions,
-    with no cancellation between large logits (one node: ``ops.cross_entropy``).
+    with no cancellation between large logits (one node: ``ops.cross_entropy_prechecked``).
     ``reduction``: "mean" | "sum" | "none" (per-prediction losses with the targets' shape).
 
     As in PyTorch's ``F.cross_entropy`` (whose logits have the classes on axis 1; here
@@ -174,7 +174,7 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
     # An ignore_index outside [low, high] matches no target: tell the op, which then
     # needs no pass over the targets (the default -100 with valid targets).
     ignored = ignore_index if low <= ignore_index <= high else None
-    return ops.cross_entropy(logits, target_array, reduction, ignored, label_smoothing)
+    return ops.cross_entropy_prechecked(logits, target_array, reduction, ignored, label_smoothing)
 
 
 def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:

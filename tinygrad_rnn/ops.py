@@ -1452,9 +1452,8 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     return result(out.astype(x.dtype, copy=False), (a,), backward, "log_softmax")
 
 
-@_tensor_first
-def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean",
-                  ignore_index: int | None = None, label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy_prechecked(logits: Tensor, targets: np.ndarray, reduction: str = "mean",
+                             ignore_index: int | None = None, label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against int ``targets`` ``(...)``, one node.
 
     Each prediction is scored against the target distribution q = (1 − ε)·one_hot + ε/C,
@@ -1468,7 +1467,8 @@ def cross_entropy(logits: Tensor, targets: np.ndarray, reduction: str = "mean",
     ``ignore_index`` gets loss 0 and gradient 0 and is not counted in the mean's N.
     ``reduction`` is "mean", "sum" or "none".
 
-    ``functional.cross_entropy`` validates the arguments and calls this, with
+    Nothing is checked here (a target of −1 would score the last class): the public loss,
+    ``functional.cross_entropy``, validates the arguments once and calls this, with
     ``ignore_index=None`` when the value lies outside the targets' range (no pass over
     the targets then). Without smoothing or ignored targets, the training loop's case,
     the work is that of the plain loss.

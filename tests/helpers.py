@@ -101,8 +101,9 @@ REDUCTIONS = ["mean", "sum", "none"]
 def classification_with_options(draw, reduction="sum", logit_values=None):
     """(logits, targets, ignore_index, label_smoothing). ignore_index is -100, another negative,
     C or more, or (C > 1) a class; some targets equal it, the others are other classes; ε is
-    0, 1 or in between. Under "mean" at least one target is kept, by construction."""
-    leading = draw(shapes(max_dims=2, min_side=1))
+    0, 1 or in between. Under "mean" at least one target is kept, by construction; under "sum"
+    and "none" the leading shape may be empty (no predictions)."""
+    leading = draw(shapes(max_dims=2, min_side=int(reduction == "mean")))
     classes = draw(st.integers(1, 5))
     classes_to_ignore = range(classes) if classes > 1 else []
     ignore_index = draw(st.sampled_from([-100, -1, classes, classes + 3, *classes_to_ignore]))

@@ -13,9 +13,10 @@ from tinygrad_rnn.functional import cross_entropy, dropout, linear, mse_loss
 
 
 @st.composite
-def classification(draw, logit_values=None):
-    """(logits of shape (..., C), integer targets of shape (...)); leading shape may be ()."""
-    leading = draw(shapes(max_dims=2, min_side=1))
+def classification(draw, logit_values=None, min_side=1):
+    """(logits of shape (..., C), integer targets of shape (...)); leading shape may be (), and
+    with ``min_side=0`` empty (no predictions: for "sum" and "none", not "mean")."""
+    leading = draw(shapes(max_dims=2, min_side=min_side))
     classes = draw(st.integers(1, 5))
     logits = draw(arrays((*leading, classes), logit_values))
     targets = draw(hnp.arrays(np.int64, leading, elements=st.integers(0, classes - 1)))
@@ -35,9 +36,9 @@ def _reduce(values, reduction):
 
 # -- cross_entropy ---------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(case=classification(), data=st.data())
-def test_cross_entropy_matches_numpy_and_numerical_gradients(reduction, case, data):
-    logits, targets = case
+@given(data=st.data())
+def test_cross_entropy_matches_numpy_and_numerical_gradients(reduction, data):
+    logits, targets = data.draw(classification(min_side=int(reduction == "mean")), label="case")
     [out] = check_vjp(lambda t: cross_entropy(t, targets, reduction=reduction), [logits], data)
     losses, _ = _reference_losses(logits, targets)
     assert out.shape == (targets.shape if reduction == "none" else ())
@@ -368,16 +369,19 @@ def test_cross_entropy_options_are_keyword_only():
 
 # -- mse_loss ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(shape=shapes(min_side=1), data=st.data())
-def test_mse_loss_matches_numpy_and_numerical_gradients(reduction, shape, data):
+@given(data=st.data())
+def test_mse_loss_matches_numpy_and_numerical_gradients(reduction, data):
+    """0-d, size-1 and (but for "mean", which refuses it) empty predictions."""
+    shape = data.draw(shapes(min_side=int(reduction == "mean")), label="shape")
     prediction, target = data.draw(arrays(shape)), data.draw(arrays(shape))
     [out] = check_vjp(lambda p: mse_loss(p, target, reduction=reduction), [prediction], data)
     np.testing.assert_allclose(out.data, _reduce((prediction - target) ** 2, reduction), rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(shape=shapes(min_side=1), data=st.data())
-def test_mse_loss_gives_a_tensor_target_its_gradient_too(reduction, shape, data):
+@given(data=st.data())
+def test_mse_loss_gives_a_tensor_target_its_gradient_too(reduction, data):
+    shape = data.draw(shapes(min_side=int(reduction == "mean")), label="shape")
     prediction, target = data.draw(arrays(shape)), data.draw(arrays(shape))
     check_vjp(lambda p, t: mse_loss(p, t, reduction=reduction), [prediction, target], data)
     p, t = Tensor(prediction, requires_grad=True), Tensor(target, requires_grad=True)
@@ -417,11 +421,11 @@ def test_mse_loss_refuses_a_target_that_is_not_real_numbers(target, described):
 
 
 # -- linear ------------------------------------------------------------------------------------
-@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(0, 4), m=st.integers(1, 4),
+@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(0, 4), m=st.integers(0, 4),
        with_bias=st.booleans())
 def test_linear_over_any_leading_axes(leading, data, k, m, with_bias):
-    """(*, in) → (*, out), including a 1-D input (no leading axes), size-0 leading axes and
-    no input features (whose rows used to be reshaped to (-1, 0), refused)."""
+    """(*, in) → (*, out), including a 1-D input (no leading axes), size-0 leading axes, no
+    input features (whose rows used to be reshaped to (-1, 0), refused) and no outputs."""
     x, w, b = data.draw(arrays((*leading, k))), data.draw(arrays((m, k))), data.draw(arrays((m,)))
     inputs = [x, w, b] if with_bias else [x, w]
     [out] = check_vjp(linear, inputs, data)
@@ -429,7 +433,7 @@ def test_linear_over_any_leading_axes(leading, data, k, m, with_bias):
     np.testing.assert_allclose(out.data, x @ w.T + (b if with_bias else 0), rtol=1e-12, atol=1e-12)
 
 
-@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(0, 4), m=st.integers(1, 4))
+@given(leading=shapes(max_dims=3), data=st.data(), k=st.integers(0, 4), m=st.integers(0, 4))
 def test_linear_matches_torch(leading, data, k, m):
     torch = pytest.importorskip("torch")
     x, w, b = data.draw(arrays((*leading, k))), data.draw(arrays((m, k))), data.draw(arrays((m,)))
@@ -459,6 +463,39 @@ def test_linear_refuses_bad_operands_with_its_name():
                                         r"\(weight of shape \(4, 5\)\)"):
         linear(tg.zeros(2, 5), tg.zeros(4, 5), [1.0, 2.0, 3.0, 4.0])
     assert linear(tg.ones(2, 5), tg.ones(4, 5), np.arange(4.0)).tolist() == [[5.0, 6.0, 7.0, 8.0]] * 2
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@given(shape=shapes(min_dims=1), data=st.data())
+def test_functional_softmax_and_log_softmax_are_the_ops(name, shape, data):
+    """Any axis, never empty (along an empty one the result is empty: tests/test_ops.py)."""
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    shape = tuple(max(n, 1) if i == axis % len(shape) else n for i, n in enumerate(shape))
+    x = data.draw(arrays(shape, uniform(-5.0, 5.0)), label="x")
+    [out] = check_vjp(lambda t: getattr(tg.functional, name)(t, axis), [x], data)
+    np.testing.assert_array_equal(out.data, getattr(Tensor(x), name)(axis=axis).data)
+
+
+# -- embedding -------------------------------------------------------------------------------
+@st.composite
+def embedding_cases(draw):
+    """(ids, weight, padding_idx): ids of any shape (0-d, size-1, empty; repeats likely) into a
+    table of 1 to 5 rows of 0 to 3 values, and padding_idx None or a row (negative too). The
+    ids avoid the padding row by construction: a looked-up padding row gets no gradient, by
+    design (tests/test_layers.py checks that against torch)."""
+    count = draw(st.integers(1, 5))
+    padding_idx = draw(st.none() | st.integers(-count, count - 1)) if count > 1 else None
+    rows = [i for i in range(count) if padding_idx is None or i != padding_idx % count]
+    ids = draw(hnp.arrays(np.int64, shapes(), elements=st.sampled_from(rows)))
+    return ids, draw(arrays((count, draw(st.integers(0, 3))))), padding_idx
+
+
+@given(case=embedding_cases(), data=st.data())
+def test_embedding_gathers_rows_and_adds_the_gradients_of_repeated_ids(case, data):
+    ids, weight, padding_idx = case
+    [out] = check_vjp(lambda w: tg.functional.embedding(ids, w, padding_idx), [weight], data)
+    assert out.shape == (*ids.shape, weight.shape[1])
+    np.testing.assert_array_equal(out.data, weight[ids])
 
 
 @pytest.mark.parametrize("ids", [[[0], [0, 1]], [0, [1]]], ids=["rows", "mixed"])

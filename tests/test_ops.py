@@ -410,10 +410,13 @@ FUSED_PRODUCTS = {
 
 @pytest.mark.parametrize("op", FUSED_PRODUCTS)
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
-@given(data=st.data(), n=st.integers(1, 4), k=st.integers(1, 4), m=st.integers(1, 4))
+@given(data=st.data(), n=st.integers(0, 4), k=st.integers(0, 4), m=st.integers(0, 4))
 def test_fused_activation_equals_the_unrolled_primitives(op, activation, data, n, k, m):
+    """With a bias of any shape that broadcasts to (N, out) and empty sizes (relu's bias is
+    made full-shaped by the nudge that keeps it off the kink)."""
     fused_product = FUSED_PRODUCTS[op]
-    bias, x, w = (data.draw(arrays(shape)) for shape in ((m,), (n, k), (k, m)))
+    bias_shape = data.draw(st.sampled_from([(), (m,), (1, m), (n, m), (n, 1)]), label="bias shape")
+    bias, x, w = (data.draw(arrays(shape)) for shape in (bias_shape, (n, k), (k, m)))
     if activation == "relu":  # keep pre-activations away from the kink at 0, by construction
         pre = bias + x @ w
         bias = bias + np.where(pre >= 0, 0.5, -0.5) - np.where(np.abs(pre) < 0.5, pre, 0)
@@ -650,9 +653,18 @@ def test_matmul_with_an_array_on_the_left(case, data):
 
 # -- reductions -----------------------------------------------------------------------------
 @st.composite
-def reduction_arguments(draw, min_side=0):
-    shape = draw(shapes(min_side=min_side))
-    return shape, draw(axes(len(shape))), draw(st.booleans())
+def reduction_arguments(draw, reduced_nonempty=False):
+    """(shape, axis, keepdims). With ``reduced_nonempty`` the reduced axes are never empty (the
+    others may be), and a reduction over no axis gets a non-empty shape: what mean, max and
+    min accept."""
+    shape = list(draw(shapes()))
+    axis = draw(axes(len(shape)))
+    if reduced_nonempty:
+        named = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+        reduced = [i % len(shape) for i in named] or range(len(shape))
+        for i in reduced:
+            shape[i] = shape[i] or 1
+    return tuple(shape), axis, draw(st.booleans())
 
 
 @given(arguments=reduction_arguments(), data=st.data())
@@ -663,7 +675,7 @@ def test_sum(arguments, data):
     np.testing.assert_allclose(out.data, np.sum(x, axis=axis, keepdims=keepdims), rtol=1e-12, atol=1e-12)
 
 
-@given(arguments=reduction_arguments(min_side=1), data=st.data())
+@given(arguments=reduction_arguments(reduced_nonempty=True), data=st.data())
 def test_mean(arguments, data):
     shape, axis, keepdims = arguments
     x = data.draw(arrays(shape))
@@ -692,7 +704,7 @@ def test_mean_of_an_integer_tensor_is_refused_as_in_torch():
 
 
 @pytest.mark.parametrize("name", ["max", "min"])
-@given(arguments=reduction_arguments(min_side=1), data=st.data())
+@given(arguments=reduction_arguments(reduced_nonempty=True), data=st.data())
 def test_max_and_min_with_distinct_values(name, arguments, data):
     shape, axis, keepdims = arguments
     x = data.draw(distinct_arrays(shape))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import arrays, away_from_zero, shapes
+from helpers import arrays, away_from_zero, check_vjp, shapes
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +13,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import functional, nn, optim
 from tinygrad_rnn.nn.layers import Identity, LayerNorm, ReLU, Sigmoid, Tanh
 
-leading_shapes = st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple)
+leading_shapes = shapes(max_dims=2)  # none (a single sample), size-1 and empty axes
 
 
 @given(leading_shapes, st.integers(1, 4), st.integers(1, 4), st.booleans(), st.integers(0, 2**32 - 1))
@@ -166,6 +166,21 @@ def test_dropout_module_drops_in_training_and_passes_through_in_eval():
     assert drop.eval()(x) is x
     assert drop.train()(x) is not x
     assert repr(drop) == "Dropout(p=0.5)" and dict(drop.state_dict()) == {}
+
+
+@given(x=shapes().flatmap(arrays), p=st.sampled_from([0.0, 0.3, 1.0]) | st.floats(0.0, 1.0),
+       seed=st.integers(0, 2**32 - 1), training=st.booleans(), data=st.data())
+def test_dropout_module_vjp_with_a_fixed_mask(x, p, seed, training, data):
+    """A module with a fresh generator from ``seed`` at each call draws one mask: its VJP (0-d,
+    size-1 and empty inputs too) matches central differences; after eval() it is the identity."""
+    def run(t):
+        module = nn.Dropout(p, rng=np.random.default_rng(seed))
+        return module(t) if training else module.eval()(t)
+
+    [out] = check_vjp(run, [x], data)
+    keep = np.random.default_rng(seed).random(x.shape) >= p
+    expected = np.where(keep, x / (1 - p) if p < 1 else 0.0, 0.0) if training and p else x
+    np.testing.assert_allclose(out.data, expected, rtol=1e-15)
 
 
 def test_dropout_module_with_its_own_generator_ignores_manual_seed():
@@ -371,6 +386,12 @@ def test_activation_modules_have_no_parameters_and_want_tensors(module):
         with pytest.raises(TypeError, match=rf"^{module.__name__}: expected a Tensor, got "
                                             rf"{type(value).__name__}$"):
             activation(value)
+
+
+@given(x=shapes().flatmap(arrays), data=st.data())
+def test_identity_passes_the_gradient_through(x, data):
+    [out] = check_vjp(Identity(3), [x], data)
+    np.testing.assert_array_equal(out.data, x)
 
 
 def test_identity_returns_its_input_and_ignores_constructor_arguments():

@@ -102,6 +102,28 @@ def test_loss_gradcheck(case):
     assert tg.gradcheck(fn, leading + state_tensors + list(parameters), names=labels)
 
 
+@given(model_cases(), st.booleans())
+def test_forward_gradcheck(case, empty_batch):
+    """outputs (T, B, O) and the final state of forward(), w.r.t. dense inputs, the initial
+    state and every parameter; also for a batch of none (zero gradients)."""
+    model, inputs, _, _, _, state = case
+    if empty_batch:
+        inputs = inputs[:, :0]
+        state = None if state is None else tuple(s[:, :0] for s in state)
+    leading = [tg.Tensor(inputs, requires_grad=True)] if inputs.dtype.kind == "f" else []
+    state_tensors = list(_flat(_as_state(state, requires_grad=True))) if state is not None else []
+    names, parameters = zip(*model.named_parameters())
+
+    def fn(*args):
+        given_state = args[len(leading):len(leading) + len(state_tensors)]
+        hx = None if not given_state else (tuple(given_state) if len(given_state) == 2 else given_state[0])
+        outputs, final = model(args[0] if leading else inputs, hx)
+        return (outputs, *_flat(final))
+
+    labels = ["inputs"] * len(leading) + ["h0", "c0"][:len(state_tensors)] + list(names)
+    assert tg.gradcheck(fn, leading + state_tensors + list(parameters), names=labels)
+
+
 # -- structure ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(("kwargs", "names"), [
     ({"cell": "lstm", "embedding_dim": 3, "num_layers": 2},

@@ -204,6 +204,19 @@ def test_sequence_gradcheck(case):
     _gradcheck_module(kind, module, module, tg.Tensor(x, requires_grad=True), h0, c0, with_state)
 
 
+@pytest.mark.parametrize("batch", ["unbatched", "empty batch"])
+@given(sequence_cases())
+def test_sequence_gradcheck_unbatched_and_with_an_empty_batch(batch, case):
+    """An unbatched sequence (T, D) with its state (L·directions, H), and a batch of none,
+    whose parameters get a zero gradient, as their central differences are."""
+    kind, module, x, h0, c0, with_state = case
+    batch_axis = 0 if module.batch_first else 1
+    pick = 0 if batch == "unbatched" else slice(0, 0)
+    x = x[(slice(None),) * batch_axis + (pick,)]
+    _gradcheck_module(kind, module, module, tg.Tensor(x, requires_grad=True), h0[:, pick], c0[:, pick],
+                      with_state)
+
+
 # forward_tokens multiplies by the one-hot matrix up to this many multiply-adds and
 # gathers rows above it: a limit of 0 forces the gather, the default the product here.
 TOKEN_PATHS = {"gather": 0, "one-hot product": recurrent._ONE_HOT_PRODUCT_MACS}
@@ -241,7 +254,7 @@ def test_forward_tokens_gradcheck_and_equals_one_hot_input(path, case, data):
         recurrent._ONE_HOT_PRODUCT_MACS = default_limit
 
 
-@given(st.sampled_from(list(KINDS)), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4),
+@given(st.sampled_from(list(KINDS)), st.integers(0, 3), st.integers(1, 4), st.integers(1, 4),
        st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2**32 - 1))
 def test_cell_gradcheck_and_values(kind, batch, input_size, hidden_size, bias, with_state, batched, seed):
     _, cell_class, _, extras = KINDS[kind]

@@ -296,15 +296,18 @@ def test_clip_grad_value_validates_its_bound(clip_value):
 
 
 # -- layering and PyTorch ----------------------------------------------------------------------
-def test_utils_imports_only_numpy_the_tensor_and_the_ops():
-    tree = ast.parse(Path(utils.__file__).read_text())
+@pytest.mark.parametrize("module", [utils, utils.rnn])
+def test_utils_imports_only_numpy_the_tensor_and_the_ops(module):
+    tree = ast.parse(Path(module.__file__).read_text())
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add("." * node.level + (node.module or ""))
-    assert imported <= {"__future__", "math", "numbers", "collections.abc", "numpy", "..tensor", ".."}
+    allowed = {"__future__", "math", "numbers", "collections.abc", "typing", "numpy", "...tensor", "...",
+               ".", ".rnn"}
+    assert imported <= allowed
 
 
 @pytest.mark.parametrize("norm_type", [1.0, 2.0, 0.5, math.inf, 0.0, -1.0, -math.inf])

@@ -17,6 +17,8 @@ output is (T, B, 2H), the forward direction's features first, and states are (2L
 numbered layer by layer, forward before reverse. ``dropout=p`` zeroes each output of
 every layer but the last with probability p (scaling the rest by 1/(1 − p)) while the
 module is in training mode (``module.train()``, the default; ``module.eval()`` turns it off).
+A ``PackedSequence`` input (``nn.utils.rnn.pack_padded_sequence``) runs every sequence of a
+batch for its own length, as in PyTorch.
 
 Everything is composed from the engine's ops. The sequence modules are written for
 speed on a graph engine: the input projection x_t W_ih^T + b_ih of every step is one
@@ -52,6 +54,7 @@ from .. import rng as _rng
 from ..tensor import Tensor, _leaf, view, zeros
 from .layers import check_float_input, check_indices, uniform_parameter
 from .module import Module, flag, float_dtype, positive_int
+from .utils.rnn import PackedSequence, check_packed, padded_positions
 
 State = tuple[Tensor, ...]
 
@@ -384,8 +387,14 @@ class _Recurrent(Module):
 
         Returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``): output holds the last
         layer's hidden state at every step, (T, B, H) or (B, T, H); h_n (L, B, H).
+
+        ``input`` may also be a :class:`~tinygrad_rnn.nn.utils.rnn.PackedSequence` (from
+        ``pack_padded_sequence``), as in PyTorch: each sequence then runs for its own
+        length, h_n holds each one's state after its last step, and the output is packed.
         """
         owner, size = type(self).__name__, self.input_size
+        if isinstance(input, PackedSequence):
+            return self._packed(input, hx, tokens=False)
         layout = f"(B, T, {size})" if self.batch_first else f"(T, B, {size})"
         expected = f"{layout} or (T, {size}) unbatched"
         x = check_float_input(owner, input, size, self._dtype, expected,
@@ -395,8 +404,9 @@ class _Recurrent(Module):
         batched = x.ndim == 3
         if not batched:
             x = x.reshape(x.shape[0], 1, size)
-        state = self._check_sequence(owner, x.shape[:2], hx, batched)
-        return self._layers(x, state, batched)
+        time_axis = self._time_axis(batched)
+        state = self._check_sequence(owner, x.shape[:2], hx, batched, time_axis)
+        return self._layers(x, state, batched, time_axis)
 
     def forward_tokens(self, tokens, hx=None):
         """Run over integer tokens read as one-hot vectors of size ``input_size``.
@@ -404,9 +414,11 @@ class _Recurrent(Module):
         tokens (T, B), (B, T) if batch_first, or (T,) unbatched. The first layer's input
         projection one_hot(tokens) @ weight_ih_l0.T is that product while it is small and
         otherwise the row gather ``weight_ih_l0.T[tokens]``, without the one-hot matrix.
-        Returns what ``forward`` returns.
+        Returns what ``forward`` returns; packed tokens (a PackedSequence of ids) work too.
         """
         owner = type(self).__name__
+        if isinstance(tokens, PackedSequence):
+            return self._packed(tokens, hx, tokens=True)
         tokens = check_indices(owner, tokens, self.input_size, "tokens")
         if tokens.ndim not in (1, 2):
             layout = "(B, T)" if self.batch_first else "(T, B)"
@@ -415,15 +427,56 @@ class _Recurrent(Module):
         batched = tokens.ndim == 2
         if not batched:
             tokens = tokens[:, None]
-        state = self._check_sequence(owner, tokens.shape, hx, batched)
-        return self._layers(tokens, state, batched)
+        time_axis = self._time_axis(batched)
+        state = self._check_sequence(owner, tokens.shape, hx, batched, time_axis)
+        return self._layers(tokens, state, batched, time_axis)
+
+    def _packed(self, packed: PackedSequence, hx, tokens: bool):
+        """Run over a PackedSequence: each sequence for its own length, as PyTorch.
+
+        The packed steps are laid out as a padded (T, B, ·) batch in the packed (longest
+        first) order, and the time loop is the padded one, except that at a step where a
+        sequence has ended its state is carried over unchanged (``active``): its last state is
+        the one after its last step, and a reverse direction starts at its last step from
+        h0. The output is packed again; h0 and h_n are in the batch's own order.
+        """
+        owner = type(self).__name__
+        batch_sizes = check_packed(owner, packed)
+        data = packed.data
+        index = padded_positions(batch_sizes, None)
+        if tokens:
+            data = check_indices(owner, data, self.input_size, "tokens")
+            if data.ndim != 1:
+                raise ValueError(f"{owner}: expected packed tokens of shape (N,), got shape {data.shape}")
+            inputs = np.concatenate([data, np.zeros(1, dtype=data.dtype)])[index]
+        else:
+            size = self.input_size
+            data = check_float_input(owner, data, size, self._dtype, f"(N, {size}) packed")
+            if data.ndim != 2:
+                raise ValueError(f"{owner}: expected packed data of shape (N, {size}), "
+                                 f"got shape {data.shape}")
+            inputs = ops.concatenate([data, zeros(1, size, dtype=self._dtype)])[index]
+        state = self._check_sequence(owner, index.shape, hx, True, 0)
+        order, restore = packed.sorted_indices, packed.unsorted_indices
+        if order is not None:
+            state = tuple(s[:, np.asarray(order)] for s in state)
+        batch = index.shape[1]
+        active = [None if size == batch else
+                  _leaf((np.arange(batch) < size).astype(self._dtype)[:, None]) for size in batch_sizes]
+        output, final = self._layers(inputs, state, True, 0, active)
+        # The padded (t, b) of each packed row, in packed order: the row-major order of the steps.
+        output = output.reshape(-1, output.shape[-1])[np.flatnonzero(index < len(data))]
+        if restore is not None:
+            final = (tuple(s[:, np.asarray(restore)] for s in final) if isinstance(final, tuple)
+                     else final[:, np.asarray(restore)])
+        return PackedSequence(output, batch_sizes, order, restore), final
 
     def _time_axis(self, batched: bool) -> int:
         return 1 if batched and self.batch_first else 0
 
-    def _check_sequence(self, owner: str, leading: tuple[int, int], hx, batched: bool) -> State:
+    def _check_sequence(self, owner: str, leading: tuple[int, int], hx, batched: bool,
+                        time_axis: int) -> State:
         """Refuse an empty sequence; check the initial state (zeros when None)."""
-        time_axis = self._time_axis(batched)
         if leading[time_axis] == 0:
             raise ValueError(f"{owner}: the sequence is empty (input shape starts with {leading})")
         batch = leading[1 - time_axis]
@@ -440,7 +493,8 @@ class _Recurrent(Module):
             for _, axis in sizes)
         return _initial_state(owner, hx, names, shapes, full, described, self._dtype)
 
-    def _layers(self, inputs: Tensor | np.ndarray, state: State, batched: bool):
+    def _layers(self, inputs: Tensor | np.ndarray, state: State, batched: bool, time_axis: int,
+                active: list[Tensor | None] | None = None):
         """The time loop of every layer over checked inputs: floats (T, B, D) or tokens (T, B).
 
         (B first instead when batch_first.) Each layer's input projection, with the
@@ -448,9 +502,9 @@ class _Recurrent(Module):
         tokens a gather of rows of W_ih^T, i.e. one_hot(tokens) @ W_ih^T. A reverse
         direction reads the steps from last to first; its outputs are joined to the
         forward ones along the feature axis, in time order. Between layers, in training
-        mode, ``dropout`` applies to those outputs.
+        mode, ``dropout`` applies to those outputs. With ``active`` (packed input), a
+        sequence whose ``active[t]`` row is 0 keeps its state through step t.
         """
-        time_axis = self._time_axis(batched)
         steps = inputs.shape[time_axis]
         step = self._kind.step
         finals = []
@@ -472,12 +526,16 @@ class _Recurrent(Module):
                 # An RNN writes h_t straight into row t of one (T, B, H) array: its outputs
                 # then need no stacking, nor W_hh's gradient factors (ops.StepRows).
                 rows = (ops.StepRows(steps, inputs.shape[1], self.hidden_size, self._dtype)
-                        if self._kind.writes_rows and time_axis == 0 else None)
+                        if self._kind.writes_rows and time_axis == 0 and active is None else None)
                 previous = None
                 for t in (range(steps - 1, -1, -1) if direction else range(steps)):
                     x_t = view(projection, t if time_axis == 0 else (slice(None), t))
                     if rows is None:
+                        carried = layer_state
                         layer_state = step(x_t, layer_state, weight_hh, weight_hh_t, extra)
+                        if active is not None and active[t] is not None:  # s_t = s_{t−1} + m (s_t − s_{t−1})
+                            layer_state = tuple(old + (new - old) * active[t]
+                                                for old, new in zip(carried, layer_state))
                     else:
                         layer_state = step(x_t, layer_state, weight_hh, weight_hh_t, extra,
                                            (rows, t, previous))

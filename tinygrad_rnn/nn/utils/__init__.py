@@ -1,8 +1,9 @@
-"""Gradient clipping and sequence padding, with PyTorch's names and semantics.
+"""Gradient clipping, and (from ``nn.utils.rnn``) padded and packed batches, as ``torch.nn.utils``.
 
 The clipping functions act on the ``.grad`` arrays of the given tensors after
 ``backward()`` and before ``optimizer.step()``; tensors whose ``grad`` is None are skipped.
-``pad_sequence`` joins sequences of different lengths into one padded batch.
+``pad_sequence``, ``pack_padded_sequence``, ``pack_sequence``, ``pad_packed_sequence`` and
+``PackedSequence`` live in :mod:`tinygrad_rnn.nn.utils.rnn` and are re-exported here.
 
 >>> import numpy as np, tinygrad_rnn as tg
 >>> from tinygrad_rnn.nn.utils import clip_grad_norm_
@@ -25,10 +26,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .. import ops
-from ..tensor import Tensor, _leaf, is_grad_enabled
+from ...tensor import Tensor
+from . import rnn
+from .rnn import PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "pad_sequence"]
+__all__ = ["PackedSequence", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+           "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence", "rnn"]
 
 # Added to the total norm before dividing, as PyTorch does, so a zero norm never divides.
 _NORM_EPS = 1e-6
@@ -258,83 +261,3 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
         raise ValueError(f"{function}: clip_value must be non-negative, got {clip_value}")
     for grad in _gradients(parameters, function):
         np.clip(grad, -clip_value, clip_value, out=grad)
-
-
-def pad_sequence(sequences: Iterable[Tensor | np.ndarray], batch_first: bool = False,
-                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
-    """Stack sequences of lengths L_i, each ``(L_i, *)``, into one ``(T, B, *)`` batch, T = max L_i.
-
-    As ``torch.nn.utils.rnn.pad_sequence``: ``(B, T, *)`` if ``batch_first``; the shorter
-    sequences are filled with ``padding_value`` after their end (``padding_side="right"``)
-    or before their start ("left"). Sequences may be Tensors or NumPy arrays (token ids
-    keep their integer dtype), all of one dtype and trailing shape; where PyTorch would
-    cast silently, this refuses mixed dtypes and a padding value the dtype cannot hold.
-    When a sequence requires grad, the batch is built from the engine's ``concatenate``
-    and ``stack``, so each sequence receives the gradient of its own entries.
-
-    >>> import numpy as np
-    >>> pad_sequence([np.array([5, 6, 7]), np.array([8])], batch_first=True, padding_value=-100).numpy()
-    array([[   5,    6,    7],
-           [   8, -100, -100]])
-
-    With ``functional.cross_entropy(..., ignore_index=-100)`` on padded targets, the
-    padding adds nothing to the loss or its gradient.
-    """
-    op = "pad_sequence"
-    if isinstance(sequences, (Tensor, np.ndarray, str)) or not isinstance(sequences, Iterable):
-        raise TypeError(f"{op}: expected a list of Tensors or arrays, got {type(sequences).__name__}")
-    if padding_side not in ("left", "right"):
-        raise ValueError(f"{op}: padding_side must be 'left' or 'right', got {padding_side!r}")
-    if isinstance(padding_value, (bool, np.bool_)) or not isinstance(padding_value, numbers.Real):
-        raise TypeError(f"{op}: padding_value must be a number, got {padding_value!r}")
-    tensors = []
-    for index, sequence in enumerate(sequences):
-        if isinstance(sequence, np.ndarray):
-            try:
-                sequence = Tensor(sequence)
-            except (TypeError, ValueError) as error:
-                raise TypeError(f"{op}: sequences[{index}]: {error}") from None
-        if not isinstance(sequence, Tensor):
-            raise TypeError(f"{op}: sequences[{index}] is a {type(sequence).__name__}, "
-                            "not a Tensor or an array")
-        if sequence.ndim == 0:
-            raise ValueError(f"{op}: sequences[{index}] is 0-d; each sequence must be (L, *)")
-        tensors.append(sequence)
-    if not tensors:
-        raise ValueError(f"{op}: got no sequences")
-    if len({tensor.shape[1:] for tensor in tensors}) != 1:
-        raise ValueError(f"{op}: the sequences must share their shape after the first axis, got "
-                         f"shapes {[tensor.shape for tensor in tensors]}")
-    if len({tensor.dtype for tensor in tensors}) != 1:
-        raise TypeError(f"{op}: the sequences must share one dtype, got "
-                        f"{[str(tensor.dtype) for tensor in tensors]}")
-    dtype, trailing = tensors[0].dtype, tensors[0].shape[1:]
-    try:
-        with np.errstate(invalid="ignore", over="ignore"):
-            fill = np.asarray(padding_value).astype(dtype)
-    except OverflowError:  # an int beyond int64 (2**70), before any dtype could hold it
-        fill = None
-    # An integer must be held exactly; a float may round, but not overflow to ±inf (a finite
-    # value that PyTorch refuses as well: "cannot be converted ... without overflow").
-    overflows = fill is None or (dtype.kind == "f" and np.isinf(fill) and np.isfinite(padding_value))
-    if overflows or (dtype.kind != "f" and fill != padding_value):
-        raise ValueError(f"{op}: padding_value {padding_value!r} cannot be held by the sequences' "
-                         f"dtype {dtype}")
-    longest = max(tensor.shape[0] for tensor in tensors)
-    before = padding_side == "left"
-    if not (is_grad_enabled() and any(tensor.requires_grad for tensor in tensors)):
-        out = np.full((len(tensors), longest, *trailing) if batch_first
-                      else (longest, len(tensors), *trailing), fill, dtype=dtype)
-        for index, tensor in enumerate(tensors):
-            length = tensor.shape[0]
-            steps = slice(longest - length, None) if before else slice(0, length)
-            out[(index, steps) if batch_first else (steps, index)] = tensor.data
-        return _leaf(out)
-    padded = []
-    for tensor in tensors:
-        missing = longest - tensor.shape[0]
-        if missing:
-            padding = Tensor(np.full((missing, *trailing), fill, dtype=dtype))
-            tensor = ops.concatenate([padding, tensor] if before else [tensor, padding])
-        padded.append(tensor)
-    return ops.stack(padded, axis=0 if batch_first else 1)

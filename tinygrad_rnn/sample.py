@@ -1,9 +1,12 @@
 """Use a trained language model: load its checkpoint, generate text, measure its loss on text.
 
+With the model that ``tinygrad-rnn demo`` leaves (seed 0, 1,000 steps):
+
 >>> model, tokenizer, checkpoint = load_checkpoint("runs/demo")      # doctest: +SKIP
 >>> print(generate(model, tokenizer, "MACBETH.\\n", 200, temperature=0.7))  # doctest: +SKIP
->>> evaluate(model, tokenizer, open("other.txt").read())              # doctest: +SKIP
-{'level': 'char', 'tokens': 5120, 'nats_per_token': 1.61, 'bits_per_char': 2.32, ...}
+>>> evaluate(model, tokenizer, open("tinygrad_rnn/corpus/README.md").read())  # doctest: +SKIP
+{'level': 'char', 'tokens': 703, 'predicted': 702, 'nats_per_token': 3.1565..., \
+'bits_per_token': 4.5539..., 'bits_per_char': 4.5539..., 'unknown': 32, 'unknown_handling': 'skipped'}
 
 A checkpoint is the ``.npz`` written by :func:`tinygrad_rnn.train.train` (through the
 atomic :func:`tinygrad_rnn.serialization.save`); its layout is documented there. This
@@ -279,8 +282,8 @@ def generate(
     (naming them), a negative ``length`` or ``temperature`` (or nan), or ``top_k < 1``, and
     TypeError for a prime that is not a str or a temperature that is not a number.
 
-    >>> generate(model, tokenizer, "KING", 40, temperature=0)    # doctest: +SKIP
-    '.\\nI have done the deed. Didst thou not hear'
+    >>> generate(model, tokenizer, "KING", 40, temperature=0)    # the demo's model  # doctest: +SKIP
+    '.\\nThe seep the seeps the seeps the seeps'
     """
     if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
         raise ValueError(f"generate: length must be a non-negative integer, got {length!r}")

@@ -38,9 +38,10 @@ __all__ = [
     "Tanh",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "init",
     "pad_sequence",
     "utils",
 ]
 
-from . import utils  # noqa: E402  (written alongside; clipping and padding live there)
+from . import init, utils  # noqa: E402  (in-place initialisers; clipping, padding and packing)
 from .utils import clip_grad_norm_, clip_grad_value_, pad_sequence  # noqa: E402

@@ -457,3 +457,31 @@ def test_traversal_names_match_torch():
                  lambda m: [n for n, _ in m.named_children()],
                  lambda m: list(m.state_dict())):
         assert call(ours) == call(theirs)
+
+
+def test_module_dict_is_a_mapping_of_registered_modules_as_pytorch():
+    heads = nn.ModuleDict({"a": nn.Linear(2, 2)})
+    heads["b"] = nn.Linear(2, 1)
+    heads.update([("c", nn.Tanh())])
+    assert list(heads) == ["a", "b", "c"] and len(heads) == 3 and "b" in heads and "z" not in heads
+    assert [name for name, _ in heads.named_parameters()] == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    assert list(heads.keys()) == ["a", "b", "c"] and [type(m).__name__ for m in heads.values()] == [
+        "Linear", "Linear", "Tanh"]
+    replacement = nn.Linear(2, 3)
+    heads["a"] = replacement  # replaced in place: its position is kept
+    assert list(heads.items())[0] == ("a", replacement)
+    assert heads.pop("b") is not None and list(heads) == ["a", "c"]
+    del heads["c"]
+    assert list(heads.state_dict()) == ["a.weight", "a.bias"]
+    heads.clear()
+    assert len(heads) == 0 and list(heads.parameters()) == []
+    with pytest.raises(KeyError):
+        heads["missing"]
+    with pytest.raises(KeyError, match=r"ModuleDict.add_module: the name 'x\.y' contains '\.'"):
+        heads["x.y"] = nn.Tanh()
+    with pytest.raises(TypeError, match=r"ModuleDict.add_module: 'w' must be an nn.Module or None, got int"):
+        heads["w"] = 3
+    with pytest.raises(TypeError, match=r"ModuleDict.update: item 0 is not a \(name, module\) pair"):
+        heads.update([nn.Tanh()])
+    with pytest.raises(TypeError, match=r"ModuleDict.update: expected a mapping .* got Tanh"):
+        nn.ModuleDict(nn.Tanh())

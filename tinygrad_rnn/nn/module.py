@@ -545,3 +545,70 @@ class Sequential(ModuleList):
         for module in self:
             x = module(x)
         return x
+
+
+class ModuleDict(Module):
+    """Modules held by name, in insertion order, as ``torch.nn.ModuleDict``: a mapping whose
+    entries are registered sub-modules (their parameters are ``"name.weight"``, ...).
+
+    >>> from tinygrad_rnn import nn
+    >>> heads = nn.ModuleDict({"chars": nn.Linear(8, 65), "words": nn.Linear(8, 1000)})
+    >>> list(heads), heads["chars"].weight.shape
+    (['chars', 'words'], (65, 8))
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(key)
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._modules:
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            delattr(self, key)
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace entries from a mapping or from (name, module) pairs, in their order."""
+        if isinstance(modules, (str, Module)) or not isinstance(modules, (Mapping, Iterable)):
+            raise TypeError(f"ModuleDict.update: expected a mapping or (name, module) pairs, got "
+                            f"{type(modules).__name__}")
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for position, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"ModuleDict.update: item {position} is not a (name, module) pair")
+            self[pair[0]] = pair[1]

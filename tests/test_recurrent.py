@@ -204,9 +204,8 @@ def test_sequence_gradcheck(case):
     _gradcheck_module(kind, module, module, tg.Tensor(x, requires_grad=True), h0, c0, with_state)
 
 
-@pytest.mark.parametrize("batch", ["unbatched", "empty batch"])
-@given(sequence_cases())
-def test_sequence_gradcheck_unbatched_and_with_an_empty_batch(batch, case):
+@given(sequence_cases(), st.sampled_from(["unbatched", "empty batch"]))
+def test_sequence_gradcheck_unbatched_and_with_an_empty_batch(case, batch):
     """An unbatched sequence (T, D) with its state (L·directions, H), and a batch of none,
     whose parameters get a zero gradient, as their central differences are."""
     kind, module, x, h0, c0, with_state = case

@@ -448,3 +448,25 @@ def test_sequential_with_layer_norm_matches_torch():
     for name, parameter in model.named_parameters():
         np.testing.assert_allclose(parameter.grad, torch_parameters[name].grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=name)
+
+
+def test_embedding_from_pretrained_copies_the_table_and_freezes_it_as_pytorch():
+    table = np.arange(6.0).reshape(3, 2)
+    tg.manual_seed(1)
+    expected_next = tg.randn(2).data
+    tg.manual_seed(1)
+    frozen = nn.Embedding.from_pretrained(table, padding_idx=0)
+    np.testing.assert_array_equal(tg.randn(2).data, expected_next)  # the default stream untouched
+    assert frozen.weight.dtype == np.float64 and not frozen.weight.requires_grad
+    assert not np.shares_memory(frozen.weight.data, table)
+    np.testing.assert_array_equal(frozen([0, 2]).data, [[0.0, 1.0], [4.0, 5.0]])  # the padding row kept
+    trained = nn.Embedding.from_pretrained(tg.Tensor(table, dtype="float32"), freeze=False, padding_idx=1)
+    trained([1, 2, 2]).sum().backward()
+    np.testing.assert_array_equal(trained.weight.grad, [[0, 0], [0, 0], [2, 2]])  # none for padding_idx
+    assert trained.padding_idx == 1 and trained.weight.dtype == np.float32
+    for bad, described in [(np.ones(3), r"shape \(3,\) and dtype float64"),
+                           (np.ones((2, 2), dtype=np.int64), "dtype int64"), ([[1.0]], "got list")]:
+        with pytest.raises(ValueError, match=rf"Embedding.from_pretrained: embeddings must be .*{described}"):
+            nn.Embedding.from_pretrained(bad)
+    with pytest.raises(TypeError, match=r"Embedding.from_pretrained: freeze must be"):
+        nn.Embedding.from_pretrained(table, freeze="yes")

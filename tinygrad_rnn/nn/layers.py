@@ -140,6 +140,33 @@ class Embedding(Module):
         ids = check_indices("Embedding", ids, self.num_embeddings, "ids")
         return ops.embedding_prechecked(self.weight, ids, self.padding_idx)
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None) -> Embedding:
+        """An Embedding whose table is a copy of ``embeddings`` (N, D), as PyTorch's: frozen
+        (``requires_grad`` False) unless ``freeze=False``; the rows keep their values, the
+        ``padding_idx`` row too (it then gets no gradient).
+
+        >>> import numpy as np
+        >>> from tinygrad_rnn import nn
+        >>> table = nn.Embedding.from_pretrained(np.eye(3), freeze=False)
+        >>> table([2]).data, table.weight.requires_grad
+        (array([[0., 0., 1.]]), True)
+        """
+        owner = "Embedding.from_pretrained"
+        freeze = flag(freeze, "freeze", owner)
+        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        if not isinstance(data, np.ndarray) or data.ndim != 2 or data.dtype.kind != "f":
+            described = (f"shape {data.shape} and dtype {data.dtype}" if isinstance(data, np.ndarray)
+                         else type(data).__name__)
+            raise ValueError(f"{owner}: embeddings must be a 2-D float array or Tensor "
+                             f"(num_embeddings, embedding_dim), got {described}")
+        # A generator of its own for the table that is overwritten at once: the default
+        # generator's stream (manual_seed) stays as it was.
+        embedding = cls(*data.shape, padding_idx, dtype=data.dtype, rng=np.random.default_rng(0))
+        np.copyto(embedding.weight.data, data)
+        embedding.weight.requires_grad_(not freeze)
+        return embedding
+
     def extra_repr(self) -> str:
         padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{padding}" + _dtype_note(self.weight.dtype)

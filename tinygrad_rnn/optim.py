@@ -25,7 +25,8 @@ JSON scalars and NumPy arrays, e.g. for ``Adam`` after three steps::
 
     {"optimizer": "Adam",
      "param_groups": [{"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-08,
-                       "weight_decay": 0.0, "amsgrad": False, "params": [0, 1]}],
+                       "weight_decay": 0.0, "amsgrad": False, "maximize": False,
+                       "params": [0, 1]}],
      "state": {"0": {"step": 3, "exp_avg": array, "exp_avg_sq": array}, "1": {...}}}
 
 ``load_state_dict`` of that snapshot into a new optimizer over the same parameters makes

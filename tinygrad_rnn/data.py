@@ -281,6 +281,9 @@ class WordTokenizer(Tokenizer):
         pieces = []
         for i, symbol in enumerate(symbols):
             attached = i == 0 or symbol in self.NO_SPACE_BEFORE or symbols[i - 1] in self.NO_SPACE_AFTER
+            # A token that starts with a combining mark was apart from the one before (else it
+            # would have joined it): glued after "(", it would join it on re-encoding.
+            attached = attached and (i == 0 or not _is_mark(symbol[0]))
             pieces.append(symbol if attached else " " + symbol)
         return "".join(pieces)
 

@@ -194,8 +194,22 @@ def test_dropout_module_with_its_own_generator_ignores_manual_seed():
 def test_dropout_module_bad_arguments():
     with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\], got 2"):
         nn.Dropout(2)
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or None, got int"):
+    with pytest.raises(TypeError, match="Dropout: rng must be a numpy.random.Generator or None, got int"):
         nn.Dropout(0.5, rng=3)
+
+
+@pytest.mark.parametrize(("call", "owner"), [
+    (lambda: functional.dropout(tg.ones(2), 0.5, rng=3), "dropout"),
+    (lambda: functional.dropout(tg.ones(2), 0.5, training=False, rng=3), "dropout"),  # checked anyway
+    (lambda: nn.Linear(2, 2, rng=3), "Linear"),
+    (lambda: nn.Embedding(2, 2, rng=3), "Embedding"),
+    (lambda: nn.GRU(2, 2, rng=3), "GRU"),
+    (lambda: nn.LSTMCell(2, 2, rng=3), "LSTMCell"),
+    (lambda: nn.init.orthogonal_(nn.Parameter(np.zeros((2, 2))), generator=3), "orthogonal_"),
+])
+def test_a_bad_generator_is_named_with_its_owner(call, owner):
+    with pytest.raises(TypeError, match=rf"^{owner}: (rng|generator) must be a numpy.random.Generator"):
+        call()
 
 
 # -- LayerNorm -------------------------------------------------------------------------------

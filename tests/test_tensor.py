@@ -218,8 +218,10 @@ def test_explicit_rng_is_used_and_leaves_the_default_generator_alone():
                                   np.random.default_rng(1).uniform(-2.0, -1.0, 4).astype(np.float32))
     assert ((uniform_draw.data >= -2.0) & (uniform_draw.data <= -1.0)).all()
     np.testing.assert_array_equal(tg.randn(5).data, expected_default)
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match="randn: rng must be a numpy.random.Generator"):
         tg.randn(2, rng=0)
+    with pytest.raises(TypeError, match="rand: rng must be a numpy.random.Generator"):
+        tg.rand(2, rng=0)
 
 
 def test_repr_is_readable():

@@ -233,9 +233,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, *,
         raise TypeError(f"{op}: input must have a floating-point dtype, got {input.dtype} "
                         f"(shape {input.shape})")
     p = check_probability(op, p)
+    generator = _rng.resolve(rng, op)  # checked even when nothing is drawn
     if not training or p == 0:
         return input
-    keep = _rng.resolve(rng).random(input.shape) >= p  # never true for p = 1
+    keep = generator.random(input.shape) >= p  # never true for p = 1
     return ops.mul(input, (keep * (1 / (1 - p) if p < 1 else 0.0)).astype(input.dtype))
 
 

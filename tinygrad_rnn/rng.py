@@ -45,10 +45,13 @@ def default_generator() -> np.random.Generator:
     return _default
 
 
-def resolve(rng: np.random.Generator | None) -> np.random.Generator:
-    """``rng`` itself, or the default generator when it is None."""
+def resolve(rng: np.random.Generator | None, owner: str | None = None, name: str = "rng"
+            ) -> np.random.Generator:
+    """``rng`` itself, or the default generator when it is None; anything else is a TypeError
+    naming ``owner`` (the function or class it was given to) and the argument's ``name``."""
     if rng is None:
         return _default
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+        where = f"{owner}: " if owner else ""
+        raise TypeError(f"{where}{name} must be a numpy.random.Generator or None, got {type(rng).__name__}")
     return rng

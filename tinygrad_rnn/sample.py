@@ -295,7 +295,7 @@ def generate(
                               or top_k < 1):
         raise ValueError(f"generate: top_k must be a positive integer or None, got {top_k!r}")
     ids = encode_prime(tokenizer, prime)
-    rng = resolve(rng)
+    rng = resolve(rng, "generate")
     pieces: list[str] = []
     with inference(model):
         outputs, state = model.forward(ids.reshape(-1, 1))

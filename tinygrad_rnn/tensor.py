@@ -728,7 +728,7 @@ def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
 def randn(*shape, dtype=None, requires_grad: bool = False, rng=None) -> Tensor:
     """Standard-normal samples from ``rng`` (default: the generator ``manual_seed`` seeds)."""
     dtype = _float_dtype(dtype, "randn")
-    data = _rng.resolve(rng).standard_normal(_shape("randn", shape)).astype(dtype)
+    data = _rng.resolve(rng, "randn").standard_normal(_shape("randn", shape)).astype(dtype)
     return _leaf(data, requires_grad)
 
 
@@ -741,7 +741,7 @@ def rand(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad:
     if not (bounds_ok and math.isfinite(low) and math.isfinite(high) and low <= high):
         raise ValueError(f"rand: low and high must be finite numbers with low <= high, got "
                          f"low={low!r}, high={high!r}")
-    data = _rng.resolve(rng).uniform(low, high, _shape("rand", shape)).astype(dtype)
+    data = _rng.resolve(rng, "rand").uniform(low, high, _shape("rand", shape)).astype(dtype)
     return _leaf(data, requires_grad)
 
 

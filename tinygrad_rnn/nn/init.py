@@ -78,6 +78,10 @@ def _target(op: str, tensor, random: bool = True) -> np.ndarray:
     return tensor.data
 
 
+def _generator(op: str, generator) -> np.random.Generator:
+    return _rng.resolve(generator, op, "generator")
+
+
 def _fill(tensor: Tensor, values) -> Tensor:
     np.copyto(tensor.data, values, casting="unsafe")
     return tensor
@@ -98,7 +102,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> 
     a, b = _number("uniform_", "a", a), _number("uniform_", "b", b)
     if not a <= b:
         raise ValueError(f"uniform_: expected a <= b, got a={a}, b={b}")
-    return _fill(tensor, _rng.resolve(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, _generator("uniform_", generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
@@ -107,7 +111,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
     mean, std = _number("normal_", "mean", mean), _number("normal_", "std", std)
     if not std >= 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
-    return _fill(tensor, _rng.resolve(generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, _generator("normal_", generator).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -141,7 +145,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor
     _target("xavier_uniform_", tensor)
     fan_in, fan_out = _fans("xavier_uniform_", tensor)
     bound = _number("xavier_uniform_", "gain", gain) * math.sqrt(6.0 / _positive(fan_in + fan_out))
-    return _fill(tensor, _rng.resolve(generator).uniform(-bound, bound, tensor.shape))
+    return _fill(tensor, _generator("xavier_uniform_", generator).uniform(-bound, bound, tensor.shape))
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
@@ -149,7 +153,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     _target("xavier_normal_", tensor)
     fan_in, fan_out = _fans("xavier_normal_", tensor)
     std = _number("xavier_normal_", "gain", gain) * math.sqrt(2.0 / _positive(fan_in + fan_out))
-    return _fill(tensor, _rng.resolve(generator).normal(0.0, abs(std), tensor.shape))
+    return _fill(tensor, _generator("xavier_normal_", generator).normal(0.0, abs(std), tensor.shape))
 
 
 def _positive(fan: int) -> int:
@@ -170,7 +174,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     leaky_relu slope for the gain)."""
     _target("kaiming_uniform_", tensor)
     bound = math.sqrt(3.0) * _kaiming_std("kaiming_uniform_", tensor, a, mode, nonlinearity)
-    return _fill(tensor, _rng.resolve(generator).uniform(-bound, bound, tensor.shape))
+    return _fill(tensor, _generator("kaiming_uniform_", generator).uniform(-bound, bound, tensor.shape))
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
@@ -178,7 +182,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """He: N(0, std²) with std = gain / √fan."""
     _target("kaiming_normal_", tensor)
     std = _kaiming_std("kaiming_normal_", tensor, a, mode, nonlinearity)
-    return _fill(tensor, _rng.resolve(generator).normal(0.0, std, tensor.shape))
+    return _fill(tensor, _generator("kaiming_normal_", generator).normal(0.0, std, tensor.shape))
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
@@ -193,7 +197,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     columns = tensor.size // rows
-    flat = _rng.resolve(generator).standard_normal((rows, columns))
+    flat = _generator("orthogonal_", generator).standard_normal((rows, columns))
     if rows < columns:
         flat = flat.T
     q, r = np.linalg.qr(flat)

@@ -90,7 +90,7 @@ class Linear(Module):
         self.in_features = positive_int(in_features, "in_features", "Linear")
         self.out_features = positive_int(out_features, "out_features", "Linear")
         dtype = float_dtype(dtype, "Linear")
-        rng = _rng.resolve(rng)
+        rng = _rng.resolve(rng, "Linear")
         bound = 1 / math.sqrt(self.in_features)
         self.weight = uniform_parameter(rng, bound, (self.out_features, self.in_features), dtype)
         if flag(bias, "bias", "Linear"):
@@ -131,7 +131,7 @@ class Embedding(Module):
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
         self.padding_idx = ops.check_padding_idx("Embedding", padding_idx, self.num_embeddings)
         dtype = float_dtype(dtype, "Embedding")
-        data = _rng.resolve(rng).standard_normal((self.num_embeddings, self.embedding_dim))
+        data = _rng.resolve(rng, "Embedding").standard_normal((self.num_embeddings, self.embedding_dim))
         if self.padding_idx is not None:
             data[self.padding_idx] = 0.0
         self.weight = Parameter(data.astype(dtype))
@@ -189,7 +189,8 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.p = functional.check_probability("Dropout", p)
-        self._rng = rng if rng is None else _rng.resolve(rng)  # None: the default one, at each call
+        # None: the default generator, at each call
+        self._rng = rng if rng is None else _rng.resolve(rng, "Dropout")
 
     def forward(self, input: Tensor) -> Tensor:
         return functional.dropout(input, self.p, self.training, rng=self._rng)

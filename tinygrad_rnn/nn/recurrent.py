@@ -241,7 +241,7 @@ class _Cell(Module):
         self.bias = flag(bias, "bias", owner)
         self._kind = _KINDS[mode]
         _add_parameters(self, "", self.input_size, self.hidden_size, self._kind.gates, self.bias,
-                        float_dtype(dtype, owner), _rng.resolve(rng))
+                        float_dtype(dtype, owner), _rng.resolve(rng, owner))
 
     def _step(self, input: Tensor, hx, names: tuple[str, ...]) -> State:
         owner, size, hidden = type(self).__name__, self.input_size, self.hidden_size
@@ -356,7 +356,7 @@ class _Recurrent(Module):
         self.proj_size = int(proj_size)
         self._kind = _KINDS[mode]
         self._dropout_rng = rng  # None: the default generator at each call (see manual_seed)
-        dtype, rng = float_dtype(dtype, owner), _rng.resolve(rng)
+        dtype, rng = float_dtype(dtype, owner), _rng.resolve(rng, owner)
         for layer in range(self.num_layers):
             for suffix in self._suffixes(layer):
                 _add_parameters(self, suffix, self._layer_input(layer), self.hidden_size,

@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 import tinygrad_rnn as tg
 from tinygrad_rnn import lr_scheduler
 from tinygrad_rnn.lr_scheduler import (
+    ConstantLR,
     CosineAnnealingLR,
     ExponentialLR,
     LambdaLR,
     LinearLR,
     MultiStepLR,
+    PolynomialLR,
     ReduceLROnPlateau,
     StepLR,
 )
@@ -59,6 +61,10 @@ CLOSED_FORMS = {
                                           * min(e, k["total_iters"]) / k["total_iters"])),
     CosineAnnealingLR: (st.fixed_dictionaries({"T_max": st.integers(1, 20), "eta_min": st.floats(0.0, 1e-3)}),
                         lambda base, e, k: lr_scheduler.cosine_annealing(base, k["eta_min"], e, k["T_max"])),
+    ConstantLR: (st.fixed_dictionaries({"factor": st.floats(0.01, 1.0), "total_iters": st.integers(1, 30)}),
+                 lambda base, e, k: base * (k["factor"] if e < k["total_iters"] else 1.0)),
+    PolynomialLR: (st.fixed_dictionaries({"total_iters": st.integers(1, 30), "power": st.floats(0.0, 3.0)}),
+                   lambda base, e, k: base * (1 - min(e, k["total_iters"]) / k["total_iters"]) ** k["power"]),
 }
 
 
@@ -110,7 +116,10 @@ def test_the_optimizer_uses_the_scheduled_rate():
     lambda opt, last_epoch=-1: ExponentialLR(opt, gamma=0.8, last_epoch=last_epoch),
     lambda opt, last_epoch=-1: LinearLR(opt, start_factor=0.25, total_iters=6, last_epoch=last_epoch),
     lambda opt, last_epoch=-1: CosineAnnealingLR(opt, T_max=5, eta_min=0.01, last_epoch=last_epoch),
-], ids=["StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR"])
+    lambda opt, last_epoch=-1: ConstantLR(opt, factor=0.25, total_iters=7, last_epoch=last_epoch),
+    lambda opt, last_epoch=-1: PolynomialLR(opt, total_iters=9, power=2.0, last_epoch=last_epoch),
+], ids=["StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR", "ConstantLR",
+        "PolynomialLR"])
 def test_a_saved_schedule_continues_exactly_after_a_checkpoint(make, tmp_path):
     uninterrupted = make(make_optimizer())
     expected = schedule(uninterrupted, 14)
@@ -306,6 +315,15 @@ def test_plateau_state_dict_loads_across_a_single_and_a_per_group_min_lr():
     (lambda opt: StepLR(opt, step_size=1, last_epoch=3), ValueError,
      r"last_epoch=3 continues a schedule, but param_groups\[0\] has no 'initial_lr' \(a scheduler"),
     (lambda opt: ReduceLROnPlateau(opt, factor=1.0), ValueError, r"factor must be in \[0, 1\), got 1.0"),
+    (lambda opt: ConstantLR(opt, factor=0), ValueError, r"ConstantLR: factor must be in \(0, 1\], got 0"),
+    (lambda opt: ConstantLR(opt, factor=1.5), ValueError, r"ConstantLR: factor must be in \(0, 1\], got 1.5"),
+    (lambda opt: ConstantLR(opt, factor="x"), TypeError, "ConstantLR: factor must be a number, got 'x'"),
+    (lambda opt: ConstantLR(opt, total_iters=0), ValueError, "ConstantLR: total_iters must be >= 1, got 0"),
+    (lambda opt: ConstantLR(opt, total_iters=2.0), TypeError, "ConstantLR: total_iters must be an int"),
+    (lambda opt: PolynomialLR(opt, total_iters=0), ValueError, "PolynomialLR: total_iters must be >= 1"),
+    (lambda opt: PolynomialLR(opt, power=-1), ValueError, "PolynomialLR: power must be >= 0, got -1"),
+    (lambda opt: PolynomialLR(opt, power=math.inf), ValueError, "PolynomialLR: power must be a finite"),
+    (lambda opt: ConstantLR("sgd"), TypeError, "ConstantLR: expected an Optimizer, got str"),
     (lambda opt: ReduceLROnPlateau(opt, mode="lowest"), ValueError, "mode must be 'min' or 'max'"),
     (lambda opt: ReduceLROnPlateau(opt, threshold_mode="pct"), ValueError, "threshold_mode must be"),
     (lambda opt: ReduceLROnPlateau(opt, patience=-1), ValueError, "patience must be >= 0"),
@@ -345,6 +363,9 @@ def test_load_state_dict_refuses_another_schedulers_state():
     (lambda opt: StepLR(opt, step_size=2), "_last_lr", [math.inf], r"_last_lr must be a finite number"),
     (lambda opt: StepLR(opt, step_size=2), "last_epoch", -5, r"last_epoch must be >= -1, got -5"),
     (lambda opt: ReduceLROnPlateau(opt), "factor", 1.5, r"factor must be in \[0, 1\), got 1.5"),
+    (lambda opt: ConstantLR(opt), "factor", 0.0, r"factor must be in \(0, 1\], got 0.0"),
+    (lambda opt: ConstantLR(opt), "total_iters", -1, r"total_iters must be >= 1, got -1"),
+    (lambda opt: PolynomialLR(opt), "power", -0.5, r"power must be >= 0, got -0.5"),
     (lambda opt: ReduceLROnPlateau(opt), "mode", "lowest", r"mode must be 'min' or 'max'"),
     (lambda opt: ReduceLROnPlateau(opt), "num_bad_epochs", -1, r"num_bad_epochs must be >= 0"),
     (lambda opt: ReduceLROnPlateau(opt), "best", math.nan, r"best must be a number, got nan"),
@@ -449,14 +470,21 @@ def test_matches_torch_when_created_at_a_later_epoch(cls, data, base, start, epo
     np.testing.assert_allclose(ours, np.maximum(theirs[:epochs], 0), rtol=1e-10, atol=1e-14 * base)
 
 
-def test_matches_torch_when_stacked_with_a_cosine():
+STACKS = [  # (first, its keywords), (second, its keywords): both on one optimizer
+    ((CosineAnnealingLR, {"T_max": 8}), (LinearLR, {"start_factor": 0.1, "total_iters": 4})),
+    ((ExponentialLR, {"gamma": 0.9}), (ConstantLR, {"factor": 0.5, "total_iters": 6})),
+    ((PolynomialLR, {"total_iters": 12, "power": 0.5}), (StepLR, {"step_size": 3, "gamma": 0.5})),
+    ((CosineAnnealingLR, {"T_max": 5}), (PolynomialLR, {"total_iters": 7, "power": 2.0})),
+]
+
+
+@pytest.mark.parametrize("first, second", STACKS, ids=lambda pair: pair[0].__name__)
+def test_stacked_schedulers_match_torch(first, second):
     torch = pytest.importorskip("torch")
     optimizer = make_optimizer(0.5)
-    cosine = CosineAnnealingLR(optimizer, T_max=8)
-    rates = schedule(cosine, 20, LinearLR(optimizer, start_factor=0.1, total_iters=4))
-    expected = torch_schedule(torch, "CosineAnnealingLR", {"T_max": 8}, 20,
-                              extra=("LinearLR", {"start_factor": 0.1, "total_iters": 4}))
-    np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=1e-15)
+    rates = schedule(first[0](optimizer, **first[1]), 20, second[0](optimizer, **second[1]))
+    expected = torch_schedule(torch, first[0].__name__, first[1], 20, extra=(second[0].__name__, second[1]))
+    np.testing.assert_allclose(rates, expected, rtol=1e-13, atol=1e-16)
 
 
 @given(metrics=st.lists(st.sampled_from([1.0, 0.9, 0.95, 0.99995, 1.2, math.nan]), min_size=1, max_size=40),

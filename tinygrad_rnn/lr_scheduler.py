@@ -20,9 +20,10 @@ As in PyTorch, ``last_epoch`` counts the calls to ``step()`` (the constructor ma
 call 0), the first scheduler on an optimizer records the group's starting rate as
 ``initial_lr`` (the base rate every closed form starts from), and the schedulers that
 scale the current rate (:class:`StepLR`, :class:`MultiStepLR`, :class:`ExponentialLR`,
-:class:`LinearLR`, :class:`CosineAnnealingLR`) may be stacked on one optimizer, their
-factors multiplying. :class:`LambdaLR` sets ``initial_lr · lr_lambda(last_epoch)``, and
-:class:`ReduceLROnPlateau` lowers the rate when a measured metric stops improving.
+:class:`ConstantLR`, :class:`LinearLR`, :class:`PolynomialLR`, :class:`CosineAnnealingLR`)
+may be stacked on one optimizer, their factors multiplying. :class:`LambdaLR` sets
+``initial_lr · lr_lambda(last_epoch)``, and :class:`ReduceLROnPlateau` lowers the rate when
+a measured metric stops improving.
 
 ``state_dict()`` holds only JSON values (numbers, strings, lists and dicts), so it can be
 saved in a checkpoint with :func:`tinygrad_rnn.serialization.save`; ``load_state_dict``
@@ -41,12 +42,14 @@ from .optim import Optimizer
 from .optim import _number as _real
 
 __all__ = [
+    "ConstantLR",
     "CosineAnnealingLR",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "PolynomialLR",
     "ReduceLROnPlateau",
     "StepLR",
     "cosine_annealing",
@@ -341,6 +344,53 @@ class LinearLR(LRScheduler):
         # start + (end − start)·e/T, written as a weighted mean: never negative, and exactly
         # end_factor (0 included) at e = T, where the difference form can land on −1e-17.
         return (self.start_factor * (self.total_iters - epoch) + self.end_factor * epoch) / self.total_iters
+
+
+class ConstantLR(LRScheduler):
+    """Scale the rate by ``factor`` for the first ``total_iters`` epochs, then restore it:
+    initial_lr · factor before epoch ``total_iters``, initial_lr from it on (a constant warm-up)."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        self.factor, self.total_iters = factor, total_iters
+        self._check_settings("ConstantLR")
+        super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.factor = _number(where, "factor", self.factor)
+        if not 0 < self.factor <= 1:  # PyTorch takes 0, then divides by it at total_iters
+            raise ValueError(f"{where}: factor must be in (0, 1], got {self.factor}")
+        self.total_iters = _integer(where, "total_iters", self.total_iters, minimum=1)
+
+    def _next_lrs(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]  # PyTorch's rounding
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the rate to 0 over ``total_iters`` epochs: initial_lr · (1 − epoch/total_iters)^power,
+    then hold it at 0 (``power=1`` is a linear decay)."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        self.total_iters, self.power = total_iters, power
+        self._check_settings("PolynomialLR")
+        super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.total_iters = _integer(where, "total_iters", self.total_iters, minimum=1)
+        self.power = _non_negative(where, "power", self.power)  # < 0 would divide by 0 at the end
+
+    def _next_lrs(self) -> list[float]:
+        epoch, total = self.last_epoch, self.total_iters
+        if self._initial or epoch > total:
+            return self._current_lrs()
+        # The ratio of consecutive closed-form factors, applied to the current rate (stackable).
+        ratio = ((1.0 - epoch / total) / (1.0 - (epoch - 1) / total)) ** self.power
+        return [lr * ratio for lr in self._current_lrs()]
 
 
 class CosineAnnealingLR(LRScheduler):

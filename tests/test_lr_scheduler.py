@@ -17,6 +17,7 @@ from tinygrad_rnn.lr_scheduler import (
     ExponentialLR,
     LambdaLR,
     LinearLR,
+    MultiplicativeLR,
     MultiStepLR,
     PolynomialLR,
     ReduceLROnPlateau,
@@ -46,6 +47,12 @@ base_lrs = st.floats(1e-4, 10.0)
 gammas = st.floats(0.05, 1.5)
 epoch_counts = st.integers(1, 60)
 
+
+def alternating(factors):
+    """An lr_lambda giving factors[epoch % len(factors)]."""
+    return lambda epoch: factors[epoch % len(factors)]
+
+
 # Each entry: a strategy of constructor keywords, and the closed form lr(base, epoch, keywords).
 CLOSED_FORMS = {
     StepLR: (st.fixed_dictionaries({"step_size": st.integers(1, 10), "gamma": gammas}),
@@ -65,6 +72,8 @@ CLOSED_FORMS = {
                  lambda base, e, k: base * (k["factor"] if e < k["total_iters"] else 1.0)),
     PolynomialLR: (st.fixed_dictionaries({"total_iters": st.integers(1, 30), "power": st.floats(0.0, 3.0)}),
                    lambda base, e, k: base * (1 - min(e, k["total_iters"]) / k["total_iters"]) ** k["power"]),
+    MultiplicativeLR: (st.fixed_dictionaries({"lr_lambda": st.tuples(gammas, gammas).map(alternating)}),
+                       lambda base, e, k: base * math.prod(k["lr_lambda"](i) for i in range(1, e + 1))),
 }
 
 
@@ -118,8 +127,9 @@ def test_the_optimizer_uses_the_scheduled_rate():
     lambda opt, last_epoch=-1: CosineAnnealingLR(opt, T_max=5, eta_min=0.01, last_epoch=last_epoch),
     lambda opt, last_epoch=-1: ConstantLR(opt, factor=0.25, total_iters=7, last_epoch=last_epoch),
     lambda opt, last_epoch=-1: PolynomialLR(opt, total_iters=9, power=2.0, last_epoch=last_epoch),
+    lambda opt, last_epoch=-1: MultiplicativeLR(opt, alternating([1.1, 0.8, 0.95]), last_epoch=last_epoch),
 ], ids=["StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR", "ConstantLR",
-        "PolynomialLR"])
+        "PolynomialLR", "MultiplicativeLR"])
 def test_a_saved_schedule_continues_exactly_after_a_checkpoint(make, tmp_path):
     uninterrupted = make(make_optimizer())
     expected = schedule(uninterrupted, 14)
@@ -168,7 +178,8 @@ def test_pytorch_style_resume_through_the_optimizers_initial_lr(tmp_path):
     assert "initial_lr" not in make_optimizer().state_dict()["param_groups"][0]
 
 
-def test_a_callable_object_keeps_its_state_through_lambda_lr_state_dict():
+@pytest.mark.parametrize("cls", [LambdaLR, MultiplicativeLR], ids=lambda cls: cls.__name__)
+def test_a_callable_object_keeps_its_state_through_the_state_dict(cls):
     class Warmup:
         def __init__(self, steps):
             self.steps = steps
@@ -176,19 +187,28 @@ def test_a_callable_object_keeps_its_state_through_lambda_lr_state_dict():
         def __call__(self, epoch):
             return min(1.0, (epoch + 1) / self.steps)
 
-    scheduler = LambdaLR(make_optimizer(1.0), [Warmup(4)])
+    scheduler = cls(make_optimizer(1.0), [Warmup(4)])
     state = scheduler.state_dict()
     assert state["lr_lambdas"] == [{"steps": 4}]
-    other = LambdaLR(make_optimizer(1.0), [Warmup(100)])
+    other = cls(make_optimizer(1.0), [Warmup(100)])
     other.load_state_dict(state)
     assert other.lr_lambdas[0].steps == 4
-    assert LambdaLR(make_optimizer(), lambda epoch: 1.0).state_dict()["lr_lambdas"] == [None]
+    assert cls(make_optimizer(), lambda epoch: 1.0).state_dict()["lr_lambdas"] == [None]
     for bad in (["oops"], [{1: 2}]):  # refused before anything is loaded
-        fresh = LambdaLR(make_optimizer(1.0), [Warmup(100)])
-        with pytest.raises(ValueError, match=r"LambdaLR.load_state_dict: lr_lambdas\[0\] must be None or "
-                                             r"a dict of attributes"):
+        fresh = cls(make_optimizer(1.0), [Warmup(100)])
+        with pytest.raises(ValueError, match=rf"{cls.__name__}.load_state_dict: lr_lambdas\[0\] must be "
+                                             r"None or a dict of attributes"):
             fresh.load_state_dict({**scheduler.state_dict(), "last_epoch": 5, "lr_lambdas": bad})
         assert fresh.last_epoch == 0 and fresh.lr_lambdas[0].steps == 100
+
+
+def test_multiplicative_lr_scales_the_current_rate_and_stacks():
+    optimizer = make_optimizer(2.0)
+    rates = schedule(MultiplicativeLR(optimizer, lambda epoch: 1 / epoch), 4)
+    assert rates == [2.0, 2.0, 1.0, 1.0 / 3]  # 2, 2·1, 2·1·½, 2·1·½·⅓
+    optimizer = make_optimizer(1.0)
+    rates = schedule(MultiplicativeLR(optimizer, lambda epoch: 0.5), 5, StepLR(optimizer, step_size=2))
+    np.testing.assert_allclose(rates, [0.5 ** e * 0.1 ** (e // 2) for e in range(5)], rtol=1e-15)
 
 
 # -- ReduceLROnPlateau ----------------------------------------------------------------------------
@@ -276,11 +296,12 @@ def test_plateau_with_a_min_lr_per_group_refuses_a_group_added_later_and_changes
     plateau.step(1.0)
 
 
-def test_lambda_lr_refuses_a_group_added_later_as_pytorch():
+@pytest.mark.parametrize("cls", [LambdaLR, MultiplicativeLR], ids=lambda cls: cls.__name__)
+def test_lambda_lr_refuses_a_group_added_later_as_pytorch(cls):
     # It used to leave the new group's rate alone, silently.
-    _, scheduler = _with_a_group_added_later(lambda opt: LambdaLR(opt, lambda epoch: 0.5**epoch))
-    with pytest.raises(ValueError, match=r"LambdaLR.step: the optimizer has 2 parameter groups, but this "
-                                         r"scheduler has 1 lr_lambdas"):
+    _, scheduler = _with_a_group_added_later(lambda opt: cls(opt, lambda epoch: 0.5**epoch))
+    with pytest.raises(ValueError, match=rf"{cls.__name__}.step: the optimizer has 2 parameter groups, but "
+                                         r"this scheduler has 1 lr_lambdas"):
         scheduler.step()
     assert scheduler.last_epoch == 0
 
@@ -311,6 +332,10 @@ def test_plateau_state_dict_loads_across_a_single_and_a_per_group_min_lr():
     (lambda opt: CosineAnnealingLR(opt, T_max=3, eta_min=-1), ValueError, "eta_min must be >= 0"),
     (lambda opt: LambdaLR(opt, 0.5), TypeError, r"LambdaLR: lr_lambda\[0\] must be callable"),
     (lambda opt: LambdaLR(opt, [abs, abs]), ValueError, "LambdaLR: expected 1 lr_lambdas"),
+    (lambda opt: MultiplicativeLR(opt, 0.5), TypeError, r"MultiplicativeLR: lr_lambda\[0\] must be callable"),
+    (lambda opt: MultiplicativeLR(opt, []), ValueError, r"MultiplicativeLR: expected 1 lr_lambdas \(one per"),
+    (lambda opt: MultiplicativeLR(opt, abs, last_epoch=-3), ValueError,
+     "MultiplicativeLR: last_epoch must be >= -1, got -3"),
     (lambda opt: StepLR(opt, step_size=1, last_epoch=-2), ValueError, "last_epoch must be >= -1"),
     (lambda opt: StepLR(opt, step_size=1, last_epoch=3), ValueError,
      r"last_epoch=3 continues a schedule, but param_groups\[0\] has no 'initial_lr' \(a scheduler"),
@@ -366,6 +391,7 @@ def test_load_state_dict_refuses_another_schedulers_state():
     (lambda opt: ConstantLR(opt), "factor", 0.0, r"factor must be in \(0, 1\], got 0.0"),
     (lambda opt: ConstantLR(opt), "total_iters", -1, r"total_iters must be >= 1, got -1"),
     (lambda opt: PolynomialLR(opt), "power", -0.5, r"power must be >= 0, got -0.5"),
+    (lambda opt: MultiplicativeLR(opt, abs), "_step_count", 1.5, r"_step_count must be an int"),
     (lambda opt: ReduceLROnPlateau(opt), "mode", "lowest", r"mode must be 'min' or 'max'"),
     (lambda opt: ReduceLROnPlateau(opt), "num_bad_epochs", -1, r"num_bad_epochs must be >= 0"),
     (lambda opt: ReduceLROnPlateau(opt), "best", math.nan, r"best must be a number, got nan"),
@@ -388,6 +414,10 @@ def test_load_state_dict_refuses_values_no_constructor_accepts(make, key, value,
     (lambda opt: LambdaLR(opt, lambda epoch: 1.0 - epoch),
      r"LambdaLR.step: the schedule gives param_groups\[0\] the rate -0.5 at epoch 2; rates must be finite "),
     (lambda opt: ExponentialLR(opt, gamma=1e200), r"ExponentialLR.step: .* the rate inf at epoch 2"),
+    (lambda opt: MultiplicativeLR(opt, lambda epoch: None if epoch > 1 else 1.0),
+     r"MultiplicativeLR: lr_lambda\(2\) must be a number, got None"),
+    (lambda opt: MultiplicativeLR(opt, lambda epoch: -1.0 if epoch > 1 else 1.0),
+     r"MultiplicativeLR.step: the schedule gives param_groups\[0\] the rate -0.5 at epoch 2"),
 ])
 def test_a_schedule_that_leaves_the_valid_rates_is_stopped_at_its_step(make, message):
     optimizer = make_optimizer()
@@ -475,6 +505,7 @@ STACKS = [  # (first, its keywords), (second, its keywords): both on one optimiz
     ((ExponentialLR, {"gamma": 0.9}), (ConstantLR, {"factor": 0.5, "total_iters": 6})),
     ((PolynomialLR, {"total_iters": 12, "power": 0.5}), (StepLR, {"step_size": 3, "gamma": 0.5})),
     ((CosineAnnealingLR, {"T_max": 5}), (PolynomialLR, {"total_iters": 7, "power": 2.0})),
+    ((MultiplicativeLR, {"lr_lambda": alternating([0.9, 1.05])}), (LinearLR, {"total_iters": 4})),
 ]
 
 

@@ -20,8 +20,8 @@ As in PyTorch, ``last_epoch`` counts the calls to ``step()`` (the constructor ma
 call 0), the first scheduler on an optimizer records the group's starting rate as
 ``initial_lr`` (the base rate every closed form starts from), and the schedulers that
 scale the current rate (:class:`StepLR`, :class:`MultiStepLR`, :class:`ExponentialLR`,
-:class:`ConstantLR`, :class:`LinearLR`, :class:`PolynomialLR`, :class:`CosineAnnealingLR`)
-may be stacked on one optimizer, their factors multiplying. :class:`LambdaLR` sets
+:class:`ConstantLR`, :class:`LinearLR`, :class:`PolynomialLR`, :class:`CosineAnnealingLR`,
+:class:`MultiplicativeLR`) may be stacked on one optimizer, their factors multiplying. :class:`LambdaLR` sets
 ``initial_lr · lr_lambda(last_epoch)``, and :class:`ReduceLROnPlateau` lowers the rate when
 a measured metric stops improving.
 
@@ -49,6 +49,7 @@ __all__ = [
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "PolynomialLR",
     "ReduceLROnPlateau",
     "StepLR",
@@ -190,14 +191,9 @@ class LRScheduler:
         return f"{self._name}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"
 
 
-class LambdaLR(LRScheduler):
-    """lr = initial_lr · lr_lambda(last_epoch), e.g. a warm-up: ``lambda e: min(1, (e + 1) / 100)``.
-
-    ``lr_lambda`` is one function for every group or a list with one per group. As in
-    PyTorch, ``state_dict()`` stores a callable object's ``__dict__`` but not a plain
-    function (None in its place): recreate the scheduler with the same functions before
-    loading.
-    """
+class _LambdaScheduler(LRScheduler):
+    """What :class:`LambdaLR` and :class:`MultiplicativeLR` share: ``lr_lambda``'s checks, its
+    factors, and the ``state_dict`` that keeps a callable object's ``__dict__`` (see LambdaLR)."""
 
     _unsaved = ("optimizer", "_initial", "lr_lambdas")
 
@@ -206,22 +202,24 @@ class LambdaLR(LRScheduler):
         groups = len(getattr(optimizer, "param_groups", ()))
         lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
         if len(lambdas) != groups:
-            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per group), got {len(lambdas)}")
+            raise ValueError(
+                f"{self._name}: expected {groups} lr_lambdas (one per group), got {len(lambdas)}")
         for index, function in enumerate(lambdas):
             if not callable(function):
                 raise TypeError(
-                    f"LambdaLR: lr_lambda[{index}] must be callable, got {type(function).__name__}")
+                    f"{self._name}: lr_lambda[{index}] must be callable, got {type(function).__name__}")
         self.lr_lambdas = lambdas
         super().__init__(optimizer, last_epoch)
 
-    def _next_lrs(self) -> list[float]:
+    def _factors(self) -> list[float]:
+        """Each group's ``lr_lambda(last_epoch)``, checked to be a finite number."""
         groups = len(self.optimizer.param_groups)
         if groups != len(self.lr_lambdas):  # PyTorch refuses it too
-            raise ValueError(f"LambdaLR.step: the optimizer has {groups} parameter groups, but this "
+            raise ValueError(f"{self._name}.step: the optimizer has {groups} parameter groups, but this "
                              f"scheduler has {len(self.lr_lambdas)} lr_lambdas (a group was added "
-                             "after it was made?): make a new LambdaLR")
-        return [base_lr * _number("LambdaLR", f"lr_lambda({self.last_epoch})", function(self.last_epoch))
-                for function, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+                             f"after it was made?): make a new {self._name}")
+        return [_number(self._name, f"lr_lambda({self.last_epoch})", function(self.last_epoch))
+                for function in self.lr_lambdas]
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
@@ -230,7 +228,7 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        where = "LambdaLR.load_state_dict"
+        where = f"{self._name}.load_state_dict"
         if not isinstance(state_dict, dict) or "lr_lambdas" not in state_dict:
             raise ValueError(f"{where}: expected a dict with 'lr_lambdas' (from state_dict())")
         saved = state_dict["lr_lambdas"]
@@ -249,6 +247,41 @@ class LambdaLR(LRScheduler):
         for function, attributes in zip(self.lr_lambdas, saved):
             if attributes is not None:
                 vars(function).update(attributes)
+
+
+class LambdaLR(_LambdaScheduler):
+    """lr = initial_lr · lr_lambda(last_epoch), e.g. a warm-up: ``lambda e: min(1, (e + 1) / 100)``.
+
+    ``lr_lambda`` is one function for every group or a list with one per group. As in
+    PyTorch, ``state_dict()`` stores a callable object's ``__dict__`` but not a plain
+    function (None in its place): recreate the scheduler with the same functions before
+    loading.
+    """
+
+    def _next_lrs(self) -> list[float]:
+        return [base_lr * factor for base_lr, factor in zip(self.base_lrs, self._factors())]
+
+
+class MultiplicativeLR(_LambdaScheduler):
+    """Multiply the current rate by ``lr_lambda(epoch)`` at each step (from epoch 1):
+    initial_lr · ∏ lr_lambda(i) for i = 1 ... epoch; it scales the current rate, so it stacks.
+
+    ``lr_lambda`` and ``state_dict()`` as in :class:`LambdaLR`.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> opt = tg.optim.SGD([tg.Tensor(np.zeros(1), requires_grad=True)], lr=1.0)
+    >>> scheduler = MultiplicativeLR(opt, lambda epoch: 0.5 if epoch % 2 else 1.0)
+    >>> for epoch in range(4):
+    ...     opt.step()
+    ...     scheduler.step()
+    >>> scheduler.get_last_lr()  # halved at epochs 1 and 3
+    [0.25]
+    """
+
+    def _next_lrs(self) -> list[float]:
+        if self._initial:  # as PyTorch: the constructor's step keeps the rate, also at last_epoch = k
+            return self._current_lrs()
+        return [lr * factor for lr, factor in zip(self._current_lrs(), self._factors())]
 
 
 class StepLR(LRScheduler):

@@ -58,3 +58,12 @@ def test_a_wrong_backward_is_reported(monkeypatch):
 def test_unknown_filter_is_an_error():
     with pytest.raises(ValueError, match="no check matches"):
         selfcheck.run(argparse.Namespace(only="no such op", seed=0, json=False))
+
+
+def test_the_table_columns_line_up_for_the_longest_name():
+    rows = selfcheck.run_checks("cross_entropy", include_modules=False)
+    lines = selfcheck.format_table(rows).splitlines()
+    header, body = lines[0], [line for line in lines[2:-1] if not line.startswith("    ")]
+    assert max(len(row.check) for row in rows) > 40  # "cross_entropy (ignore_index, label_smoothing)"
+    # Every row's status under the header's (one row was a column out: a name over 40 characters).
+    assert {line.rindex("ok") for line in body} == {header.index("status")}

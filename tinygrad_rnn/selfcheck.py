@@ -213,11 +213,12 @@ def run_checks(selected: str | None = None, seed: int = 0, include_modules: bool
 
 
 def format_table(rows: list[CheckRow]) -> str:
-    header = f"{'check':<42}{'inputs':>7}{'elements':>10}{'max abs err':>13}{'max rel err':>13}  status"
+    width = max([42, *(len(row.check) + 2 for row in rows)])  # the longest name, and two spaces
+    header = f"{'check':<{width}}{'inputs':>7}{'elements':>10}{'max abs err':>13}{'max rel err':>13}  status"
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row.check:<42}{row.inputs:>7}{row.elements:>10}{row.max_abs_error:>13.2e}"
+            f"{row.check:<{width}}{row.inputs:>7}{row.elements:>10}{row.max_abs_error:>13.2e}"
             f"{row.max_rel_error:>13.2e}  {'ok' if row.passed else 'FAIL'}"
         )
         if row.detail:

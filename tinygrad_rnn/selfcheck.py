@@ -18,7 +18,7 @@ import numpy as np
 
 from . import functional as F
 from .gradcheck import check_gradients
-from .nn.utils import pad_sequence
+from .nn.utils import pack_padded_sequence, pad_sequence
 from .ops import concatenate, gru_cell, linear, lstm_cell, split, stack
 from .tensor import Tensor
 
@@ -43,6 +43,11 @@ def _join_and_split(a: Tensor, b: Tensor) -> Tensor:
 def _both_lstm_outputs(gates: Tensor, cell: Tensor) -> Tensor:
     h, c = lstm_cell(gates, cell)
     return h * 1.5 + c
+
+
+def _packed_outputs(out) -> tuple[Tensor, Tensor]:
+    packed, final = out
+    return packed.data, final
 
 
 def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
@@ -94,6 +99,7 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "getitem (gather, repeats)": unary(lambda x: x[np.array([[1, 1], [4, 0]])], shape=(5, 3)),
         "concatenate, stack, split": lambda r: (_join_and_split, [_t(r, 3, 2), _t(r, 3, 3)],
                                                 ["a (3,2)", "b (3,3)"]),
+        "clone": unary(lambda x: x.clone() * x),
         "exp": unary(lambda x: x.exp()),
         "log": unary(lambda x: x.log(), lambda r, *s: _t(r, *s, low=0.2, high=3)),
         "tanh": unary(lambda x: x.tanh()),
@@ -159,6 +165,9 @@ def _module_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "LSTM (bidirectional, proj_size, 2 layers)": module_problem(
             nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, rng=rng), sequence,
             lambda m, x: (m(x)[0], last_state(m(x)))),
+        "GRU (bidirectional, packed, lengths 3, 1)": module_problem(
+            nn.GRU(3, 4, bidirectional=True, rng=rng), sequence,
+            lambda m, x: _packed_outputs(m(pack_padded_sequence(x, [1, 3], enforce_sorted=False)))),
     }
     embedding = nn.Embedding(5, 3, rng=rng).to(np.float64)
     checks["Embedding (repeated ids)"] = lambda r: (

@@ -14,6 +14,7 @@ from tinygrad_rnn import lr_scheduler
 from tinygrad_rnn.lr_scheduler import (
     ConstantLR,
     CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
     ExponentialLR,
     LambdaLR,
     LinearLR,
@@ -48,6 +49,15 @@ gammas = st.floats(0.05, 1.5)
 epoch_counts = st.integers(1, 60)
 
 
+def warm_restarts(base, epoch, k):
+    """SGDR's rate at ``epoch`` (fractional or not): the cosine of the period it falls in."""
+    period, since_restart = k["T_0"], epoch
+    while since_restart >= period:
+        since_restart -= period
+        period *= k.get("T_mult", 1)
+    return lr_scheduler.cosine_annealing(base, k.get("eta_min", 0.0), since_restart, period)
+
+
 def alternating(factors):
     """An lr_lambda giving factors[epoch % len(factors)]."""
     return lambda epoch: factors[epoch % len(factors)]
@@ -74,6 +84,9 @@ CLOSED_FORMS = {
                    lambda base, e, k: base * (1 - min(e, k["total_iters"]) / k["total_iters"]) ** k["power"]),
     MultiplicativeLR: (st.fixed_dictionaries({"lr_lambda": st.tuples(gammas, gammas).map(alternating)}),
                        lambda base, e, k: base * math.prod(k["lr_lambda"](i) for i in range(1, e + 1))),
+    CosineAnnealingWarmRestarts: (st.fixed_dictionaries({"T_0": st.integers(1, 10),
+                                                         "T_mult": st.integers(1, 3),
+                                                         "eta_min": st.floats(0.0, 1e-3)}), warm_restarts),
 }
 
 
@@ -128,8 +141,10 @@ def test_the_optimizer_uses_the_scheduled_rate():
     lambda opt, last_epoch=-1: ConstantLR(opt, factor=0.25, total_iters=7, last_epoch=last_epoch),
     lambda opt, last_epoch=-1: PolynomialLR(opt, total_iters=9, power=2.0, last_epoch=last_epoch),
     lambda opt, last_epoch=-1: MultiplicativeLR(opt, alternating([1.1, 0.8, 0.95]), last_epoch=last_epoch),
+    lambda opt, last_epoch=-1: CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.01,
+                                                           last_epoch=last_epoch),
 ], ids=["StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR", "ConstantLR",
-        "PolynomialLR", "MultiplicativeLR"])
+        "PolynomialLR", "MultiplicativeLR", "CosineAnnealingWarmRestarts"])
 def test_a_saved_schedule_continues_exactly_after_a_checkpoint(make, tmp_path):
     uninterrupted = make(make_optimizer())
     expected = schedule(uninterrupted, 14)
@@ -209,6 +224,90 @@ def test_multiplicative_lr_scales_the_current_rate_and_stacks():
     optimizer = make_optimizer(1.0)
     rates = schedule(MultiplicativeLR(optimizer, lambda epoch: 0.5), 5, StepLR(optimizer, step_size=2))
     np.testing.assert_allclose(rates, [0.5 ** e * 0.1 ** (e // 2) for e in range(5)], rtol=1e-15)
+
+
+# -- CosineAnnealingWarmRestarts: step(epoch) ---------------------------------------------------
+
+# A run of step() (None) and step(epoch) calls, epochs fractional or not, in any order.
+restart_steps = st.lists(st.one_of(st.none(), st.floats(0.0, 40.0), st.integers(0, 40)),
+                         min_size=1, max_size=25)
+
+
+def warm_restart_rates(scheduler, steps) -> list[float]:
+    rates = []
+    for epoch in steps:
+        scheduler.optimizer.step()
+        scheduler.step(epoch)
+        rates.append(scheduler.get_last_lr()[0])
+    return rates
+
+
+# Epochs to 1/1000 up to 100: not within rounding of a restart, where the closed form and torch's
+# period index int(log(...)) may disagree (torch's first such restart is epoch 121, T_0=1, T_mult=3).
+fractional_epochs = st.lists(st.floats(0.0, 100.0).map(lambda epoch: round(epoch, 3)),
+                             min_size=1, max_size=20)
+
+
+@given(epochs=fractional_epochs, T_0=st.integers(1, 10), T_mult=st.integers(1, 3),
+       eta_min=st.floats(0.0, 1e-3), base=base_lrs)
+def test_warm_restarts_at_a_fractional_epoch_follow_the_closed_form(epochs, T_0, T_mult, eta_min, base):
+    keywords = {"T_0": T_0, "T_mult": T_mult, "eta_min": eta_min}
+    scheduler = CosineAnnealingWarmRestarts(make_optimizer(base), **keywords)
+    rates = warm_restart_rates(scheduler, epochs)
+    expected = [warm_restarts(base, epoch, keywords) for epoch in epochs]
+    np.testing.assert_allclose(rates, expected, rtol=1e-9, atol=1e-12)
+    assert scheduler.last_epoch == math.floor(epochs[-1])
+
+
+def test_warm_restarts_step_after_a_fractional_epoch_counts_on_from_it():
+    scheduler = CosineAnnealingWarmRestarts(make_optimizer(1.0), T_0=4, T_mult=2)
+    assert warm_restart_rates(scheduler, [2.5, None, None, 13.0, None]) == pytest.approx(
+        [warm_restarts(1.0, epoch, {"T_0": 4, "T_mult": 2}) for epoch in (2.5, 3.5, 4.5, 13.0, 14.0)],
+        rel=1e-12)
+    # The periods are [0, 4), [4, 12), [12, 28): epoch 14 is 2 into the third.
+    assert (scheduler.last_epoch, scheduler.T_cur, scheduler.T_i) == (14, 2.0, 16)
+
+
+@pytest.mark.parametrize("steps", [[2.5, None, None, 7.25, None, 3, None], [None] * 5 + [0.5, None]])
+def test_warm_restarts_resume_bitwise_after_a_fractional_epoch(steps, tmp_path):
+    def make(optimizer):
+        return CosineAnnealingWarmRestarts(optimizer, T_0=3, T_mult=2, eta_min=0.05)
+
+    expected = warm_restart_rates(make(make_optimizer()), steps + [None, 1.5, None])
+    first = make(make_optimizer())
+    before = warm_restart_rates(first, steps)
+    save({"scheduler": first.state_dict()}, tmp_path / "ckpt.npz")
+    restored = make(make_optimizer(9.0))
+    restored.load_state_dict(load(tmp_path / "ckpt.npz")["scheduler"])
+    assert before + warm_restart_rates(restored, [None, 1.5, None]) == expected
+
+
+@given(steps=restart_steps, T_0=st.integers(1, 10), T_mult=st.integers(1, 3), eta_min=st.floats(0.0, 0.1))
+def test_warm_restarts_step_epoch_matches_torch(steps, T_0, T_mult, eta_min):
+    torch = pytest.importorskip("torch")
+    keywords = {"T_0": T_0, "T_mult": T_mult, "eta_min": eta_min}
+    scheduler = CosineAnnealingWarmRestarts(make_optimizer(0.5), **keywords)
+    ours = warm_restart_rates(scheduler, steps)
+    optimizer = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=0.5)
+    reference = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, **keywords)
+    theirs = []
+    for epoch in steps:
+        optimizer.step()
+        reference.step(epoch)
+        theirs.append(reference.get_last_lr()[0])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-15, atol=1e-17)
+    assert (scheduler.last_epoch, scheduler.T_i) == (reference.last_epoch, reference.T_i)
+    assert scheduler.T_cur == pytest.approx(reference.T_cur, rel=1e-15, abs=1e-15)
+
+
+def test_warm_restarts_keep_torchs_period_rounding_at_a_restart():
+    """At epoch 121 (T_0=1, T_mult=3) a restart begins, but torch's int(log(243, 3)) is 4: it
+    sets eta_min (period 4's end), and the next step() restarts. Kept, to give torch's rates."""
+    scheduler = CosineAnnealingWarmRestarts(make_optimizer(1.0), T_0=1, T_mult=3, eta_min=0.1)
+    assert warm_restart_rates(scheduler, [121])[0] == 0.1
+    assert (scheduler.T_cur, scheduler.T_i) == (81.0, 81)
+    assert warm_restart_rates(scheduler, [None]) == [warm_restarts(1.0, 122, {"T_0": 1, "T_mult": 3,
+                                                                             "eta_min": 0.1})]
 
 
 # -- ReduceLROnPlateau ----------------------------------------------------------------------------
@@ -349,6 +448,22 @@ def test_plateau_state_dict_loads_across_a_single_and_a_per_group_min_lr():
     (lambda opt: PolynomialLR(opt, power=-1), ValueError, "PolynomialLR: power must be >= 0, got -1"),
     (lambda opt: PolynomialLR(opt, power=math.inf), ValueError, "PolynomialLR: power must be a finite"),
     (lambda opt: ConstantLR("sgd"), TypeError, "ConstantLR: expected an Optimizer, got str"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=0), ValueError,
+     "CosineAnnealingWarmRestarts: T_0 must be >= 1, got 0"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2.5), TypeError,
+     "CosineAnnealingWarmRestarts: T_0 must be an int, got 2.5"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=0), ValueError,
+     "CosineAnnealingWarmRestarts: T_mult must be >= 1, got 0"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=1.5), TypeError,
+     "CosineAnnealingWarmRestarts: T_mult must be an int"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2, eta_min=-0.1), ValueError,
+     "CosineAnnealingWarmRestarts: eta_min must be >= 0, got -0.1"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2).step(-1), ValueError,
+     "CosineAnnealingWarmRestarts.step: epoch must be >= 0, got -1"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2).step(math.inf), ValueError,
+     "CosineAnnealingWarmRestarts.step: epoch must be a finite number, got inf"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2).step("3"), TypeError,
+     "CosineAnnealingWarmRestarts.step: epoch must be a number, got '3'"),
     (lambda opt: ReduceLROnPlateau(opt, mode="lowest"), ValueError, "mode must be 'min' or 'max'"),
     (lambda opt: ReduceLROnPlateau(opt, threshold_mode="pct"), ValueError, "threshold_mode must be"),
     (lambda opt: ReduceLROnPlateau(opt, patience=-1), ValueError, "patience must be >= 0"),
@@ -392,6 +507,9 @@ def test_load_state_dict_refuses_another_schedulers_state():
     (lambda opt: ConstantLR(opt), "total_iters", -1, r"total_iters must be >= 1, got -1"),
     (lambda opt: PolynomialLR(opt), "power", -0.5, r"power must be >= 0, got -0.5"),
     (lambda opt: MultiplicativeLR(opt, abs), "_step_count", 1.5, r"_step_count must be an int"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, 3), "T_i", 0, r"T_i must be >= 1, got 0"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, 3), "T_cur", math.nan, r"T_cur must be a finite number"),
+    (lambda opt: CosineAnnealingWarmRestarts(opt, 3), "T_mult", 0, r"T_mult must be >= 1, got 0"),
     (lambda opt: ReduceLROnPlateau(opt), "mode", "lowest", r"mode must be 'min' or 'max'"),
     (lambda opt: ReduceLROnPlateau(opt), "num_bad_epochs", -1, r"num_bad_epochs must be >= 0"),
     (lambda opt: ReduceLROnPlateau(opt), "best", math.nan, r"best must be a number, got nan"),

@@ -22,8 +22,9 @@ call 0), the first scheduler on an optimizer records the group's starting rate a
 scale the current rate (:class:`StepLR`, :class:`MultiStepLR`, :class:`ExponentialLR`,
 :class:`ConstantLR`, :class:`LinearLR`, :class:`PolynomialLR`, :class:`CosineAnnealingLR`,
 :class:`MultiplicativeLR`) may be stacked on one optimizer, their factors multiplying. :class:`LambdaLR` sets
-``initial_lr · lr_lambda(last_epoch)``, and :class:`ReduceLROnPlateau` lowers the rate when
-a measured metric stops improving.
+``initial_lr · lr_lambda(last_epoch)``, :class:`CosineAnnealingWarmRestarts` a cosine that
+restarts at initial_lr (``step(epoch)`` may take a fractional epoch), and
+:class:`ReduceLROnPlateau` lowers the rate when a measured metric stops improving.
 
 ``state_dict()`` holds only JSON values (numbers, strings, lists and dicts), so it can be
 saved in a checkpoint with :func:`tinygrad_rnn.serialization.save`; ``load_state_dict``
@@ -44,6 +45,7 @@ from .optim import _number as _real
 __all__ = [
     "ConstantLR",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
@@ -77,10 +79,8 @@ class LRScheduler:
     """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{self._name}: expected an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = _optimizer(self._name, optimizer)
         last_epoch = _integer(self._name, "last_epoch", last_epoch, minimum=-1)
-        self.optimizer = optimizer
         groups = optimizer.param_groups
         if last_epoch == -1:
             for group in groups:
@@ -96,6 +96,10 @@ class LRScheduler:
                 )
         self.base_lrs: list[float] = [group["initial_lr"] for group in groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The constructor's ``step()``, counted from 0, with ``self._initial`` True during it."""
         self._step_count = 0
         self._initial = True
         try:
@@ -123,9 +127,19 @@ class LRScheduler:
         A schedule that gives a rate that is not finite and >= 0 (a lambda's factor, or
         gamma > 1 for long) is refused, and the scheduler stays at the epoch it was at.
         """
+        self._move(self._advance)
+
+    def _advance(self) -> None:
         self._step_count += 1
         self.last_epoch += 1
+
+    def _move(self, advance: Callable[[], None]) -> None:
+        """Change the position by ``advance()``, then set the rates ``_next_lrs()`` gives there;
+        if either raises or a rate is not finite and >= 0, the scheduler is put back as it was
+        (every attribute) and no rate changes."""
+        before = dict(vars(self))
         try:
+            advance()
             rates = self._next_lrs()
             for index, lr in enumerate(rates):
                 if not (math.isfinite(lr) and lr >= 0):
@@ -133,9 +147,13 @@ class LRScheduler:
                                      f"the rate {lr} at epoch {self.last_epoch}; rates must be finite "
                                      "and >= 0")
         except BaseException:
-            self._step_count -= 1
-            self.last_epoch -= 1
+            vars(self).clear()
+            vars(self).update(before)
             raise
+        self._apply(rates)
+
+    def _apply(self, rates: list[float]) -> None:
+        """Set the groups' rates (checked by ``_move``)."""
         for group, lr in zip(self.optimizer.param_groups, rates):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
@@ -451,6 +469,83 @@ class CosineAnnealingLR(LRScheduler):
         return [eta_min + ratio * (lr - eta_min) for lr in self._current_lrs()]
 
 
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR's cosine with warm restarts: :func:`cosine_annealing` from initial_lr down to
+    ``eta_min`` over a period of ``T_i`` epochs, then back to initial_lr; the first period is
+    ``T_0`` epochs, each next one ``T_mult`` times longer.
+
+    lr = cosine_annealing(initial_lr, eta_min, T_cur, T_i), where ``T_cur`` counts the epochs
+    since the last restart. As in PyTorch, ``step(epoch)`` moves to ``epoch`` directly, and
+    ``epoch`` may be fractional (e.g. ``epoch + batch / batches``, to anneal within an epoch);
+    ``last_epoch`` is then ⌊epoch⌋, and a later ``step()`` adds 1 to ``T_cur``:
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> opt = tg.optim.SGD([tg.Tensor(np.zeros(1), requires_grad=True)], lr=1.0)
+    >>> scheduler = CosineAnnealingWarmRestarts(opt, T_0=2)
+    >>> rates = []
+    >>> for half_epochs in range(1, 6):
+    ...     opt.step()
+    ...     scheduler.step(half_epochs / 2)
+    ...     rates.append(round(scheduler.get_last_lr()[0], 4))
+    >>> rates  # the restart at epoch 2
+    [0.8536, 0.5, 0.1464, 1.0, 0.8536]
+    >>> scheduler.step()  # T_cur 1.5: the epoch 2.5 + 1
+    >>> (scheduler.last_epoch, scheduler.T_cur, round(scheduler.get_last_lr()[0], 4))
+    (3, 1.5, 0.1464)
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        self._check_settings("CosineAnnealingWarmRestarts")
+        self.T_i = self.T_0
+        self.T_cur = last_epoch  # PyTorch's start: the constructor's step moves it on
+        super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.T_0 = _integer(where, "T_0", self.T_0, minimum=1)
+        self.T_mult = _integer(where, "T_mult", self.T_mult, minimum=1)
+        self.eta_min = _non_negative(where, "eta_min", self.eta_min)
+
+    def _check_position(self, where: str) -> None:
+        super()._check_position(where)
+        self.T_i = _integer(where, "T_i", self.T_i, minimum=1)
+        # torch's period index can round T_cur to just below 0 (see _go_to): any finite value
+        self.T_cur = _number(where, "T_cur", self.T_cur)
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch, or with ``epoch`` (a number >= 0, fractional or not) go to it."""
+        if epoch is not None:
+            epoch = _non_negative(f"{self._name}.step", "epoch", epoch)
+        self._move(lambda: self._go_to(epoch))
+
+    def _go_to(self, epoch: float | None) -> None:
+        """PyTorch's update of T_cur and T_i for ``step(epoch)``."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:  # a restart
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        elif epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
+        elif self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
+        else:  # period n starts at epoch T_0·(T_mult^n − 1)/(T_mult − 1) and lasts T_0·T_mult^n;
+            # as torch, n is int(log(...)), which can round down at a restart (epoch 121 of T_0=1,
+            # T_mult=3 gives period 4's end, eta_min, where period 5 starts at initial_lr)
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult**n
+        self.last_epoch = math.floor(epoch)
+
+    def _next_lrs(self) -> list[float]:
+        return [cosine_annealing(base_lr, self.eta_min, self.T_cur, self.T_i) for base_lr in self.base_lrs]
+
+
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the rate by ``factor`` once ``metric`` has not improved for more than
     ``patience`` calls of ``step(metric)``; then wait ``cooldown`` calls before counting again.
@@ -475,13 +570,8 @@ class ReduceLROnPlateau(LRScheduler):
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float | list[float] = 0.0, eps: float = 1e-8) -> None:
         name = "ReduceLROnPlateau"
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
-        groups = len(optimizer.param_groups)
-        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * groups
-        if len(min_lrs) != groups:
-            raise ValueError(f"{name}: expected {groups} min_lr values (one per group), got {len(min_lrs)}")
-        self.optimizer = optimizer
+        self.optimizer = _optimizer(name, optimizer)
+        min_lrs = _per_group(name, "min_lr", min_lr, optimizer)
         self.mode, self.threshold_mode, self.factor, self.min_lrs = mode, threshold_mode, factor, min_lrs
         self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr  # PyTorch's name
         self.threshold, self.patience, self.cooldown, self.eps = threshold, patience, cooldown, eps
@@ -565,6 +655,22 @@ def _is_plain_function(function: Callable) -> bool:
     """A def or lambda (not saved, as in PyTorch), rather than a callable object with state."""
     plain = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
     return isinstance(function, plain) or not hasattr(function, "__dict__")
+
+
+def _optimizer(scheduler: str, optimizer: Any) -> Optimizer:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{scheduler}: expected an Optimizer, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def _per_group(scheduler: str, name: str, value: Any, optimizer: Optimizer) -> list[Any]:
+    """``value`` as a list with one entry per parameter group: a list or tuple of that length,
+    or one value for every group (PyTorch's rule for max_lr, min_lr, momentums)."""
+    groups = len(optimizer.param_groups)
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * groups
+    if len(values) != groups:
+        raise ValueError(f"{scheduler}: expected {groups} {name} values (one per group), got {len(values)}")
+    return values
 
 
 def _json_copy(value: Any) -> Any:

@@ -20,6 +20,7 @@ from tinygrad_rnn.lr_scheduler import (
     LinearLR,
     MultiplicativeLR,
     MultiStepLR,
+    OneCycleLR,
     PolynomialLR,
     ReduceLROnPlateau,
     StepLR,
@@ -310,6 +311,182 @@ def test_warm_restarts_keep_torchs_period_rounding_at_a_restart():
                                                                              "eta_min": 0.1})]
 
 
+# -- OneCycleLR ------------------------------------------------------------------------------------
+
+def one_cycle(step, k, values):
+    """1cycle's value at ``step``: ``values`` maps "initial"/"max"/"min" to the value at those
+    points (rates, or momentums: max_momentum at initial and min, base_momentum at max)."""
+    total, pct_start = k["total_steps"], k.get("pct_start", 0.3)
+    up_end, down_end = pct_start * total - 1, 2 * pct_start * total - 2
+    if k.get("anneal_strategy", "cos") == "cos":
+        def anneal(start, end, fraction):
+            return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
+    else:
+        def anneal(start, end, fraction):
+            return start + (end - start) * fraction
+    step = min(step, total - 1)  # the call after the last batch keeps the final values
+    if step <= up_end:
+        return anneal(values["initial"], values["max"], step / up_end)
+    if not k.get("three_phase", False):
+        return anneal(values["max"], values["min"], (step - up_end) / (total - 1 - up_end))
+    if step <= down_end:
+        return anneal(values["max"], values["initial"], (step - up_end) / (down_end - up_end))
+    return anneal(values["initial"], values["min"], (step - down_end) / (total - 1 - down_end))
+
+
+def one_cycle_rates(k, base_momentum=0.85, max_momentum=0.95):
+    top = k["max_lr"]
+    initial = top / k.get("div_factor", 25.0)
+    lrs = {"initial": initial, "max": top, "min": initial / k.get("final_div_factor", 1e4)}
+    momentums = {"initial": max_momentum, "max": base_momentum, "min": max_momentum}
+    steps = range(k["total_steps"] + 1)
+    return [one_cycle(step, k, lrs) for step in steps], [one_cycle(step, k, momentums) for step in steps]
+
+
+one_cycle_keywords = st.fixed_dictionaries(
+    {"max_lr": st.floats(1e-3, 10.0), "total_steps": st.integers(1, 60)},
+    optional={"pct_start": st.floats(0.0, 1.0), "anneal_strategy": st.sampled_from(["cos", "linear"]),
+              "three_phase": st.booleans(), "div_factor": st.floats(1.0, 100.0),
+              "final_div_factor": st.floats(1.0, 1e5)},
+).filter(lambda k: float(k.get("pct_start", 0.3) * k["total_steps"]) != 1)  # torch's 0/0, refused
+
+
+def momentum_schedule(scheduler, steps):
+    """The (rate, momentum) in force at each of ``steps`` steps, read before each step()."""
+    group = scheduler.optimizer.param_groups[0]
+    seen = []
+    for _ in range(steps):
+        seen.append((group["lr"], group["betas"][0] if "betas" in group else group["momentum"]))
+        scheduler.optimizer.step()
+        scheduler.step()
+    return seen
+
+
+@given(keywords=one_cycle_keywords)
+def test_one_cycle_rates_and_momentums_follow_the_closed_form(keywords):
+    optimizer = tg.optim.SGD([tg.Tensor(np.zeros(3), requires_grad=True)], lr=0.1, momentum=0.9)
+    scheduler = OneCycleLR(optimizer, **keywords)
+    seen = momentum_schedule(scheduler, keywords["total_steps"])
+    seen.append((scheduler.get_last_lr()[0], optimizer.param_groups[0]["momentum"]))  # step total_steps
+    rates, momentums = one_cycle_rates(keywords)
+    np.testing.assert_allclose([lr for lr, _ in seen], rates, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([momentum for _, momentum in seen], momentums, rtol=1e-9, atol=1e-12)
+    assert optimizer.param_groups[0]["initial_lr"] == keywords["max_lr"] / keywords.get("div_factor", 25.0)
+
+
+def test_one_cycle_takes_epochs_and_steps_per_epoch_and_stops_past_total_steps():
+    optimizer = tg.optim.Adam([tg.Tensor(np.zeros(3), requires_grad=True)])
+    scheduler = OneCycleLR(optimizer, max_lr=0.01, epochs=2, steps_per_epoch=3)
+    assert scheduler.total_steps == 6
+    momentum_schedule(scheduler, 6)  # a step after each of the 6 batches: allowed, as torch
+    before = (scheduler.state_dict(), optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["betas"])
+    with pytest.raises(ValueError, match=r"OneCycleLR.step: stepped 7 times, past total_steps=6"):
+        scheduler.step()
+    after = (scheduler.state_dict(), optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["betas"])
+    assert after == before
+    assert optimizer.param_groups[0]["betas"][1] == 0.999  # only beta1 cycles
+
+
+def test_one_cycle_without_cycle_momentum_leaves_the_momentum_and_takes_any_optimizer():
+    optimizer = tg.optim.SGD([tg.Tensor(np.zeros(3), requires_grad=True)], lr=0.1, momentum=0.5)
+    momentum_schedule(OneCycleLR(optimizer, max_lr=1.0, total_steps=5, cycle_momentum=False), 5)
+    assert optimizer.param_groups[0]["momentum"] == 0.5
+    adagrad = tg.optim.Adagrad([tg.Tensor(np.zeros(3), requires_grad=True)])
+    scheduler = OneCycleLR(adagrad, max_lr=1.0, total_steps=5, cycle_momentum=False)
+    assert scheduler.get_last_lr() == [pytest.approx(0.04, rel=1e-14)]
+
+
+def test_one_cycle_takes_a_max_lr_and_momentums_per_group():
+    scheduler = OneCycleLR(two_groups(1.0, 1.0), max_lr=[1.0, 0.1], total_steps=10, base_momentum=[0.8, 0.5],
+                           max_momentum=[0.9, 0.6], anneal_strategy="linear")
+    rates = group_rates(scheduler, 10)
+    assert rates[0] == pytest.approx([0.04, 0.004]) and rates[2] == pytest.approx([1.0, 0.1])
+    assert rates[9] == pytest.approx([4e-6, 4e-7])
+    assert [group["momentum"] for group in scheduler.optimizer.param_groups] == pytest.approx([0.9, 0.6])
+
+
+def fixed_gradient_steps(optimizer, scheduler, params, steps):
+    """Train ``params`` on Σ (p − 1)² (gradient 2(p − 1)) and return their values after each step."""
+    trajectory = []
+    for _ in range(steps):
+        for param in params:
+            param.grad = 2 * (param.data - 1.0)
+        optimizer.step()
+        scheduler.step()
+        trajectory.append(np.concatenate([param.data.copy() for param in params]))
+    return trajectory
+
+
+@pytest.mark.parametrize("scheduler_keywords", [
+    {"max_lr": 0.5, "total_steps": 20},
+    {"max_lr": 0.5, "total_steps": 20, "three_phase": True, "anneal_strategy": "linear", "pct_start": 0.25},
+], ids=["cos", "linear-three-phase"])
+@pytest.mark.parametrize("make_optimizer_of", [
+    lambda optim, params: optim.SGD(params, lr=0.1, momentum=0.9),
+    lambda optim, params: optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True),
+    lambda optim, params: optim.Adam(params, lr=0.1),
+    lambda optim, params: optim.AdamW(params, lr=0.1, weight_decay=0.1),
+    lambda optim, params: optim.RMSprop(params, lr=0.1, momentum=0.5),
+], ids=["SGD-momentum", "SGD-nesterov", "Adam", "AdamW", "RMSprop-momentum"])
+def test_one_cycle_cycles_the_momentum_the_optimizer_uses_as_torch(make_optimizer_of, scheduler_keywords):
+    """The parameters after every step equal torch's: the optimizer used the cycled momentum."""
+    torch = pytest.importorskip("torch")
+    start = np.array([3.0, -2.0, 0.5])
+    ours = [tg.Tensor(start.copy(), requires_grad=True)]
+    optimizer = make_optimizer_of(tg.optim, ours)
+    trajectory = fixed_gradient_steps(optimizer, OneCycleLR(optimizer, **scheduler_keywords), ours, 20)
+    theirs = [torch.tensor(start.copy(), requires_grad=True)]
+    reference = make_optimizer_of(torch.optim, theirs)
+    reference_scheduler = torch.optim.lr_scheduler.OneCycleLR(reference, **scheduler_keywords)
+    for step in range(20):
+        theirs[0].grad = 2 * (theirs[0].detach() - 1.0)
+        reference.step()
+        reference_scheduler.step()
+        np.testing.assert_allclose(trajectory[step], theirs[0].detach().numpy(), rtol=1e-13, atol=1e-15)
+
+
+@given(keywords=one_cycle_keywords, momentum=st.tuples(st.floats(0.0, 0.9), st.floats(0.0, 0.99)))
+def test_one_cycle_matches_torch(keywords, momentum):
+    torch = pytest.importorskip("torch")
+    base_momentum, max_momentum = momentum
+    keywords = {**keywords, "base_momentum": base_momentum, "max_momentum": max_momentum}
+    ours = momentum_schedule(OneCycleLR(tg.optim.Adam([tg.Tensor(np.zeros(3), requires_grad=True)]),
+                                        **keywords), keywords["total_steps"])
+    optimizer = torch.optim.Adam([torch.zeros(3, requires_grad=True)])
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, **keywords)
+    theirs = []
+    for step in range(keywords["total_steps"]):
+        theirs.append((optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["betas"][0]))
+        optimizer.step()
+        if step < keywords["total_steps"] - 1:  # torch's step total_steps extrapolates (0/0 if
+            scheduler.step()                     # pct_start is 1); ours keeps the final values
+    np.testing.assert_allclose(ours, theirs, rtol=1e-15, atol=1e-18)
+
+
+def test_one_cycle_resumes_bitwise_with_its_optimizer(tmp_path):
+    def run(params):
+        optimizer = tg.optim.SGD(params, lr=0.1, momentum=0.9)
+        return optimizer, OneCycleLR(optimizer, max_lr=0.5, total_steps=16, three_phase=True)
+
+    params = [tg.Tensor(np.array([3.0, -2.0]), requires_grad=True)]
+    optimizer, scheduler = run(params)
+    expected = fixed_gradient_steps(optimizer, scheduler, params, 16)
+    expected_rates = scheduler.get_last_lr()
+    params = [tg.Tensor(np.array([3.0, -2.0]), requires_grad=True)]
+    optimizer, scheduler = run(params)
+    before = fixed_gradient_steps(optimizer, scheduler, params, 7)
+    save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "param": params[0].data},
+         tmp_path / "ckpt.npz")
+    checkpoint = load(tmp_path / "ckpt.npz")
+    params = [tg.Tensor(checkpoint["param"], requires_grad=True)]
+    optimizer, scheduler = run(params)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    after = fixed_gradient_steps(optimizer, scheduler, params, 9)
+    assert all(np.array_equal(a, b) for a, b in zip(before + after, expected))
+    assert scheduler.get_last_lr() == expected_rates
+
+
 # -- ReduceLROnPlateau ----------------------------------------------------------------------------
 
 def plateau_rates(metrics, **keywords) -> list[float]:
@@ -464,6 +641,32 @@ def test_plateau_state_dict_loads_across_a_single_and_a_per_group_min_lr():
      "CosineAnnealingWarmRestarts.step: epoch must be a finite number, got inf"),
     (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2).step("3"), TypeError,
      "CosineAnnealingWarmRestarts.step: epoch must be a number, got '3'"),
+    (lambda opt: OneCycleLR(opt, 1.0), ValueError, "OneCycleLR: give total_steps, or epochs and steps_per_"),
+    (lambda opt: OneCycleLR(opt, 1.0, epochs=3), ValueError, "OneCycleLR: give total_steps, or epochs and"),
+    (lambda opt: OneCycleLR(opt, 1.0, total_steps=0), ValueError, "OneCycleLR: total_steps must be >= 1"),
+    (lambda opt: OneCycleLR(opt, 1.0, total_steps=2.5), TypeError, "OneCycleLR: total_steps must be an int"),
+    (lambda opt: OneCycleLR(opt, 1.0, epochs=0, steps_per_epoch=3), ValueError, "OneCycleLR: epochs must be"),
+    (lambda opt: OneCycleLR(opt, 1.0, epochs=2, steps_per_epoch="3"), TypeError,
+     "OneCycleLR: steps_per_epoch must be an int, got '3'"),
+    (lambda opt: OneCycleLR(opt, [1.0, 2.0], 9), ValueError, r"OneCycleLR: expected 1 max_lr values \(one"),
+    (lambda opt: OneCycleLR(opt, -1.0, 9), ValueError, "OneCycleLR: max_lr must be >= 0, got -1.0"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9, pct_start=1.5), ValueError,
+     r"OneCycleLR: pct_start must be in \[0, 1\], got 1.5"),
+    (lambda opt: OneCycleLR(opt, 1.0, 10, pct_start=0.1), ValueError,
+     r"OneCycleLR: with pct_start=0.1 and total_steps=10, phase 1 starts and ends at step 0.0"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9, anneal_strategy="exp"), ValueError,
+     "OneCycleLR: anneal_strategy must be 'cos' or 'linear', got 'exp'"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9, three_phase=1), TypeError, "OneCycleLR: three_phase must be True"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9, div_factor=0), ValueError, "OneCycleLR: div_factor must be > 0"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9, final_div_factor=-2), ValueError, "OneCycleLR: final_div_factor"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9, base_momentum=-0.1), ValueError, "OneCycleLR: base_momentum must"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9, max_momentum=[0.9, 0.9]), ValueError,
+     "OneCycleLR: expected 1 max_momentum values"),
+    (lambda opt: OneCycleLR(tg.optim.Adam(opt.param_groups[0]["params"]), 1.0, 9, max_momentum=1.0),
+     ValueError, r"OneCycleLR: max_momentum must be < 1 with betas \(Adam's beta1\), got \[1.0\]"),
+    (lambda opt: OneCycleLR(tg.optim.Adagrad(opt.param_groups[0]["params"]), 1.0, 9), ValueError,
+     "OneCycleLR: cycle_momentum=True needs an optimizer with a 'momentum' or 'betas' hyperparameter"),
+    (lambda opt: OneCycleLR("opt", 1.0, 9), TypeError, "OneCycleLR: expected an Optimizer, got str"),
     (lambda opt: ReduceLROnPlateau(opt, mode="lowest"), ValueError, "mode must be 'min' or 'max'"),
     (lambda opt: ReduceLROnPlateau(opt, threshold_mode="pct"), ValueError, "threshold_mode must be"),
     (lambda opt: ReduceLROnPlateau(opt, patience=-1), ValueError, "patience must be >= 0"),
@@ -510,6 +713,10 @@ def test_load_state_dict_refuses_another_schedulers_state():
     (lambda opt: CosineAnnealingWarmRestarts(opt, 3), "T_i", 0, r"T_i must be >= 1, got 0"),
     (lambda opt: CosineAnnealingWarmRestarts(opt, 3), "T_cur", math.nan, r"T_cur must be a finite number"),
     (lambda opt: CosineAnnealingWarmRestarts(opt, 3), "T_mult", 0, r"T_mult must be >= 1, got 0"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9), "total_steps", 0, r"total_steps must be >= 1, got 0"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9), "anneal_strategy", "exp", r"anneal_strategy must be 'cos' or"),
+    (lambda opt: OneCycleLR(opt, 1.0, 9), "max_momentums", [-1], r"max_momentum must be >= 0, got -1"),
+    (lambda opt: OneCycleLR(opt, 1.0, 10), "pct_start", 0.1, r"with pct_start=0.1 and total_steps=10, phase"),
     (lambda opt: ReduceLROnPlateau(opt), "mode", "lowest", r"mode must be 'min' or 'max'"),
     (lambda opt: ReduceLROnPlateau(opt), "num_bad_epochs", -1, r"num_bad_epochs must be >= 0"),
     (lambda opt: ReduceLROnPlateau(opt), "best", math.nan, r"best must be a number, got nan"),

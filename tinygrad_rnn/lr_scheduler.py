@@ -23,8 +23,9 @@ scale the current rate (:class:`StepLR`, :class:`MultiStepLR`, :class:`Exponenti
 :class:`ConstantLR`, :class:`LinearLR`, :class:`PolynomialLR`, :class:`CosineAnnealingLR`,
 :class:`MultiplicativeLR`) may be stacked on one optimizer, their factors multiplying. :class:`LambdaLR` sets
 ``initial_lr · lr_lambda(last_epoch)``, :class:`CosineAnnealingWarmRestarts` a cosine that
-restarts at initial_lr (``step(epoch)`` may take a fractional epoch), and
-:class:`ReduceLROnPlateau` lowers the rate when a measured metric stops improving.
+restarts at initial_lr (``step(epoch)`` may take a fractional epoch), :class:`OneCycleLR`
+the 1cycle policy per batch (cycling the momentum too), and :class:`ReduceLROnPlateau`
+lowers the rate when a measured metric stops improving.
 
 ``state_dict()`` holds only JSON values (numbers, strings, lists and dicts), so it can be
 saved in a checkpoint with :func:`tinygrad_rnn.serialization.save`; ``load_state_dict``
@@ -39,7 +40,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .optim import Optimizer
+from .optim import Optimizer, _flag
 from .optim import _number as _real
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "LinearLR",
     "MultiStepLR",
     "MultiplicativeLR",
+    "OneCycleLR",
     "PolynomialLR",
     "ReduceLROnPlateau",
     "StepLR",
@@ -544,6 +546,157 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def _next_lrs(self) -> list[float]:
         return [cosine_annealing(base_lr, self.eta_min, self.T_cur, self.T_i) for base_lr in self.base_lrs]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith's super-convergence; fastai's two phases by default), stepped
+    once per batch: the rate rises from ``max_lr / div_factor`` (initial_lr) to ``max_lr`` over
+    the first ``pct_start`` of ``total_steps``, then anneals to ``initial_lr / final_div_factor``
+    at step ``total_steps − 1``; the momentum moves the opposite way, between ``max_momentum``
+    and ``base_momentum``. ``three_phase=True`` is the paper's: up, back down to initial_lr over
+    as many steps, then on to the minimum. ``anneal_strategy`` is "cos" or "linear".
+
+    ``total_steps`` may be given as ``epochs`` and ``steps_per_epoch``. As in PyTorch, the
+    constructor sets each group's ``initial_lr`` (at ``last_epoch=-1``), and ``step()`` may be
+    called ``total_steps`` times, so that a loop over the batches can step after each; one
+    more is a ValueError. That last call, after the last batch, keeps the final rate and
+    momentum, where PyTorch extrapolates the last phase past its end (its cosine climbs back
+    up, its line goes below 0, and pct_start=1 divides by 0), the only step at which the two
+    differ. With ``cycle_momentum`` the optimizer's ``"momentum"`` (SGD, RMSprop) or the first
+    of its ``"betas"`` (Adam, AdamW) is set at every step, and its next step uses it.
+    PyTorch also writes max_lr, min_lr and the momentums into the groups; here the scheduler
+    holds them (``max_lrs``, ``max_momentums``, ``base_momentums``), as a group holds only its
+    optimizer's hyperparameters. The schedule does not scale the current rate: not stackable.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> opt = tg.optim.SGD([tg.Tensor(np.zeros(1), requires_grad=True)], lr=0.1, momentum=0.9)
+    >>> scheduler = OneCycleLR(opt, max_lr=1.0, total_steps=10, anneal_strategy="linear")
+    >>> lrs, momentums = [], []
+    >>> for batch in range(10):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 4))
+    ...     momentums.append(round(opt.param_groups[0]["momentum"], 4))
+    ...     opt.step()
+    ...     scheduler.step()
+    >>> lrs  # up to max_lr at step 2 (pct_start · 10 − 1), down to 0.04 / 1e4 at step 9
+    [0.04, 0.52, 1.0, 0.8571, 0.7143, 0.5714, 0.4286, 0.2857, 0.1429, 0.0]
+    >>> momentums
+    [0.95, 0.9, 0.85, 0.8643, 0.8786, 0.8929, 0.9071, 0.9214, 0.9357, 0.95]
+    """
+
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float], total_steps: int | None = None,
+                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.85, max_momentum: float | list[float] = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
+        name = "OneCycleLR"
+        _optimizer(name, optimizer)
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError(f"{name}: give total_steps, or epochs and steps_per_epoch (total_steps = "
+                                 "epochs · steps_per_epoch)")
+            total_steps = (_integer(name, "epochs", epochs, minimum=1)
+                           * _integer(name, "steps_per_epoch", steps_per_epoch, minimum=1))
+        self.total_steps, self.pct_start, self.three_phase = total_steps, pct_start, three_phase
+        self.anneal_strategy = anneal_strategy  # PyTorch's _anneal_func_type
+        self.max_lrs = _per_group(name, "max_lr", max_lr, optimizer)
+        self.div_factor, self.final_div_factor = div_factor, final_div_factor
+        self.cycle_momentum = cycle_momentum
+        self.use_beta1 = "betas" in optimizer.defaults
+        self.max_momentums = _per_group(name, "max_momentum", max_momentum, optimizer)
+        self.base_momentums = _per_group(name, "base_momentum", base_momentum, optimizer)
+        self._check_settings(name)
+        if cycle_momentum and not ({"momentum", "betas"} & set(optimizer.defaults)):
+            raise ValueError(f"{name}: cycle_momentum=True needs an optimizer with a 'momentum' or 'betas' "
+                             f"hyperparameter (SGD, RMSprop, Adam, AdamW); {type(optimizer).__name__} has "
+                             "neither: pass cycle_momentum=False")
+        if last_epoch == -1:
+            for group, top in zip(optimizer.param_groups, self.max_lrs):
+                group["initial_lr"] = top / self.div_factor
+        super().__init__(optimizer, last_epoch)
+
+    def _check_settings(self, where: str) -> None:
+        self.total_steps = _integer(where, "total_steps", self.total_steps, minimum=1)
+        self.pct_start = _number(where, "pct_start", self.pct_start)
+        if not 0 <= self.pct_start <= 1:
+            raise ValueError(f"{where}: pct_start must be in [0, 1], got {self.pct_start}")
+        if self.anneal_strategy not in ("cos", "linear"):
+            raise ValueError(
+                f"{where}: anneal_strategy must be 'cos' or 'linear', got {self.anneal_strategy!r}")
+        for flag in ("three_phase", "cycle_momentum", "use_beta1"):
+            setattr(self, flag, _flag(where, flag, getattr(self, flag)))
+        self.max_lrs = [_non_negative(where, "max_lr", lr) for lr in self.max_lrs]
+        self.div_factor = _positive(where, "div_factor", self.div_factor)
+        self.final_div_factor = _positive(where, "final_div_factor", self.final_div_factor)
+        for name in ("max_momentum", "base_momentum"):
+            values = [_non_negative(where, name, value) for value in getattr(self, name + "s")]
+            if self.use_beta1 and any(value >= 1 for value in values):  # Adam's betas[0] is < 1
+                raise ValueError(f"{where}: {name} must be < 1 with betas (Adam's beta1), got {values}")
+            setattr(self, name + "s", values)
+        self._position(0, where)  # the constructor's step, refused here rather than there
+
+    def _phases(self) -> list[dict[str, Any]]:
+        """PyTorch's phases: the step each ends at, the values it anneals from and to."""
+        steps, pct = self.total_steps, self.pct_start
+        rise = {"end_step": float(pct * steps) - 1, "start_lr": "initial_lr", "end_lr": "max_lr",
+                "start_momentum": "max_momentum", "end_momentum": "base_momentum"}
+        if not self.three_phase:
+            return [rise, {"end_step": steps - 1, "start_lr": "max_lr", "end_lr": "min_lr",
+                           "start_momentum": "base_momentum", "end_momentum": "max_momentum"}]
+        return [rise,
+                {"end_step": float(2 * pct * steps) - 2, "start_lr": "max_lr", "end_lr": "initial_lr",
+                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
+                {"end_step": steps - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
+                 "start_momentum": "max_momentum", "end_momentum": "max_momentum"}]
+
+    def _position(self, step: int, where: str) -> tuple[dict[str, Any], float]:
+        """The phase ``step`` falls in, and the fraction of it done (as PyTorch finds them)."""
+        phases, start = self._phases(), 0.0
+        for index, phase in enumerate(phases):
+            end = phase["end_step"]
+            if step <= end or index == len(phases) - 1:
+                if end == start:  # PyTorch divides 0 by 0 here
+                    raise ValueError(
+                        f"{where}: with pct_start={self.pct_start} and total_steps={self.total_steps}, "
+                        f"phase {index + 1} starts and ends at step {end}, so step {step} has no place "
+                        "in it (pct_start · total_steps must not be 1)")
+                return phase, (step - start) / (end - start)
+            start = end
+        raise AssertionError("unreachable: the last phase takes every step")
+
+    def _annealed(self, kind: str) -> list[float]:
+        """Each group's ``kind`` ("lr" or "momentum") at step ``last_epoch`` (the final step's
+        at step total_steps, see the class docstring)."""
+        step = min(self.last_epoch, self.total_steps - 1)
+        phase, pct = self._position(step, f"{self._name}.step")
+        start, end = phase[f"start_{kind}"], phase[f"end_{kind}"]
+        values = [{"initial_lr": base_lr, "max_lr": top, "min_lr": base_lr / self.final_div_factor,
+                   "max_momentum": high, "base_momentum": low}
+                  for base_lr, top, high, low in zip(self.base_lrs, self.max_lrs, self.max_momentums,
+                                                     self.base_momentums)]
+        return [self._anneal(group[start], group[end], pct) for group in values]
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        """From ``start`` (pct 0) to ``end`` (pct 1): half a cosine, or a line."""
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def _next_lrs(self) -> list[float]:
+        if self.last_epoch > self.total_steps:
+            raise ValueError(f"{self._name}.step: stepped {self.last_epoch} times, past total_steps="
+                             f"{self.total_steps}: make a new OneCycleLR (or a larger total_steps) to "
+                             "train longer")
+        return self._annealed("lr")
+
+    def _apply(self, rates: list[float]) -> None:
+        super()._apply(rates)
+        if self.cycle_momentum:
+            for group, momentum in zip(self.optimizer.param_groups, self._annealed("momentum")):
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
 
 
 class ReduceLROnPlateau(LRScheduler):

@@ -23,6 +23,7 @@ from tinygrad_rnn.lr_scheduler import (
     OneCycleLR,
     PolynomialLR,
     ReduceLROnPlateau,
+    SequentialLR,
     StepLR,
 )
 from tinygrad_rnn.serialization import load, save
@@ -96,9 +97,15 @@ CLOSED_FORMS = {
 def test_step_by_step_rates_follow_the_closed_form(cls, data, base, epochs):
     keywords_strategy, closed_form = CLOSED_FORMS[cls]
     keywords = data.draw(keywords_strategy)
-    rates = schedule(cls(make_optimizer(base), **keywords), epochs)
+    scheduler = cls(make_optimizer(base), **keywords)
+    rates = schedule(scheduler, epochs)
     expected = [closed_form(base, epoch, keywords) for epoch in range(epochs)]
     np.testing.assert_allclose(rates, expected, rtol=1e-9, atol=1e-12)
+    # What SequentialLR's restart sets: the closed form at last_epoch, computed from base_lrs
+    # (MultiplicativeLR has none in torch either: its restart multiplies the current rate).
+    if cls is not MultiplicativeLR:
+        np.testing.assert_allclose(scheduler._closed_form_lrs(), [closed_form(base, epochs, keywords)],
+                                   rtol=1e-9, atol=1e-12)
 
 
 def test_the_first_scheduler_records_initial_lr_and_later_ones_keep_it():
@@ -487,6 +494,160 @@ def test_one_cycle_resumes_bitwise_with_its_optimizer(tmp_path):
     assert scheduler.get_last_lr() == expected_rates
 
 
+# -- SequentialLR --------------------------------------------------------------------------------
+
+def warmup_then_cosine(optimizer, warmup, start_factor, T_max, eta_min, module=lr_scheduler):
+    """The common recipe: a LinearLR warm-up of ``warmup`` epochs, then a cosine from the full rate."""
+    return module.SequentialLR(optimizer, [
+        module.LinearLR(optimizer, start_factor=start_factor, total_iters=warmup),
+        module.CosineAnnealingLR(optimizer, T_max=T_max, eta_min=eta_min)], milestones=[warmup])
+
+
+warmup_recipes = st.fixed_dictionaries({"warmup": st.integers(1, 10), "start_factor": st.floats(0.01, 1.0),
+                                        "T_max": st.integers(1, 30), "eta_min": st.floats(0.0, 1e-3)})
+
+
+@given(recipe=warmup_recipes, base=base_lrs, epochs=epoch_counts)
+def test_sequential_warmup_then_cosine_follows_the_closed_form(recipe, base, epochs):
+    rates = schedule(warmup_then_cosine(make_optimizer(base), **recipe), epochs)
+    warmup, start = recipe["warmup"], recipe["start_factor"]
+    expected = [base * (start + (1 - start) * epoch / warmup) if epoch < warmup
+                else lr_scheduler.cosine_annealing(base, recipe["eta_min"], epoch - warmup, recipe["T_max"])
+                for epoch in range(epochs)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-9, atol=1e-12)
+
+
+@given(recipe=warmup_recipes, base=base_lrs, epochs=epoch_counts)
+def test_sequential_warmup_then_cosine_matches_torch(recipe, base, epochs):
+    torch = pytest.importorskip("torch")
+    ours = schedule(warmup_then_cosine(make_optimizer(base), **recipe), epochs)
+    optimizer = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=base)
+    scheduler = warmup_then_cosine(optimizer, **recipe, module=torch.optim.lr_scheduler)
+    theirs = []
+    for _ in range(epochs):
+        theirs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15 * base)
+
+
+CHAINS = {  # name: (the schedulers, made on an optimizer by a module's classes, and the milestones)
+    "Constant-Exponential-Step": (lambda m, o: [m.ConstantLR(o, factor=0.5, total_iters=2),
+                                                m.ExponentialLR(o, gamma=0.9),
+                                                m.StepLR(o, 2, gamma=0.5)], [3, 7]),
+    "Linear-WarmRestarts-Polynomial": (lambda m, o: [m.LinearLR(o, 0.2, total_iters=3),
+                                                     m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
+                                                     m.PolynomialLR(o, total_iters=6, power=2.0)], [2, 9]),
+    "MultiStep-Lambda-Multiplicative": (lambda m, o: [m.MultiStepLR(o, [0, 1, 1], gamma=0.5),
+                                                      m.LambdaLR(o, lambda e: 0.9 ** e),
+                                                      m.MultiplicativeLR(o, lambda e: 0.8)], [4, 6]),
+    "Cosine-Cosine-Cosine, a milestone 0": (lambda m, o: [m.CosineAnnealingLR(o, 3),
+                                                          m.CosineAnnealingLR(o, 4),
+                                                          m.CosineAnnealingLR(o, 2, eta_min=0.1)], [0, 5]),
+    "Exponential alone": (lambda m, o: [m.ExponentialLR(o, gamma=0.7)], []),
+}
+
+
+@pytest.mark.parametrize("chain", list(CHAINS))
+def test_sequential_chains_match_torch_with_two_groups(chain):
+    torch = pytest.importorskip("torch")
+    make, milestones = CHAINS[chain]
+    optimizer = two_groups(1.0, 0.3)
+    ours = group_rates(SequentialLR(optimizer, make(lr_scheduler, optimizer), milestones), 16)
+    groups = [{"params": [torch.zeros(3, requires_grad=True)]},
+              {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.3}]
+    reference = torch.optim.SGD(groups, lr=1.0)
+    scheduler = torch.optim.lr_scheduler.SequentialLR(reference, make(torch.optim.lr_scheduler, reference),
+                                                      milestones)
+    theirs = []
+    for _ in range(16):
+        theirs.append([group["lr"] for group in reference.param_groups])
+        reference.step()
+        scheduler.step()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("chain", list(CHAINS))
+@pytest.mark.parametrize("stop", [1, 3, 5, 8])
+def test_sequential_resumes_bitwise_from_its_state_dict(chain, stop, tmp_path):
+    make, milestones = CHAINS[chain]
+
+    def fresh(lr=0.5):
+        optimizer = make_optimizer(lr)
+        return optimizer, SequentialLR(optimizer, make(lr_scheduler, optimizer), milestones)
+
+    expected = schedule(fresh()[1], 16)
+    optimizer, first = fresh()
+    before = schedule(first, stop)
+    save({"optimizer": optimizer.state_dict(), "scheduler": first.state_dict()}, tmp_path / "ckpt.npz")
+    checkpoint = load(tmp_path / "ckpt.npz")
+    restored_optimizer, restored = fresh(7.0)
+    restored_optimizer.load_state_dict(checkpoint["optimizer"])
+    restored.load_state_dict(checkpoint["scheduler"])
+    assert restored.state_dict() == first.state_dict()
+    assert before + schedule(restored, 16 - stop) == expected
+
+
+def test_sequential_refuses_a_state_dict_it_cannot_load_whole_and_loads_none_of_it():
+    optimizer = make_optimizer()
+    make, milestones = CHAINS["Constant-Exponential-Step"]
+    scheduler = SequentialLR(optimizer, make(lr_scheduler, optimizer), milestones)
+    schedule(scheduler, 4)
+    state, before = scheduler.state_dict(), scheduler.state_dict()
+    bad_child = {**state, "last_epoch": 9, "_schedulers": [*state["_schedulers"][:2],
+                                                           {**state["_schedulers"][2], "gamma": -1.0}]}
+    with pytest.raises(ValueError, match="StepLR.load_state_dict: gamma must be > 0, got -1.0"):
+        scheduler.load_state_dict(bad_child)
+    with pytest.raises(ValueError, match=r"SequentialLR.load_state_dict: milestones must be in increasing "):
+        scheduler.load_state_dict({**state, "_milestones": [7, 3]})
+    with pytest.raises(ValueError, match=r"SequentialLR.load_state_dict: expected a dict whose '_sched"):
+        scheduler.load_state_dict({**state, "_schedulers": state["_schedulers"][:2]})
+    assert scheduler.state_dict() == before
+
+
+def _another_optimizers_step_lr(optimizer):
+    return StepLR(make_optimizer(), 2)
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda opt: [ReduceLROnPlateau(opt)], ValueError,
+     r"SequentialLR: schedulers\[0\] is a ReduceLROnPlateau, which steps on a metric"),
+    (lambda opt: [StepLR(opt, 2), _another_optimizers_step_lr(opt)], ValueError,
+     r"SequentialLR: schedulers\[1\] \(StepLR\) belongs to another optimizer"),
+    (lambda opt: [SequentialLR(opt, [StepLR(opt, 2)], [])], TypeError,
+     r"SequentialLR: schedulers\[0\] must be a learning-rate scheduler other than SequentialLR, got Seq"),
+    (lambda opt: [StepLR(opt, 2), "cosine"], TypeError,
+     r"SequentialLR: schedulers\[1\] must be a learning-rate scheduler .*, got str"),
+    (lambda opt: [], ValueError, "SequentialLR: expected at least one scheduler, got none"),
+    (lambda opt: StepLR(opt, 2), TypeError, "SequentialLR: schedulers must be a list, got StepLR"),
+])
+def test_sequential_refuses_schedulers_it_cannot_run(make, error, message):
+    optimizer = make_optimizer()
+    schedulers = make(optimizer)
+    milestones = list(range(1, len(schedulers))) if isinstance(schedulers, list) else []
+    with pytest.raises(error, match=message):
+        SequentialLR(optimizer, schedulers, milestones)
+
+
+@pytest.mark.parametrize("milestones, error, message", [
+    ([3, 5], ValueError, r"SequentialLR: expected 1 milestones \(one fewer than the 2 schedulers\), got 2"),
+    ([-1], ValueError, "SequentialLR: milestones must be >= 0, got -1"),
+    ([2.5], TypeError, "SequentialLR: milestones must be an int, got 2.5"),
+    (3, TypeError, "SequentialLR: milestones must be a list, got int"),
+])
+def test_sequential_refuses_bad_milestones(milestones, error, message):
+    optimizer = make_optimizer()
+    with pytest.raises(error, match=message):
+        SequentialLR(optimizer, [StepLR(optimizer, 2), ExponentialLR(optimizer, 0.5)], milestones)
+
+
+def test_sequential_refuses_milestones_out_of_order():
+    optimizer = make_optimizer()
+    schedulers = [StepLR(optimizer, 2), ExponentialLR(optimizer, 0.5), StepLR(optimizer, 3)]
+    with pytest.raises(ValueError, match=r"SequentialLR: milestones must be in increasing order, got \[5, 2"):
+        SequentialLR(optimizer, schedulers, [5, 2])
+
+
 # -- ReduceLROnPlateau ----------------------------------------------------------------------------
 
 def plateau_rates(metrics, **keywords) -> list[float]:
@@ -757,9 +918,18 @@ def test_a_schedule_that_leaves_the_valid_rates_is_stopped_at_its_step(make, mes
         assert (scheduler.last_epoch, scheduler._step_count, optimizer.param_groups[0]["lr"]) == before
 
 
+def _sequential(optimizer):
+    return SequentialLR(optimizer, [ConstantLR(optimizer), CosineAnnealingWarmRestarts(optimizer, 3)], [2])
+
+
 def test_state_dict_is_plain_data():
     for scheduler in (StepLR(make_optimizer(), 2), MultiStepLR(make_optimizer(), [1, 1]),
-                      ReduceLROnPlateau(make_optimizer())):
+                      ReduceLROnPlateau(make_optimizer()), ConstantLR(make_optimizer()),
+                      PolynomialLR(make_optimizer()), MultiplicativeLR(make_optimizer(), abs),
+                      CosineAnnealingWarmRestarts(make_optimizer(), 3), OneCycleLR(make_optimizer(), 1.0, 9),
+                      _sequential(make_optimizer())):
+        scheduler.step(1.0) if isinstance(scheduler, ReduceLROnPlateau) else scheduler.step()
+
         def plain(value):
             if isinstance(value, dict):
                 return all(isinstance(key, str) and plain(item) for key, item in value.items())

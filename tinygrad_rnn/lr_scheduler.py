@@ -25,7 +25,8 @@ scale the current rate (:class:`StepLR`, :class:`MultiStepLR`, :class:`Exponenti
 ``initial_lr · lr_lambda(last_epoch)``, :class:`CosineAnnealingWarmRestarts` a cosine that
 restarts at initial_lr (``step(epoch)`` may take a fractional epoch), :class:`OneCycleLR`
 the 1cycle policy per batch (cycling the momentum too), and :class:`ReduceLROnPlateau`
-lowers the rate when a measured metric stops improving.
+lowers the rate when a measured metric stops improving. :class:`SequentialLR` runs
+schedulers one after another (a warm-up, then a decay), each restarting at a milestone.
 
 ``state_dict()`` holds only JSON values (numbers, strings, lists and dicts), so it can be
 saved in a checkpoint with :func:`tinygrad_rnn.serialization.save`; ``load_state_dict``
@@ -34,6 +35,7 @@ validates such a dict and restores the schedule exactly where it was.
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 import types
@@ -56,6 +58,7 @@ __all__ = [
     "OneCycleLR",
     "PolynomialLR",
     "ReduceLROnPlateau",
+    "SequentialLR",
     "StepLR",
     "cosine_annealing",
 ]
@@ -119,6 +122,20 @@ class LRScheduler:
     def _next_lrs(self) -> list[float]:
         raise NotImplementedError
 
+    def _closed_form_lrs(self) -> list[float]:
+        """The rates at ``last_epoch`` computed from ``base_lrs`` (PyTorch's
+        ``_get_closed_form_lr``), which :meth:`_restart` sets; a schedule without one gives
+        its ``_next_lrs()``, as PyTorch's ``get_lr()`` there."""
+        return self._next_lrs()
+
+    def _restart(self) -> None:
+        """Start the schedule again at epoch 0, as :class:`SequentialLR` does at a milestone
+        (PyTorch's ``_update_lr(0)``: the closed form, and no step counted)."""
+        def to_epoch_zero() -> None:
+            self.last_epoch = 0
+
+        self._move(to_epoch_zero, self._closed_form_lrs)
+
     def get_last_lr(self) -> list[float]:
         """The rates the last ``step()`` set, one per parameter group."""
         return list(self._last_lr)
@@ -129,20 +146,20 @@ class LRScheduler:
         A schedule that gives a rate that is not finite and >= 0 (a lambda's factor, or
         gamma > 1 for long) is refused, and the scheduler stays at the epoch it was at.
         """
-        self._move(self._advance)
+        self._move(self._advance, self._next_lrs)
 
     def _advance(self) -> None:
         self._step_count += 1
         self.last_epoch += 1
 
-    def _move(self, advance: Callable[[], None]) -> None:
-        """Change the position by ``advance()``, then set the rates ``_next_lrs()`` gives there;
+    def _move(self, advance: Callable[[], None], rule: Callable[[], list[float]]) -> None:
+        """Change the position by ``advance()``, then set the rates ``rule()`` gives there;
         if either raises or a rate is not finite and >= 0, the scheduler is put back as it was
         (every attribute) and no rate changes."""
         before = dict(vars(self))
         try:
             advance()
-            rates = self._next_lrs()
+            rates = rule()
             for index, lr in enumerate(rates):
                 if not (math.isfinite(lr) and lr >= 0):
                     raise ValueError(f"{self._name}.step: the schedule gives param_groups[{index}] "
@@ -322,6 +339,9 @@ class StepLR(LRScheduler):
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
+    def _closed_form_lrs(self) -> list[float]:
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the rate by ``gamma`` at each epoch listed in ``milestones`` (once per listing)."""
@@ -347,6 +367,10 @@ class MultiStepLR(LRScheduler):
             return self._current_lrs()
         return [lr * self.gamma ** hits for lr in self._current_lrs()]
 
+    def _closed_form_lrs(self) -> list[float]:
+        hits = bisect.bisect_right(self.milestones, self.last_epoch)
+        return [base_lr * self.gamma ** hits for base_lr in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the rate by ``gamma`` every epoch: initial_lr · γ^epoch."""
@@ -363,6 +387,9 @@ class ExponentialLR(LRScheduler):
         if self._initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _closed_form_lrs(self) -> list[float]:
+        return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -393,6 +420,11 @@ class LinearLR(LRScheduler):
         ratio = self._factor(self.last_epoch) / self._factor(self.last_epoch - 1)
         return [lr * ratio for lr in self._current_lrs()]
 
+    def _closed_form_lrs(self) -> list[float]:  # PyTorch's form (start_factor exactly at 0)
+        start, end, total = self.start_factor, self.end_factor, self.total_iters
+        return [base_lr * (start + (end - start) * min(total, self.last_epoch) / total)
+                for base_lr in self.base_lrs]
+
     def _factor(self, epoch: int) -> float:
         # start + (end − start)·e/T, written as a weighted mean: never negative, and exactly
         # end_factor (0 included) at e = T, where the difference form can land on −1e-17.
@@ -422,6 +454,10 @@ class ConstantLR(LRScheduler):
             return self._current_lrs()
         return [lr * (1.0 / self.factor) for lr in self._current_lrs()]  # PyTorch's rounding
 
+    def _closed_form_lrs(self) -> list[float]:
+        factor = self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)
+        return [base_lr * factor for base_lr in self.base_lrs]
+
 
 class PolynomialLR(LRScheduler):
     """Decay the rate to 0 over ``total_iters`` epochs: initial_lr · (1 − epoch/total_iters)^power,
@@ -444,6 +480,10 @@ class PolynomialLR(LRScheduler):
         # The ratio of consecutive closed-form factors, applied to the current rate (stackable).
         ratio = ((1.0 - epoch / total) / (1.0 - (epoch - 1) / total)) ** self.power
         return [lr * ratio for lr in self._current_lrs()]
+
+    def _closed_form_lrs(self) -> list[float]:
+        factor = (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+        return [base_lr * factor for base_lr in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -469,6 +509,10 @@ class CosineAnnealingLR(LRScheduler):
         # The ratio of consecutive closed-form steps, applied to the current rate (stackable).
         ratio = (1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
         return [eta_min + ratio * (lr - eta_min) for lr in self._current_lrs()]
+
+    def _closed_form_lrs(self) -> list[float]:
+        return [cosine_annealing(base_lr, self.eta_min, self.last_epoch, self.T_max)
+                for base_lr in self.base_lrs]
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -519,7 +563,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         """Advance one epoch, or with ``epoch`` (a number >= 0, fractional or not) go to it."""
         if epoch is not None:
             epoch = _non_negative(f"{self._name}.step", "epoch", epoch)
-        self._move(lambda: self._go_to(epoch))
+        self._move(lambda: self._go_to(epoch), self._next_lrs)
 
     def _go_to(self, epoch: float | None) -> None:
         """PyTorch's update of T_cur and T_i for ``step(epoch)``."""
@@ -802,6 +846,119 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = self._current_lrs()
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another: ``schedulers[0]`` until epoch ``milestones[0]``,
+    then ``schedulers[1]``, ...; at a milestone the next one restarts its schedule at its own
+    epoch 0, from its base rate (not the rate the previous one left). The warm-up recipe:
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> opt = tg.optim.SGD([tg.Tensor(np.zeros(1), requires_grad=True)], lr=1.0)
+    >>> warmup = LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> cosine = CosineAnnealingLR(opt, T_max=4)
+    >>> scheduler = SequentialLR(opt, [warmup, cosine], milestones=[3])
+    >>> lrs = []
+    >>> for epoch in range(8):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 4))
+    ...     opt.step()
+    ...     scheduler.step()
+    >>> lrs
+    [0.25, 0.5, 0.75, 1.0, 0.8536, 0.5, 0.1464, 0.0]
+
+    As PyTorch's, the constructor puts every group's rate back to its ``initial_lr``, undoes
+    the step each scheduler took when it was made (``last_epoch`` one back), and takes the
+    first scheduler's again; ``state_dict()`` holds each scheduler's state dict. The
+    schedulers must belong to this optimizer; ReduceLROnPlateau (it steps on a metric) and a
+    nested SequentialLR (PyTorch's cannot restart one) are refused.
+    """
+
+    _unsaved = ("optimizer", "_schedulers")
+
+    def __init__(self, optimizer: Optimizer, schedulers: list[LRScheduler], milestones: list[int],
+                 last_epoch: int = -1) -> None:
+        name = "SequentialLR"
+        self.optimizer = _optimizer(name, optimizer)
+        for argument, value in (("schedulers", schedulers), ("milestones", milestones)):
+            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+                raise TypeError(f"{name}: {argument} must be a list, got {type(value).__name__}")
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError(f"{name}: expected at least one scheduler, got none")
+        for index, scheduler in enumerate(schedulers):
+            kind = type(scheduler).__name__
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"{name}: schedulers[{index}] is a ReduceLROnPlateau, which steps on a "
+                                 "metric (step(metrics)) that SequentialLR cannot give it, as in PyTorch")
+            if isinstance(scheduler, SequentialLR) or not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"{name}: schedulers[{index}] must be a learning-rate scheduler other than "
+                                f"SequentialLR, got {kind}")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{name}: schedulers[{index}] ({kind}) belongs to another optimizer; all "
+                                 "must belong to this one")
+        self._schedulers, self._milestones = schedulers, milestones
+        self._check_settings(name)
+        self.last_epoch = _integer(name, "last_epoch", last_epoch, minimum=-1) + 1
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for scheduler in schedulers:
+            scheduler.last_epoch -= 1
+        first = schedulers[bisect.bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def _check_settings(self, where: str) -> None:
+        self._milestones = [_integer(where, "milestones", epoch, minimum=0) for epoch in self._milestones]
+        if len(self._milestones) != len(self._schedulers) - 1:
+            raise ValueError(f"{where}: expected {len(self._schedulers) - 1} milestones (one fewer than the "
+                             f"{len(self._schedulers)} schedulers), got {len(self._milestones)}")
+        if self._milestones != sorted(self._milestones):
+            raise ValueError(f"{where}: milestones must be in increasing order, got {self._milestones}")
+
+    def _check_position(self, where: str) -> None:
+        self.last_epoch = _integer(where, "last_epoch", self.last_epoch, minimum=0)
+        self._last_lr = [_non_negative(where, "_last_lr", lr) for lr in self._last_lr]
+
+    def step(self) -> None:
+        """Step the scheduler of this epoch, or, at a milestone, restart the next one."""
+        epoch = self.last_epoch + 1
+        index = bisect.bisect_right(self._milestones, epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == epoch:
+            scheduler._restart()
+        else:
+            scheduler.step()
+        self.last_epoch = epoch
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a ``state_dict()``: this scheduler's position and each scheduler's state;
+        if any part is refused, none is loaded."""
+        where = "SequentialLR.load_state_dict"
+        saved = state_dict.get("_schedulers") if isinstance(state_dict, dict) else None
+        if not (isinstance(saved, list) and len(saved) == len(self._schedulers)):
+            raise ValueError(f"{where}: expected a dict whose '_schedulers' is a list of "
+                             f"{len(self._schedulers)} state dicts (from state_dict())")
+        before = self.state_dict()
+        try:
+            super().load_state_dict({key: value for key, value in state_dict.items() if key != "_schedulers"})
+            for scheduler, state in zip(self._schedulers, saved):
+                scheduler.load_state_dict(state)
+        except (TypeError, ValueError):
+            LRScheduler.load_state_dict(self, {key: value for key, value in before.items()
+                                               if key != "_schedulers"})
+            for scheduler, state in zip(self._schedulers, before["_schedulers"]):
+                scheduler.load_state_dict(state)
+            raise
+
+    def __repr__(self) -> str:
+        inner = ", ".join(type(scheduler).__name__ for scheduler in self._schedulers)
+        return f"SequentialLR([{inner}], milestones={self._milestones}, last_epoch={self.last_epoch})"
 
 
 def _is_plain_function(function: Callable) -> bool:

@@ -1633,3 +1633,374 @@ def test_a_gather_adds_into_a_gradient_buffer_of_any_memory_order():
     (y[np.array([0, 0, 2])].sum() + (y.permute(2, 1, 0) * 1.0).sum()
      + (y.permute(2, 1, 0) * 1.0).sum()).backward()
     np.testing.assert_array_equal(x.grad[:, 0, 0], [4.0, 2.0, 3.0])
+
+
+# -- where, masked_fill, expand, chunk, var/std, logsumexp, norm ------------------------------
+def _against_torch(ours, theirs, inputs, upstream, rtol=1e-12, atol=1e-12):
+    """Run ``ours`` on Tensors and ``theirs`` on torch tensors of float64 ``inputs`` (all requiring
+    grad), send ``upstream`` back through both, and compare the values and every gradient
+    (nan and inf where torch has them)."""
+    torch = pytest.importorskip("torch")
+    mine = [Tensor(x, requires_grad=True) for x in inputs]
+    reference = [torch.tensor(x, requires_grad=True) for x in inputs]
+    out, expected = ours(*mine), theirs(*reference)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=rtol, atol=atol)
+    out.backward(upstream)
+    expected.backward(torch.tensor(upstream))
+    for tensor, theirs_tensor in zip(mine, reference):
+        expected_grad = (np.zeros_like(tensor.data) if theirs_tensor.grad is None  # torch's p = 0 norm
+                         else theirs_tensor.grad.numpy())
+        np.testing.assert_allclose(tensor.grad, expected_grad, rtol=rtol, atol=atol)
+
+
+@given(shapes=broadcastable_shapes(3), data=st.data())
+def test_where_picks_broadcast_sides_and_masks_their_gradients(shapes, data):
+    condition = data.draw(hnp.arrays(np.bool_, shapes[0]), label="condition")
+    x, y = data.draw(arrays(shapes[1]), label="x"), data.draw(arrays(shapes[2]), label="y")
+    [out] = check_vjp(lambda a, b: tg.where(condition, a, b), [x, y], data)
+    np.testing.assert_array_equal(out.data, np.where(condition, x, y))
+    upstream = data.draw(arrays(out.shape), label="upstream")
+    _against_torch(lambda a, b: tg.where(Tensor(condition), a, b),
+                   lambda a, b: __import__("torch").where(__import__("torch").tensor(condition), a, b),
+                   [x, y], upstream)
+
+
+@given(shapes=broadcastable_shapes(2), scalar=uniform(-3, 3), data=st.data())
+def test_where_with_a_scalar_side_and_the_tensor_method(shapes, scalar, data):
+    condition = data.draw(hnp.arrays(np.bool_, shapes[0]), label="condition")
+    x = data.draw(arrays(shapes[1]), label="x")
+    [left, right] = check_vjp(lambda a: [tg.where(condition, a, scalar), a.where(condition, scalar)],
+                              [x], data)
+    np.testing.assert_array_equal(left.data, np.where(condition, x, scalar))
+    np.testing.assert_array_equal(right.data, left.data)
+    [out] = check_vjp(lambda a: tg.where(condition, scalar, a), [x], data)
+    np.testing.assert_array_equal(out.data, np.where(condition, scalar, x))
+    assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize(("input", "other"), [
+    (1.0, 0), (1, 0), (True, False), (np.int64(2), 0.5),
+    (np.array([1, 2], dtype=np.int32), 0.5), (np.array([1, 2], dtype=np.int8), 7),
+    (np.array([True, False]), 3), (np.array([1.0, 2.0], dtype=np.float16), 1e5),
+    (np.array([1.0, 2.0], dtype=np.float32), True),
+])
+def test_where_result_dtypes_follow_torch(input, other):
+    torch = pytest.importorskip("torch")
+    condition = np.array([True, False])
+    expected = torch.where(torch.from_numpy(condition),
+                           torch.from_numpy(input) if isinstance(input, np.ndarray) else input, other).numpy()
+    out = tg.where(condition, Tensor(input) if isinstance(input, np.ndarray) else input, other)
+    assert out.dtype == expected.dtype
+    np.testing.assert_array_equal(out.data, expected)
+
+
+def test_where_refuses_bad_conditions_sides_and_shapes():
+    x = Tensor([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"^where: the condition must be a bool Tensor or array, got "
+                                        r"of dtype int64 and shape \(3,\)"):
+        tg.where(np.array([1, 0, 1]), x, 0.0)
+    with pytest.raises(TypeError, match="^where: the condition must be a bool Tensor or array, got list"):
+        tg.where([True, False, True], x, 0.0)
+    with pytest.raises(ValueError, match=r"^where: shapes \(2,\) \(condition\), \(3,\) and \(\) cannot "
+                                         r"be broadcast together"):
+        tg.where(np.array([True, False]), x, 0.0)
+    with pytest.raises(TypeError, match="^where: input and other must be Tensors, real arrays or scalars, "
+                                        "got str and float"):
+        tg.where(np.array(True), "a", 0.0)
+    with pytest.raises(TypeError, match="^where: unsupported operand of type str"):
+        tg.where(np.array(True), x, "a")
+
+
+@given(shapes=broadcastable_shapes(2), value=uniform(-3, 3), data=st.data())
+def test_masked_fill_gives_the_filled_entries_no_gradient(shapes, value, data):
+    mask = data.draw(hnp.arrays(np.bool_, shapes[0]), label="mask")
+    x = data.draw(arrays(shapes[1]), label="x")
+    [out] = check_vjp(lambda t: t.masked_fill(mask, value), [x], data)
+    np.testing.assert_array_equal(out.data, np.where(mask, value, x))
+    # a 0-d Tensor value stays in the graph: it gets the gradient of the entries it filled
+    [out] = check_vjp(lambda t, v: t.masked_fill(Tensor(mask), v), [x, np.array(value)], data)
+    upstream = data.draw(arrays(out.shape), label="upstream")
+    _against_torch(lambda t, v: t.masked_fill(mask, v),
+                   lambda t, v: t.masked_fill(__import__("torch").tensor(mask), v),
+                   [x, np.array(value)], upstream)
+
+
+@pytest.mark.parametrize(("values", "value"), [
+    (np.array([1, 2, 3]), 0.7), (np.array([1, 2, 3], dtype=np.int8), -2.9),
+    (np.array([True, False, True]), 0), (np.array([1.0, 2.0, 3.0], dtype=np.float32), -np.inf),
+    (np.array([1.0, 2.0, 3.0], dtype=np.float16), 70000.0),
+])
+def test_masked_fill_keeps_the_dtype_and_converts_the_value_as_torch(values, value):
+    torch = pytest.importorskip("torch")
+    mask = np.array([True, False, True])
+    try:
+        expected = torch.from_numpy(values).masked_fill(torch.from_numpy(mask), value).numpy()
+    except RuntimeError:  # torch refuses a value its dtype cannot hold
+        with pytest.raises(ValueError, match="^masked_fill: the value"):
+            Tensor(values).masked_fill(mask, value)
+        return
+    out = Tensor(values).masked_fill(mask, value)
+    assert out.dtype == expected.dtype
+    np.testing.assert_array_equal(out.data, expected)
+
+
+def test_masked_fill_refuses_bad_masks_and_values():
+    x = Tensor([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"^masked_fill: the condition must be a bool Tensor or array, got "
+                                        r"of dtype int64"):
+        x.masked_fill(np.array([1, 0, 1]), 0.0)
+    with pytest.raises(ValueError, match=r"^masked_fill: a mask of shape \(2,\) does not broadcast with "
+                                         r"the tensor of shape \(3,\)"):
+        x.masked_fill(np.array([True, False]), 0.0)
+    with pytest.raises(ValueError, match=r"^masked_fill: the value must be a number or a 0-d Tensor, got "
+                                         r"a Tensor of shape \(1,\)"):
+        x.masked_fill(np.array(True), Tensor([1.0]))
+    with pytest.raises(ValueError, match=r"^masked_fill: the value 300 does not fit the dtype int8"):
+        Tensor(np.zeros(3, dtype=np.int8)).masked_fill(np.array(True), 300)
+    with pytest.raises(TypeError, match="^masked_fill: expected a Tensor as the first argument"):
+        tg.ops.masked_fill(np.zeros(3), np.array(True), 0.0)
+
+
+@st.composite
+def expand_arguments(draw):
+    """(shape, sizes): new leading sizes (0 to 3), then per axis −1, its size, or any size
+    (0 included) where it is 1."""
+    shape = draw(shapes())
+    lead = draw(st.lists(st.integers(0, 3), max_size=2))
+    kept = [draw(st.sampled_from([-1, n]) | (st.integers(0, 3) if n == 1 else st.nothing()))
+            for n in shape]
+    return shape, (*lead, *kept)
+
+
+@given(arguments=expand_arguments(), as_tuple=st.booleans(), data=st.data())
+def test_expand_broadcasts_without_a_copy_and_sums_the_gradient_back(arguments, as_tuple, data):
+    shape, sizes = arguments
+    x = data.draw(arrays(shape), label="x")
+    target = tuple(n if size == -1 else size for n, size in zip((None,) * (len(sizes) - len(shape))
+                                                                 + shape, sizes))
+    [out] = check_vjp(lambda t: t.expand(sizes) if as_tuple else t.expand(*sizes), [x], data)
+    np.testing.assert_array_equal(out.data, np.broadcast_to(x, target))
+    upstream = data.draw(arrays(out.shape), label="upstream")
+    _against_torch(lambda t: t.expand(*sizes), lambda t: t.expand(sizes), [x], upstream)
+
+
+@pytest.mark.parametrize(("shape", "sizes", "error", "message"), [
+    ((3,), (-1, 3), ValueError, r"size -1 is not allowed for the new leading axis 0 \(sizes \(-1, 3\)"),
+    ((3,), (2, 4), ValueError, r"size 4 must match the existing size 3 at axis 1, which is not 1 "
+                               r"\(sizes \(2, 4\), tensor of shape \(3,\)\)"),
+    ((3,), (-2,), ValueError, r"size -2 must match the existing size 3 at axis 0"),
+    ((1,), (-2,), ValueError, r"size -2 must match the existing size 1 at axis 0"),
+    ((2, 3), (3,), ValueError, r"1 sizes \(3,\) for a tensor of shape \(2, 3\): give at least one per axis"),
+    ((3,), (2.0, 3), TypeError, r"sizes must be ints, got \(2.0, 3\)"),
+])
+def test_expand_refuses_what_torch_refuses(shape, sizes, error, message):
+    torch = pytest.importorskip("torch")
+    with pytest.raises((RuntimeError, TypeError)):
+        torch.zeros(shape).expand(*sizes)
+    with pytest.raises(error, match=f"^expand: {message}"):
+        tg.zeros(*shape).expand(*sizes)
+
+
+@given(shape=shapes(min_dims=1), chunks=st.integers(1, 5), data=st.data())
+def test_chunk_gives_torchs_pieces_and_their_gradients(shape, chunks, data):
+    torch = pytest.importorskip("torch")
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+    x = data.draw(arrays(shape), label="x")
+    pieces = check_vjp(lambda t: t.chunk(chunks, dim=dim), [x], data)
+    expected = torch.tensor(x).chunk(chunks, dim)
+    assert len(pieces) == len(expected)
+    for piece, reference in zip(pieces, expected):
+        np.testing.assert_array_equal(piece.data, reference.numpy())
+    assert [p.shape for p in tg.chunk(Tensor(x), chunks, dim)] == [p.shape for p in pieces]
+
+
+def test_chunk_refuses_what_torch_refuses():
+    with pytest.raises(ValueError, match=r"^chunk: chunks must be at least 1, got 0 \(tensor of shape "):
+        tg.zeros(6).chunk(0)
+    with pytest.raises(TypeError, match=r"^chunk: chunks must be an int, got 2.0"):
+        tg.zeros(6).chunk(2.0)
+    with pytest.raises(ValueError, match="^chunk: cannot chunk a 0-d tensor"):
+        tg.zeros(()).chunk(2)
+    with pytest.raises(ValueError, match=r"^chunk: axis 2 is out of range \[-2, 1\] for a tensor of shape"):
+        tg.zeros(2, 3).chunk(2, dim=2)
+
+
+@st.composite
+def variance_arguments(draw):
+    """(x, axis, keepdims, correction) with N − correction > 0 for the reduced count N and
+    values on a ladder (no constant slice: std is differentiable)."""
+    shape, axis, keepdims = draw(reduction_arguments(reduced_nonempty=True))
+    reduced = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    count = int(np.prod([shape[i] for i in reduced]))
+    correction = draw(st.sampled_from([c for c in (0, 1, 0.5, 2, -1) if c < count]))
+    return draw(distinct_arrays(shape)), axis, keepdims, correction
+
+
+@given(name=st.sampled_from(["var", "std"]), arguments=variance_arguments(), data=st.data())
+def test_var_and_std_match_numpy_torch_and_numerical_gradients(name, arguments, data):
+    x, axis, keepdims, correction = arguments
+    def call(t):
+        return getattr(t, name)(dim=axis, correction=correction, keepdim=keepdims)
+
+    [out] = check_vjp(call, [x], data)
+    expected = np.var(x, axis=axis, ddof=correction, keepdims=keepdims)
+    np.testing.assert_allclose(out.data, expected if name == "var" else np.sqrt(expected), rtol=1e-12,
+                               atol=1e-12)
+    numpy_spelling = getattr(Tensor(x), name)(axis=axis, keepdims=keepdims, correction=correction)
+    np.testing.assert_array_equal(numpy_spelling.data, out.data)
+    if axis != () or not x.ndim:  # torch's dim=() reduces every axis, NumPy's none
+        upstream = data.draw(arrays(out.shape), label="upstream")
+        _against_torch(call, lambda t: getattr(t, name)(dim=axis, correction=correction, keepdim=keepdims),
+                       [x], upstream, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize(("values", "call"), [
+    ([1.0, 2.0, 3.0], lambda t, name: getattr(t, name)(correction=3)),        # N − correction = 0
+    ([1.0, 2.0, 3.0], lambda t, name: getattr(t, name)(correction=5)),        # < 0
+    ([2.0, 2.0], lambda t, name: getattr(t, name)(correction=2)),             # constant: nan
+    ([[4.0], [1.0]], lambda t, name: getattr(t, name)(1)),                    # one element per row
+    ([1.0, 1.0, 1.0], lambda t, name: getattr(t, name)()),                    # std's gradient at 0
+    ([1.0, 2.0, 4.0], lambda t, name: getattr(t, name)(False)),               # var(input, unbiased)
+    ([[1.0, 2.0], [3.0, 5.0]], lambda t, name: getattr(t, name)(0, False, True)),
+    ([[1.0, 2.0], [3.0, 5.0]], lambda t, name: getattr(t, name)(dim=1, unbiased=True)),
+    (np.zeros((2, 0)), lambda t, name: getattr(t, name)(1)),
+])
+def test_var_and_std_edge_cases_and_spellings_as_torch(name, values, call):
+    values = np.asarray(values, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the degrees-of-freedom warning, both libraries
+        upstream = np.random.default_rng(0).uniform(0.5, 1.5, call(Tensor(values), name).shape)
+        _against_torch(lambda t: call(t, name), lambda t: call(t, name), [values], upstream)
+
+
+def test_var_warns_as_torch_when_the_correction_leaves_no_degrees_of_freedom():
+    with pytest.warns(UserWarning, match=r"^var: degrees of freedom is <= 0 \(correction 3 with 3 "
+                                         r"elements per result, shape \(3,\)\)"):
+        assert np.isinf(tg.Tensor([1.0, 2.0, 3.0]).var(correction=3).item())
+
+
+def test_var_and_std_refuse_integers_mixed_spellings_and_bad_corrections():
+    x = Tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"^std: not defined for dtype int64 \(shape \(2,\)\), as in torch"):
+        Tensor(np.array([1, 2])).std()
+    with pytest.raises(TypeError, match="^var: got both unbiased= and correction="):
+        x.var(unbiased=False, correction=0)
+    with pytest.raises(TypeError, match="^var: unbiased must be a bool, got 1"):
+        x.var(unbiased=1)
+    with pytest.raises(TypeError, match=r"^std: correction must be a number, got 'a'"):
+        x.std(correction="a")
+    with pytest.raises(TypeError, match="^var: got both axis= and dim="):
+        x.var(axis=0, dim=0)
+    with pytest.raises(ValueError, match=r"^var: axis 1 is out of range for a tensor of shape \(2,\)"):
+        x.var(1)
+
+
+@given(arguments=reduction_arguments(), data=st.data())
+def test_logsumexp_matches_numpy_torch_and_numerical_gradients(arguments, data):
+    shape, axis, keepdims = arguments
+    axis = tuple(range(len(shape))) if axis is None else axis  # torch requires dim
+    x = data.draw(arrays(shape), label="x")
+    [out] = check_vjp(lambda t: t.logsumexp(dim=axis, keepdim=keepdims), [x], data)
+    with np.errstate(divide="ignore"):
+        expected = np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    if axis != () or not shape:  # torch refuses dim=() on a tensor with axes
+        upstream = data.draw(arrays(out.shape), label="upstream")
+        _against_torch(lambda t: tg.ops.logsumexp(t, axis, keepdims),
+                       lambda t: t.logsumexp(axis, keepdims), [x], upstream)
+
+
+@pytest.mark.parametrize("values", [
+    [[-np.inf, -np.inf], [0.0, 1.0]], [[np.inf, 1.0], [1000.0, -1000.0]], [[700.0, 710.0], [-1e4, 5.0]],
+    np.zeros((2, 0)),
+])
+def test_logsumexp_at_infinities_huge_and_empty_rows_as_torch(values):
+    values = np.asarray(values, dtype=np.float64)
+    _against_torch(lambda t: t.logsumexp(1), lambda t: t.logsumexp(1), [values], np.ones(2))
+
+
+def test_logsumexp_gradient_is_the_softmax_even_where_the_result_rounds_off_log_2():
+    """At 1e308 the result rounds to 1e308 and torch's exp(x − result) gives 1 each; the
+    gradient here is the softmax of the forward's terms, 0.5 each, the true value."""
+    x = Tensor(np.array([1e308, 1e308]), requires_grad=True)
+    x.logsumexp(0).backward()
+    np.testing.assert_array_equal(x.grad, [0.5, 0.5])
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int64", "float16", "float32"])
+def test_logsumexp_result_dtypes_follow_torch(dtype):
+    torch = pytest.importorskip("torch")
+    values = np.array([[1, 0, 1], [10, 11, 0]]).astype(dtype)
+    expected = torch.from_numpy(values).logsumexp(1).numpy()
+    out = Tensor(values).logsumexp(1)
+    assert out.dtype == expected.dtype
+    # float16 to one ulp: here log(2e + 1) = 1.86199 rounds to 1.8623, torch's is 1.8613
+    np.testing.assert_allclose(out.data.astype(np.float64), expected.astype(np.float64),
+                               rtol=1e-3 if dtype == "float16" else 1e-6)
+
+
+@st.composite
+def signed_distinct_magnitudes(draw, shape):
+    """float64 arrays whose |values| differ pairwise by at least 0.25 and are at least 0.5
+    (no tie for the largest or smallest |x|, no zero), with random signs."""
+    size = int(np.prod(shape))
+    order = np.array(draw(st.permutations(range(size))), dtype=np.float64)
+    jitter = draw(arrays((size,), uniform(0.0, 0.1)))
+    signs = draw(hnp.arrays(np.float64, (size,), elements=st.sampled_from([-1.0, 1.0])))
+    magnitudes = 0.5 + 0.5 * order + jitter
+    return (signs * magnitudes).reshape(shape)
+
+
+NORM_ORDERS = ["fro", 2, 1, 3, 1.5, 0.5, -1, 0, np.inf, -np.inf]
+
+
+@given(p=st.sampled_from(NORM_ORDERS), arguments=reduction_arguments(), data=st.data())
+def test_norm_matches_numpy_torch_and_numerical_gradients(p, arguments, data):
+    shape, axis, keepdims = arguments
+    if p == "fro" and isinstance(axis, tuple) and len(axis) > 2:
+        axis = axis[:2]
+    reduced = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    empty_slice = any(shape[i] == 0 for i in reduced) or (0 in shape and not reduced)
+    if p != "fro" and (p < 0 or p == np.inf) and empty_slice:
+        shape = tuple(n or 1 for n in shape)  # the inf or p < 0 norm of an empty slice is refused
+    x = data.draw(signed_distinct_magnitudes(shape), label="x")
+    [out] = check_vjp(lambda t: t.norm(p, dim=axis, keepdim=keepdims), [x], data)
+    order = 2 if p == "fro" else p
+    with np.errstate(divide="ignore"):
+        expected = (np.count_nonzero(x, axis=axis, keepdims=keepdims) if order == 0
+                    else np.max(np.abs(x), axis=axis, keepdims=keepdims) if order == np.inf
+                    else np.min(np.abs(x), axis=axis, keepdims=keepdims) if order == -np.inf
+                    else np.sum(np.abs(x) ** order, axis=axis, keepdims=keepdims) ** (1 / order))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    if axis != () or not shape:  # torch's dim=() reduces every axis, NumPy's none
+        upstream = data.draw(arrays(out.shape), label="upstream")
+        _against_torch(lambda t: t.norm(p, axis, keepdims), lambda t: t.norm(p, axis, keepdims), [x],
+                       upstream, rtol=1e-10)
+
+
+@pytest.mark.parametrize("p", NORM_ORDERS)
+@pytest.mark.parametrize("values", [np.zeros(3), [0.0, 1.0, -2.0], [-3.0, 1.0, 3.0], [2.0, -2.0, 0.0]])
+def test_norm_gradient_at_zeros_and_ties_as_torch(p, values):
+    values = np.asarray(values, dtype=np.float64)
+    _against_torch(lambda t: t.norm(p), lambda t: t.norm(p), [values], np.array(1.5))
+
+
+def test_norm_computes_float16_in_float32_as_torch():
+    out = Tensor(np.array([300.0, 300.0], dtype=np.float16)).norm()
+    assert out.dtype == np.float16 and out.item() == np.float16(424.25)
+
+
+def test_norm_refuses_matrix_norms_integers_and_empty_inf_norms():
+    with pytest.raises(ValueError, match=r"^norm: p='nuc' is not supported: only vector norms"):
+        tg.zeros(2, 2).norm("nuc")
+    with pytest.raises(ValueError, match=r"^norm: p='fro' takes at most two axes, got dim=\(0, 1, 2\)"):
+        tg.zeros(2, 2, 2).norm("fro", dim=(0, 1, 2))
+    with pytest.raises(TypeError, match=r"^norm: p must be a number or 'fro', got \[2\]"):
+        tg.zeros(2).norm([2])
+    with pytest.raises(TypeError, match=r"^norm: not defined for dtype int64 \(shape \(2,\)\), as in torch"):
+        Tensor(np.array([1, 2])).norm()
+    with pytest.raises(ValueError, match=r"^norm: the inf norm of an empty slice is undefined \(shape "
+                                         r"\(2, 0\), axes \(1,\)\)"):
+        tg.zeros(2, 0).norm(np.inf, dim=1)
+    assert tg.zeros(2, 0).norm(np.inf, dim=0).shape == (0,)

@@ -15,6 +15,7 @@ from .ops import (
     argmax,
     argmin,
     cat,
+    chunk,
     clone,
     concatenate,
     flatten,
@@ -23,6 +24,7 @@ from .ops import (
     squeeze,
     stack,
     unsqueeze,
+    where,
 )
 from .rng import default_generator, manual_seed
 from .serialization import CheckpointError, load, save
@@ -40,6 +42,7 @@ __all__ = [
     "argmax",
     "argmin",
     "cat",
+    "chunk",
     "clone",
     "concatenate",
     "check_gradients",
@@ -65,5 +68,6 @@ __all__ = [
     "squeeze",
     "stack",
     "unsqueeze",
+    "where",
     "zeros",
 ]

@@ -21,8 +21,10 @@ return PyTorch's ``(values, indices)``.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -314,6 +316,141 @@ def rpow(a: Tensor, base: float) -> Tensor:
 
     with np.errstate(over="ignore"):
         return result(out.astype(data.dtype, copy=False), (a,), backward, "rpow")
+
+
+# -- selection ---------------------------------------------------------------------------
+def _condition(op: str, condition) -> np.ndarray:
+    """A bool Tensor's or array's data, or a TypeError naming ``op`` (torch refuses integer
+    conditions too)."""
+    data = condition.data if isinstance(condition, Tensor) else condition
+    if not isinstance(data, np.ndarray) or data.dtype != np.bool_:
+        detail = (f" of dtype {data.dtype} and shape {data.shape}" if isinstance(data, np.ndarray)
+                  else f" {type(condition).__name__}")
+        raise TypeError(f"{op}: the condition must be a bool Tensor or array, got{detail}")
+    return data
+
+
+def _scalar_pair(input, other) -> tuple[np.ndarray, np.ndarray]:
+    """Two Python or NumPy scalars as 0-d arrays of PyTorch's result dtype: float32 if either
+    is a fraction, else int64 if either is an integer, else bool."""
+    values = (input, other)
+    if any(isinstance(v, (float, np.floating)) for v in values):
+        dtype = np.float32
+    elif any(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        dtype = np.int64
+    else:
+        dtype = np.bool_
+    return np.asarray(input, dtype=dtype), np.asarray(other, dtype=dtype)
+
+
+def _select(op: str, mask: np.ndarray, input: Tensor, other: Tensor) -> Tensor:
+    """The node ``input`` where ``mask`` else ``other``, all three broadcast together; each side's
+    gradient is the incoming one where it was chosen, 0 elsewhere (summed back by the engine)."""
+    x, y = input.data, other.data
+    if type(input) is _HalfScalar or type(other) is _HalfScalar:  # a scalar beside float16
+        dtype = np.float16  # the scalar rounded, to inf if need be, as torch
+    else:
+        dtype = _scalar_dtype(x, y)  # a float scalar beside integers: float32, as in arithmetic
+    try:
+        with np.errstate(over="ignore"):
+            out = np.where(mask, x, y) if dtype is None else np.where(mask, x.astype(dtype), y.astype(dtype))
+    except ValueError:
+        raise ValueError(f"{op}: shapes {mask.shape} (condition), {input.shape} and {other.shape} "
+                         "cannot be broadcast together") from None
+
+    def backward(grad):
+        zero = grad.dtype.type(0)
+        return (np.where(mask, grad, zero) if input.requires_grad else None,
+                np.where(mask, zero, grad) if other.requires_grad else None)
+
+    return result(out, (input, other), backward, op)
+
+
+def where(condition, input: _Operand, other: _Operand) -> Tensor:
+    """``input`` where ``condition`` is true, else ``other``, as ``torch.where``: the condition
+    (a bool Tensor or array) and both sides broadcast together, and each side gets the
+    incoming gradient where it was chosen (0 elsewhere), summed back to its shape.
+
+    ``input`` and ``other`` are Tensors, real NumPy arrays (constants) or Python or NumPy
+    scalars; a scalar takes the other side's dtype as in arithmetic (``x + 2``), two scalars
+    make float32, int64 or bool as in PyTorch. Two tensors of different dtypes promote as
+    NumPy does, as in the other binary ops. ``x.where(condition, y)`` is ``where(condition, x, y)``.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> x = tg.Tensor([-1.0, 2.0, -3.0], requires_grad=True)
+    >>> y = tg.where(x.data > 0, x, 0.0)
+    >>> y.sum().backward()
+    >>> y.tolist(), x.grad.tolist()
+    ([0.0, 2.0, 0.0], [0.0, 1.0, 0.0])
+    """
+    mask = _condition("where", condition)
+    input, other = (_leaf(v) if isinstance(v, np.ndarray) and v.dtype.kind in "biuf" else v
+                    for v in (input, other))
+    if isinstance(input, Tensor):
+        other = _operand(other, input, "where")
+    elif isinstance(other, Tensor):
+        input = _operand(input, other, "where")
+    elif isinstance(input, _SCALARS) and isinstance(other, _SCALARS):
+        input, other = (_leaf(v) for v in _scalar_pair(input, other))
+    else:
+        raise TypeError(f"where: input and other must be Tensors, real arrays or scalars, got "
+                        f"{type(input).__name__} and {type(other).__name__}")
+    return _select("where", mask, input, other)
+
+
+def _where_method(self: Tensor, condition, other: _Operand) -> Tensor:
+    return where(condition, self, other)
+
+
+_where_method.__doc__ = "``x.where(condition, y)``: :func:`where` ``(condition, x, y)``, as torch's."
+
+
+def _fill_value(a: Tensor, value) -> Tensor:
+    """``masked_fill``'s value in ``a``'s dtype, as torch converts it: a number (truncated toward
+    zero for an integer tensor; one its dtype cannot hold is refused) or a 0-d Tensor, which
+    stays in the graph and gets the gradient of the entries it filled."""
+    dtype = a.data.dtype
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(f"masked_fill: the value must be a number or a 0-d Tensor, got a Tensor "
+                             f"of shape {value.shape} (tensor of shape {a.shape})")
+        return value if value.data.dtype == dtype else astype(value, dtype)
+    if not isinstance(value, _SCALARS):
+        raise TypeError(f"masked_fill: the value must be a number or a 0-d Tensor, got "
+                        f"{type(value).__name__} (tensor of shape {a.shape})")
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not np.isfinite(value) or not info.min <= int(value) <= info.max:
+            raise ValueError(f"masked_fill: the value {value} does not fit the dtype {dtype} of the "
+                             f"tensor of shape {a.shape}")
+        value = int(value)
+    with np.errstate(over="ignore"):
+        filled = np.asarray(value, dtype=dtype)
+    if np.isinf(filled) and np.isfinite(value):
+        raise ValueError(f"masked_fill: the value {value} does not fit the dtype {dtype} of the tensor "
+                         f"of shape {a.shape}")
+    return _leaf(filled)
+
+
+@_tensor_first
+def masked_fill(a: Tensor, mask, value) -> Tensor:
+    """``a`` with ``value`` where the bool ``mask`` is true, as ``torch.Tensor.masked_fill``:
+    ``a`` and ``mask`` broadcast together, the result keeps ``a``'s dtype, and the filled
+    entries pass no gradient to ``a`` (a 0-d Tensor ``value`` gets theirs).
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> scores = tg.Tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    >>> masked = scores.masked_fill(np.array([False, True, True]), float("-inf"))
+    >>> masked.softmax(dim=-1).tolist()
+    [[1.0, 0.0, 0.0]]
+    """
+    mask = _condition("masked_fill", mask)
+    try:
+        np.broadcast_shapes(mask.shape, a.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast with the "
+                         f"tensor of shape {a.shape}") from None
+    return _select("masked_fill", mask, _fill_value(a, value), a)
 
 
 # -- matrix product ----------------------------------------------------------------------
@@ -861,6 +998,226 @@ def _extremum(op: str, reduce, a: Tensor, axis, keepdims: bool) -> Tensor:
     return result(out, (a,), backward, op)
 
 
+def _correction(op: str, unbiased, correction) -> float:
+    """The subtracted count of var/std: ``correction`` (1 by default), or PyTorch's older
+    ``unbiased`` (True is 1, False is 0); both at once is a TypeError, as in torch."""
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: got both unbiased= and correction= (the older and the newer spelling "
+                        "of one argument); pass one")
+    if unbiased is not None:
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(f"{op}: unbiased must be a bool, got {unbiased!r}")
+        return float(bool(unbiased))
+    if correction is None:
+        return 1.0
+    if isinstance(correction, (bool, np.bool_)) or not isinstance(correction, (numbers.Real, np.generic)):
+        raise TypeError(f"{op}: correction must be a number, got {correction!r} (unbiased= takes a bool)")
+    return float(correction)
+
+
+def _variance(op: str, a: Tensor, axis, unbiased, keepdims, correction):
+    """Σ (x − mean)² / max(0, N − correction) over ``axis`` and the backward from a gradient of it.
+
+    N − correction ≤ 0 gives inf (nan where x is constant), with PyTorch's warning; the
+    gradient there is PyTorch's for a full reduction, grad · (nan where x = mean, else inf)
+    (with ``dim=`` torch uses 2/(N − correction) unclamped, which contradicts its own value).
+    """
+    if isinstance(axis, (bool, np.bool_)) and unbiased is None:  # torch's var(input, unbiased)
+        axis, unbiased = None, axis
+    axes = _axes(op, a.shape, axis, keepdims)
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"{op}: not defined for dtype {a.dtype} (shape {a.shape}), as in torch; cast "
+                        "it with .astype('float32') first")
+    correction = _correction(op, unbiased, correction)
+    x = a.data.astype(np.float32) if a.data.dtype == np.float16 else a.data  # as _sum
+    count = int(np.prod([a.shape[i] for i in axes]))
+    dof = builtins.max(0.0, count - correction)
+    if dof == 0:
+        warnings.warn(f"{op}: degrees of freedom is <= 0 (correction {correction:g} with {count} "
+                      f"elements per result, shape {a.shape}): the result is inf or nan, as in torch",
+                      UserWarning, stacklevel=4)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centered = x - x.sum(axis=axes, keepdims=True) / np.asarray(count, dtype=x.dtype)
+        variance = (centered * centered).sum(axis=axes, keepdims=keepdims) / np.asarray(dof, dtype=x.dtype)
+    if dof:
+        slope = centered * np.asarray(2 / dof, dtype=x.dtype)
+    else:
+        slope = np.where(centered == 0, np.nan, np.inf).astype(x.dtype)
+
+    def backward(grad):
+        return (_expand_reduced(grad, axes, keepdims) * slope,)
+
+    return variance, backward
+
+
+@_tensor_first
+@_torch_keywords
+def var(a: Tensor, axis=None, unbiased: bool | None = None, keepdims: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """The variance over ``axis`` (all axes by default), Σ (x − mean)² / (N − correction), as
+    ``torch.var``: ``correction`` is 1 (Bessel's) unless given, ``unbiased=False`` is torch's
+    older spelling of ``correction=0`` (and ``x.var(False)`` of ``x.var(unbiased=False)``).
+
+    The gradient is 2 (x − mean) / (N − correction). Where N − correction ≤ 0 the result is
+    inf (nan for a constant slice) with torch's warning, and so is the gradient (see
+    ``_variance``). float16 is computed in float32 and rounded once.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]])
+    >>> x.var(dim=1).tolist(), x.var(dim=1, correction=0).data.round(4), x.var(1, False).data.round(4)
+    ([1.0, 0.0], array([0.6667, 0.    ], dtype=float32), array([0.6667, 0.    ], dtype=float32))
+    """
+    variance, backward = _variance("var", a, axis, unbiased, keepdims, correction)
+    return result(_rounded(variance, a.data.dtype), (a,), backward, "var")
+
+
+@_tensor_first
+@_torch_keywords
+def std(a: Tensor, axis=None, unbiased: bool | None = None, keepdims: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """The standard deviation, √``var`` (same arguments), as ``torch.std``.
+
+    Its gradient is var's times grad / (2·std), 0 where std is 0 (torch's choice: the
+    derivative of √ is infinite there), nan where N − correction ≤ 0.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([1.0, 1.0, 4.0], requires_grad=True)
+    >>> s = x.std()
+    >>> s.backward()
+    >>> round(s.item(), 4), x.grad.round(4)
+    (1.7321, array([-0.2887, -0.2887,  0.5774], dtype=float32))
+    """
+    variance, variance_backward = _variance("std", a, axis, unbiased, keepdims, correction)
+    out = np.sqrt(variance)
+
+    def backward(grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = np.where(out == 0, 0, grad / (2 * out)).astype(grad.dtype, copy=False)
+        return variance_backward(scaled)
+
+    return result(_rounded(out, a.data.dtype), (a,), backward, "std")
+
+
+@_tensor_first
+@_torch_keywords
+def logsumexp(a: Tensor, axis, keepdims: bool = False) -> Tensor:
+    """log Σ exp(x) over ``axis`` (an int or a tuple; torch requires it), as ``torch.logsumexp``.
+
+    Computed as m + log Σ exp(x − m) with m the maximum, so it neither overflows nor
+    underflows; m is taken as 0 where it is ±inf, as torch does, so a slice of −inf gives
+    −inf, one holding +inf gives +inf, and an empty slice gives −inf (log 0). The gradient
+    is grad · softmax(x): nan at the ±inf entries of such slices, as in torch. Bool and
+    integer tensors give float32, float16 is computed in float32.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[0.0, 0.0], [1000.0, 1000.0]], requires_grad=True)
+    >>> y = x.logsumexp(dim=1)
+    >>> y.sum().backward()
+    >>> y.tolist(), x.grad.tolist()
+    ([0.6931471824645996, 1000.6931762695312], [[0.5, 0.5], [0.5, 0.5]])
+    """
+    axes = _axes("logsumexp", a.shape, axis, keepdims)
+    data = _floating(a)
+    x = data.astype(np.float32) if data.dtype == np.float16 else data
+    shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isinf(shift), 0, shift)
+    exponentials = np.exp(x - shift)
+    totals = exponentials.sum(axis=axes, keepdims=True)
+    with np.errstate(divide="ignore"):
+        kept = np.log(totals) + shift
+
+    def backward(grad):
+        with np.errstate(invalid="ignore"):  # softmax from the forward's terms: exp(x − result)
+            return (_expand_reduced(grad, axes, keepdims) * (exponentials / totals),)  # rounds less
+
+    out = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+    return result(_rounded(out, data.dtype), (a,), backward, "logsumexp")
+
+
+def _norm_order(p, axis, shape) -> float:
+    """``norm``'s ``p`` as a float: a number, inf, or "fro" (the 2-norm over at most two axes,
+    as torch's). Other strings, a matrix norm in torch, are refused."""
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"norm: p={p!r} is not supported: only vector norms (a number, inf, or "
+                             f"'fro') are (tensor of shape {shape})")
+        if isinstance(axis, (tuple, list)) and len(axis) > 2:
+            raise ValueError(f"norm: p='fro' takes at most two axes, got dim={axis!r} (tensor of shape "
+                             f"{shape}); use p=2 for a vector norm over more")
+        return 2.0
+    if p is None:
+        return 2.0
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (numbers.Real, np.generic)):
+        raise TypeError(f"norm: p must be a number or 'fro', got {p!r} (tensor of shape {shape})")
+    return float(p)
+
+
+@_tensor_first
+@_torch_keywords
+def norm(a: Tensor, p: float | str = "fro", axis=None, keepdims: bool = False) -> Tensor:
+    """The vector p-norm (Σ |x|^p)^(1/p) over ``axis`` (all axes by default), as ``torch.norm``
+    and ``torch.linalg.vector_norm``: ``p`` is any number, ±inf (max or min of |x|) or "fro"
+    (the default, the 2-norm); p = 0 counts the nonzero entries.
+
+    Gradients are torch's: x / ‖x‖ for p = 2 and sign(x) |x|^(p−1) / ‖x‖^(p−1) in general,
+    0 where the norm is 0 (all of x is 0); sign(x) for p = 1; for p = ±inf, sign(x) shared
+    equally by the entries whose |x| ties for the result; 0 for p = 0. An inf or negative-p
+    norm over an empty slice is refused, as torch does (max and min have no identity).
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[3.0, -4.0], [0.0, 0.0]], requires_grad=True)
+    >>> n = x.norm(dim=1)
+    >>> n.sum().backward()
+    >>> n.tolist(), x.grad.tolist(), x.norm(float("inf")).item(), x.norm(1).item()
+    ([5.0, 0.0], [[0.6000000238418579, -0.800000011920929], [0.0, 0.0]], 4.0, 7.0)
+    """
+    order = _norm_order(p, axis, a.shape)
+    axes = _axes("norm", a.shape, axis, keepdims)
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"norm: not defined for dtype {a.dtype} (shape {a.shape}), as in torch; cast "
+                        "it with .astype('float32') first")
+    x = a.data.astype(np.float32) if a.data.dtype == np.float16 else a.data
+    magnitude = np.abs(x)
+    if (order < 0 or order == np.inf) and (any(a.shape[i] == 0 for i in axes) or (a.size == 0 and not axes)):
+        raise ValueError(f"norm: the {order:g} norm of an empty slice is undefined (shape {a.shape}, "
+                         f"axes {axes}), as in torch")
+    if np.isinf(order):
+        kept = (np.max if order > 0 else np.min)(magnitude, axis=axes, keepdims=True)
+
+        def slope(out):  # ties for the extreme share it; a nan that made the result nan takes it
+            chosen = (magnitude == out) | np.isnan(magnitude)
+            return np.sign(x) * chosen / chosen.sum(axis=axes, keepdims=True)
+    elif order == 0:
+        kept = np.count_nonzero(x, axis=axes, keepdims=True).astype(x.dtype)
+
+        def slope(out):
+            return np.zeros_like(x)
+    elif order == 1:
+        kept = magnitude.sum(axis=axes, keepdims=True)
+
+        def slope(out):
+            return np.sign(x)
+    else:
+        with np.errstate(divide="ignore", over="ignore"):  # a negative p: 0^p = inf, its norm 0
+            kept = (x * x if order == 2 else magnitude ** order).sum(axis=axes, keepdims=True)
+            kept = np.sqrt(kept) if order == 2 else kept ** (1 / order)
+
+        def slope(out):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                if order == 2:
+                    scaled = x / out
+                else:
+                    power = np.where(x == 0, 0, magnitude ** (order - 1))
+                    scaled = np.sign(x) * power * out ** (1 - order)
+                return np.where(out == 0, 0, scaled).astype(x.dtype, copy=False)
+
+    def backward(grad):
+        return (_expand_reduced(grad, axes, keepdims) * slope(kept),)
+
+    out = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+    return result(_rounded(out, a.data.dtype), (a,), backward, "norm")
+
+
 @_tensor_first
 def clone(a: Tensor) -> Tensor:
     """A copy of ``a`` that stays in the graph, its gradient passed straight back, as
@@ -1274,6 +1631,69 @@ def split(a: Tensor, indices_or_sections, axis: int = 0) -> list[Tensor]:
 
 
 @_tensor_first
+@_torch_keywords
+def chunk(a: Tensor, chunks: int, axis: int = 0) -> list[Tensor]:
+    """Split along ``axis`` (PyTorch's ``dim``) into pieces of ceil(n / ``chunks``), the last one
+    smaller, as ``torch.chunk``: so fewer than ``chunks`` pieces may come back (5 into 4 gives
+    2, 2, 1); an empty axis gives ``chunks`` empty pieces. Each piece is a view (``split``).
+
+    >>> import tinygrad_rnn as tg
+    >>> [piece.shape for piece in tg.zeros(5, 2).chunk(3)], len(tg.zeros(6).chunk(4))
+    ([(2, 2), (2, 2), (1, 2)], 3)
+    """
+    if not _is_int(chunks):
+        raise TypeError(f"chunk: chunks must be an int, got {chunks!r} (tensor of shape {a.shape})")
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be at least 1, got {chunks} (tensor of shape {a.shape})")
+    if a.ndim == 0:
+        raise ValueError("chunk: cannot chunk a 0-d tensor")
+    axis = _axis("chunk", a.shape, axis)
+    length = a.shape[axis]
+    if length == 0:
+        return split(a, [0] * (int(chunks) - 1), axis)
+    step = -(-length // int(chunks))
+    return split(a, list(range(step, length, step)), axis)
+
+
+@_tensor_first
+def expand(a: Tensor, *sizes) -> Tensor:
+    """``a`` broadcast to ``sizes`` without copying, as ``torch.Tensor.expand``: sizes come as
+    ints or one tuple; new axes may be added in front; −1 keeps an axis's size, and only an
+    axis of size 1 can take another size (0 included). The gradient is summed back.
+
+    The result is a read-only view of ``a``'s data.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[1.0], [2.0]], requires_grad=True)
+    >>> y = x.expand(3, -1, 4)
+    >>> y.sum().backward()
+    >>> y.shape, x.grad.tolist()
+    ((3, 2, 4), [[12.0], [12.0]])
+    """
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if not all(_is_int(size) for size in sizes):
+        raise TypeError(f"expand: sizes must be ints, got {sizes!r} (tensor of shape {a.shape})")
+    lead = len(sizes) - a.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes {tuple(sizes)} for a tensor of shape {a.shape}: "
+                         f"give at least one per axis ({a.ndim})")
+    shape = []
+    for i, size in enumerate(int(size) for size in sizes):
+        existing = a.shape[i - lead] if i >= lead else None
+        if existing is None and size < 0:
+            raise ValueError(f"expand: size {size} is not allowed for the new leading axis {i} "
+                             f"(sizes {tuple(sizes)}, tensor of shape {a.shape})")
+        if existing is not None and size == -1:
+            size = existing
+        elif existing is not None and size != existing and (existing != 1 or size < 0):
+            raise ValueError(f"expand: size {size} must match the existing size {existing} at axis "
+                             f"{i}, which is not 1 (sizes {tuple(sizes)}, tensor of shape {a.shape})")
+        shape.append(size)
+    return result(np.broadcast_to(a.data, tuple(shape)), (a,), lambda grad: (grad,), "expand")
+
+
+@_tensor_first
 def astype(a: Tensor, dtype) -> Tensor:
     """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
     dtype = _as_dtype(dtype, "astype")
@@ -1567,6 +1987,14 @@ Tensor.flatten = _method(flatten)
 Tensor.argmax = _method(argmax)
 Tensor.argmin = _method(argmin)
 Tensor.split = _method(split)
+Tensor.chunk = _method(chunk)
+Tensor.expand = _method(expand)
+Tensor.where = _where_method
+Tensor.masked_fill = _method(masked_fill)
+Tensor.var = _method(var)
+Tensor.std = _method(std)
+Tensor.logsumexp = _method(logsumexp)
+Tensor.norm = _method(norm)
 Tensor.astype = _method(astype)
 Tensor.exp = _method(exp)
 Tensor.log = _method(log)

@@ -565,3 +565,118 @@ def test_dropout_follows_manual_seed():
 def test_dropout_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# -- nll_loss and one_hot ----------------------------------------------------------------------
+@st.composite
+def nll_arguments(draw):
+    """(reduction, log-probabilities, targets, ignore_index, weight or None): the targets and
+    ignore_index of ``classification_with_options``; weights in [0.5, 2], so a mean's total
+    weight is positive by construction."""
+    reduction = draw(st.sampled_from(REDUCTIONS))
+    logits, targets, ignore_index, _ = draw(classification_with_options(reduction))
+    weight = draw(st.none() | arrays((logits.shape[-1],), uniform(0.5, 2.0)))
+    return reduction, logits, targets, ignore_index, weight
+
+
+@given(arguments=nll_arguments(), data=st.data())
+def test_nll_loss_matches_numpy_torch_and_numerical_gradients(arguments, data):
+    torch = pytest.importorskip("torch")
+    reduction, log_probs, targets, ignore_index, weight = arguments
+
+    def loss(t):
+        return tg.functional.nll_loss(t, targets, weight, ignore_index, reduction)
+
+    [out] = check_vjp(loss, [log_probs], data)
+    kept = targets != ignore_index
+    scale = np.where(kept, 1.0 if weight is None else weight[np.where(kept, targets, 0)], 0.0)
+    picked = np.take_along_axis(log_probs, np.where(kept, targets, 0)[..., None], axis=-1)[..., 0]
+    losses = -picked * scale
+    expected = {"none": losses, "sum": losses.sum(), "mean": losses.sum() / max(scale.sum(), 1e-300)}
+    np.testing.assert_allclose(out.data, expected[reduction], rtol=1e-12, atol=1e-12)
+
+    upstream = data.draw(arrays(out.shape), label="upstream")
+    ours = Tensor(log_probs, requires_grad=True)
+    loss(ours).backward(upstream)
+    theirs = torch.tensor(log_probs.reshape(-1, log_probs.shape[-1]), requires_grad=True)
+    reference = torch.nn.functional.nll_loss(theirs, torch.tensor(targets.reshape(-1)),
+                                             None if weight is None else torch.tensor(weight),
+                                             ignore_index=ignore_index, reduction=reduction)
+    reference.backward(torch.tensor(upstream).reshape(reference.shape))
+    np.testing.assert_allclose(out.data, reference.detach().numpy().reshape(out.shape), rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy().reshape(log_probs.shape), rtol=1e-12,
+                               atol=1e-12)
+
+
+@given(case=classification(), data=st.data())
+def test_nll_loss_of_log_softmax_is_cross_entropy(case, data):
+    logits, targets = case
+    reduction = data.draw(st.sampled_from(REDUCTIONS), label="reduction")
+    composed = check_vjp(lambda t: tg.functional.nll_loss(t.log_softmax(dim=-1), targets,
+                                                          reduction=reduction), [logits], data)
+    np.testing.assert_allclose(composed[0].data, cross_entropy(Tensor(logits), targets, reduction).data,
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("arguments", "error", "message"), [
+    ((Tensor(np.zeros((2, 3), dtype=np.int64)), [0, 1]), ValueError,
+     r"input must be a floating-point tensor of shape \(\.\.\., C\) with C >= 1, got shape \(2, 3\) "
+     r"and dtype int64"),
+    ((np.zeros((2, 3)), [0, 1]), TypeError, "input must be a Tensor, got ndarray"),
+    ((Tensor(np.zeros((2, 3))), [0, 3]), ValueError,
+     r"targets must lie in \[0, 3\) for input of shape \(2, 3\), got \[3\]"),
+    ((Tensor(np.zeros((2, 3))), [0]), ValueError,
+     r"targets of shape \(1,\) do not match input of shape \(2, 3\)"),
+    ((Tensor(np.zeros((2, 3))), [0, 1], np.ones(2)), ValueError,
+     r"weight must have shape \(3,\) for 3 classes, got \(2,\)"),
+    ((Tensor(np.zeros((2, 3))), [0, 1], np.ones(3, dtype=np.int64)), TypeError,
+     "weight must be a floating-point Tensor or array of one weight per class, got dtype int64"),
+    ((Tensor(np.zeros((2, 3))), [0, 1], Tensor(np.ones(3), requires_grad=True)), ValueError,
+     "weight cannot require grad"),
+    ((Tensor(np.zeros((2, 3))), [-100, -100]), ValueError,
+     r"the mean is undefined: no target is kept \(2 given, ignore_index=-100\) \(input of shape \(2, 3\)\)"),
+    ((Tensor(np.zeros((2, 3))), [1, 1], np.array([1.0, 0.0, 1.0])), ValueError,
+     "the mean is undefined: the weights of the kept targets sum to 0"),
+    ((Tensor(np.zeros((2, 3))), [0, 1], None, -100, "avg"), ValueError, "reduction must be one of"),
+    ((Tensor(np.zeros((2, 3))), [0, 1], None, 1.5), TypeError, "ignore_index must be an int, got 1.5"),
+])
+def test_nll_loss_refuses_bad_arguments_by_name(arguments, error, message):
+    with pytest.raises(error, match=f"^nll_loss: {message}"):
+        tg.functional.nll_loss(*arguments)
+
+
+def test_nll_loss_of_no_predictions_sums_to_zero_and_refuses_a_mean():
+    empty = Tensor(np.zeros((0, 3)), requires_grad=True)
+    assert tg.functional.nll_loss(empty, np.zeros(0, dtype=int), reduction="sum").item() == 0.0
+    assert tg.functional.nll_loss(empty, np.zeros(0, dtype=int), reduction="none").shape == (0,)
+    with pytest.raises(ValueError, match=r"^nll_loss: the mean is undefined: no target is kept \(0 given"):
+        tg.functional.nll_loss(empty, np.zeros(0, dtype=int))
+
+
+@given(shape=shapes(max_dims=2), data=st.data())
+def test_one_hot_matches_torch(shape, data):
+    torch = pytest.importorskip("torch")
+    classes = data.draw(st.integers(1, 4), label="classes")
+    indices = data.draw(hnp.arrays(np.int64, shape, elements=st.integers(0, classes - 1)), label="indices")
+    num_classes = data.draw(st.sampled_from([-1, classes, classes + 2]) if indices.size
+                            else st.sampled_from([classes, classes + 2]), label="num_classes")
+    out = tg.functional.one_hot(Tensor(indices), num_classes)
+    expected = torch.nn.functional.one_hot(torch.tensor(indices), num_classes).numpy()
+    assert out.dtype == np.int64 and not out.requires_grad
+    np.testing.assert_array_equal(out.data, expected)
+    np.testing.assert_array_equal(tg.functional.one_hot(indices.astype(np.int32), num_classes).data, expected)
+
+
+@pytest.mark.parametrize(("arguments", "error", "message"), [
+    (([-1, 2],), ValueError, r"the indices must be non-negative, got -1 \(shape \(2,\)\)"),
+    (([1, 2], 2), ValueError, r"the indices must be smaller than num_classes=2, got 2"),
+    ((np.zeros(0, dtype=int),), ValueError, r"cannot infer num_classes from no indices \(shape \(0,\)\)"),
+    (([1], 0), ValueError, "num_classes must be -1 \\(inferred\\) or at least 1, got 0"),
+    (([1], 2.0), TypeError, "num_classes must be an int, got 2.0"),
+    ((np.array([1.0, 2.0]), 3), TypeError, r"the indices must be integers, got dtype float64 \(shape \(2,"),
+    (([[1], [1, 2]], 3), ValueError, "the indices must be an array of integers, got a ragged list"),
+])
+def test_one_hot_refuses_what_torch_refuses_by_name(arguments, error, message):
+    with pytest.raises(error, match=f"^one_hot: {message}"):
+        tg.functional.one_hot(*arguments)

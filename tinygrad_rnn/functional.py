@@ -137,11 +137,24 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
         ignore_index = check_ignore_index(op, ignore_index)
     if type(label_smoothing) is not float or not 0.0 <= label_smoothing <= 1.0:
         label_smoothing = check_probability(op, label_smoothing, "label_smoothing")
+    target_array, ignored = check_class_targets(op, logits, targets, ignore_index)
+    return ops.cross_entropy_prechecked(logits, target_array, reduction, ignored, label_smoothing)
+
+
+def check_class_targets(op: str, logits: Tensor, targets, ignore_index: int,
+                        name: str = "logits") -> tuple[np.ndarray, int | None]:
+    """The checks of a classification loss (``cross_entropy``, ``nll_loss``): ``logits``, called
+    ``name`` in messages, a float Tensor (..., C) with C >= 1, and ``targets`` integer class
+    indices of shape (...) in [0, C) unless equal to ``ignore_index``.
+
+    Returns the targets as an array and ``ignore_index`` if some target may equal it, else
+    None (it lies outside the targets' range: no pass over them is needed to find it).
+    """
     if not isinstance(logits, Tensor):
-        raise TypeError(f"{op}: logits must be a Tensor, got {type(logits).__name__}")
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(logits).__name__}")
     if logits.ndim == 0 or logits.shape[-1] == 0 or logits.dtype.kind != "f":
         raise ValueError(
-            f"{op}: logits must be a floating-point tensor of shape (..., C) with C >= 1, got "
+            f"{op}: {name} must be a floating-point tensor of shape (..., C) with C >= 1, got "
             f"shape {logits.shape} and dtype {logits.dtype}"
         )
     try:
@@ -154,11 +167,11 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
     elif target_array.dtype.kind not in "iu":
         raise TypeError(
             f"{op}: targets must be integer class indices, got dtype {target_array.dtype} "
-            f"(logits shape {logits.shape})"
+            f"({name} shape {logits.shape})"
         )
     if target_array.shape != logits.shape[:-1]:
         raise ValueError(
-            f"{op}: targets of shape {target_array.shape} do not match logits of shape "
+            f"{op}: targets of shape {target_array.shape} do not match {name} of shape "
             f"{logits.shape}; expected targets of shape {logits.shape[:-1]}"
         )
     classes = logits.shape[-1]
@@ -168,13 +181,117 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
         bad = target_array[outside & (target_array != ignore_index)]
         if bad.size:
             raise ValueError(
-                f"{op}: targets must lie in [0, {classes}) for logits of shape {logits.shape}, "
+                f"{op}: targets must lie in [0, {classes}) for {name} of shape {logits.shape}, "
                 f"got {bad[:5].tolist()} (ignore_index={ignore_index} is exempt)"
             )
     # An ignore_index outside [low, high] matches no target: tell the op, which then
     # needs no pass over the targets (the default -100 with valid targets).
-    ignored = ignore_index if low <= ignore_index <= high else None
-    return ops.cross_entropy_prechecked(logits, target_array, reduction, ignored, label_smoothing)
+    return target_array, (ignore_index if low <= ignore_index <= high else None)
+
+
+def check_class_weight(op: str, weight, classes: int | None = None) -> np.ndarray | None:
+    """``weight`` for a classification loss: None, or a 1-D float Tensor or array (C,) (C =
+    ``classes`` if given) as an array. It gets no gradient: one that requires grad is refused,
+    as torch refuses it."""
+    if weight is None:
+        return None
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise ValueError(f"{op}: weight cannot require grad (the loss is not differentiated with "
+                         f"respect to it, as in torch); pass weight.detach() (shape {weight.shape})")
+    data = weight.data if isinstance(weight, Tensor) else weight
+    if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
+        described = (f"dtype {data.dtype}" if isinstance(data, np.ndarray) else type(weight).__name__)
+        raise TypeError(f"{op}: weight must be a floating-point Tensor or array of one weight per "
+                        f"class, got {described}")
+    if data.ndim != 1 or (classes is not None and data.shape[0] != classes):
+        expected = "(C,)" if classes is None else f"({classes},) for {classes} classes"
+        raise ValueError(f"{op}: weight must have shape {expected}, got {data.shape}")
+    return data
+
+
+def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``(..., C)`` log-probabilities ``input`` against integer class
+    targets ``(...)``, as PyTorch's ``F.nll_loss`` with the classes on the last axis (as
+    ``cross_entropy`` has them; for (N, C) and (C,) input that is torch's layout too).
+
+    Each prediction's loss is −w[t] · input[..., t] for its target t, with ``weight`` w (C,)
+    (all 1 by default; it gets no gradient); a target equal to ``ignore_index`` gets loss 0
+    and weight 0. "mean" divides the sum by Σ w[t] over the kept targets, "sum" sums, "none"
+    keeps the targets' shape. So ``nll_loss(log_softmax(x), t)`` is ``cross_entropy(x, t)``.
+
+    Where torch returns nan, a mean over no kept targets or over weights summing to 0 is a
+    ValueError here, as in ``cross_entropy``.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> log_probs = tg.Tensor(np.log([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]), requires_grad=True)
+    >>> loss = nll_loss(log_probs, np.array([0, 1]), weight=np.array([1.0, 3.0, 1.0]))
+    >>> loss.backward()
+    >>> round(loss.item(), 4), log_probs.grad.tolist()
+    (0.3406, [[-0.25, 0.0, 0.0], [0.0, -0.75, 0.0]])
+    """
+    op = "nll_loss"
+    check_reduction(op, reduction)
+    ignore_index = check_ignore_index(op, ignore_index)
+    target_array, ignored = check_class_targets(op, input, target, ignore_index, "input")
+    weights = check_class_weight(op, weight, input.shape[-1])
+    count, dtype = target_array.size, input.dtype
+    picked = target_array.reshape(-1)
+    dropped = None if ignored is None else picked == ignored
+    if dropped is not None:
+        picked = np.where(dropped, 0, picked)  # any class will do: its scale is 0
+    scale = None if weights is None else weights.astype(dtype, copy=False)[picked]
+    if dropped is not None:
+        scale = np.where(dropped, 0, 1 if scale is None else scale).astype(dtype, copy=False)
+    chosen = input.reshape(count, input.shape[-1])[np.arange(count), picked]
+    losses = -chosen if scale is None else -(chosen * scale)
+    if reduction == "none":
+        return losses.reshape(target_array.shape)
+    if reduction == "sum":
+        return losses.sum()
+    total = count if scale is None else float(scale.sum())
+    if total == 0:
+        kept = count if dropped is None else count - int(np.count_nonzero(dropped))
+        cause = (f"no target is kept ({count} given, ignore_index={ignore_index})"
+                 if kept == 0 else "the weights of the kept targets sum to 0")
+        raise ValueError(f"{op}: the mean is undefined: {cause} (input of shape {input.shape})")
+    return losses.sum() / total
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Integer class indices (...) as one-hot rows (..., num_classes) of an int64 Tensor, as
+    PyTorch's ``F.one_hot``; ``num_classes=-1`` takes it as the largest index + 1. The indices
+    may be a Tensor, an array or a list of any integer dtype (torch takes int64 alone), and
+    must lie in [0, num_classes).
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> one_hot(tg.Tensor(np.array([0, 2]))).tolist(), one_hot([1], num_classes=4).tolist()
+    ([[1, 0, 0], [0, 0, 1]], [[0, 1, 0, 0]])
+    """
+    op = "one_hot"
+    try:
+        indices = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    except ValueError:  # a ragged list
+        raise ValueError(f"{op}: the indices must be an array of integers, got a ragged "
+                         f"{type(tensor).__name__}") from None
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: the indices must be integers, got dtype {indices.dtype} (shape "
+                        f"{indices.shape})")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"{op}: num_classes must be an int, got {num_classes!r}")
+    if num_classes != -1 and num_classes < 1:
+        raise ValueError(f"{op}: num_classes must be -1 (inferred) or at least 1, got {num_classes}")
+    if indices.size == 0 and num_classes == -1:
+        raise ValueError(f"{op}: cannot infer num_classes from no indices (shape {indices.shape}); "
+                         "give num_classes")
+    if indices.size and indices.min() < 0:
+        raise ValueError(f"{op}: the indices must be non-negative, got {indices.min()} (shape "
+                         f"{indices.shape})")
+    classes = int(indices.max()) + 1 if num_classes == -1 else int(num_classes)
+    if indices.size and indices.max() >= classes:
+        raise ValueError(f"{op}: the indices must be smaller than num_classes={classes}, got "
+                         f"{indices.max()} (shape {indices.shape})")
+    return Tensor((indices[..., None] == np.arange(classes)).astype(np.int64))
 
 
 def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:

@@ -484,3 +484,35 @@ def test_embedding_from_pretrained_copies_the_table_and_freezes_it_as_pytorch():
             nn.Embedding.from_pretrained(bad)
     with pytest.raises(TypeError, match=r"Embedding.from_pretrained: freeze must be"):
         nn.Embedding.from_pretrained(table, freeze="yes")
+
+
+@pytest.mark.parametrize("name", ["Softmax", "LogSoftmax"])
+@given(shape=shapes(min_dims=1), data=st.data())
+def test_softmax_modules_are_the_functions_along_dim_and_match_torch(name, shape, data):
+    torch = pytest.importorskip("torch")
+    dim = data.draw(st.none() | st.integers(-len(shape), len(shape) - 1), label="dim")
+    x = data.draw(arrays(shape), label="x")
+    module = getattr(nn, name)(dim)
+    [out] = check_vjp(module, [x], data)
+    function = functional.softmax if name == "Softmax" else functional.log_softmax
+    np.testing.assert_array_equal(out.data, function(tg.Tensor(x), dim=-1 if dim is None else dim).data)
+    upstream = data.draw(arrays(out.shape), label="upstream")
+    ours = tg.Tensor(x, requires_grad=True)
+    module(ours).backward(upstream)
+    theirs = torch.tensor(x, requires_grad=True)
+    reference = getattr(torch.nn, name)(dim=-1 if dim is None else dim)(theirs)
+    reference.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(out.data, reference.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_softmax_modules_repr_as_torch_and_refuse_bad_dims():
+    torch = pytest.importorskip("torch")
+    for name, dim in [("Softmax", 1), ("Softmax", None), ("LogSoftmax", -1), ("LogSoftmax", None)]:
+        assert repr(getattr(nn, name)(dim)) == repr(getattr(torch.nn, name)(dim))
+    with pytest.raises(TypeError, match=r"^Softmax: dim must be an int or None, got 1.0"):
+        nn.Softmax(1.0)
+    with pytest.raises(TypeError, match="^LogSoftmax: expected a Tensor, got ndarray"):
+        nn.LogSoftmax()(np.zeros(3))
+    with pytest.raises(ValueError, match=r"^softmax: axis 2 is out of range for a tensor of shape \(2, 3\)"):
+        nn.Softmax(2)(tg.zeros(2, 3))

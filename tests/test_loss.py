@@ -114,3 +114,30 @@ def test_bad_inputs_are_refused_by_the_functional_loss_with_the_shapes():
     with pytest.raises(ValueError, match=r"^mse_loss: prediction of shape \(2, 3\) and target of shape "
                                          r"\(3,\) must have the same shape"):
         nn.MSELoss()(Tensor(np.zeros((2, 3))), np.zeros(3))
+
+
+@given(data=st.data())
+def test_nll_loss_module_is_the_functional_loss_with_its_settings(data):
+    reduction = data.draw(st.sampled_from(REDUCTIONS), label="reduction")
+    log_probs, targets, ignore_index, _ = data.draw(classification_with_options(reduction))
+    weight = data.draw(st.none() | arrays((log_probs.shape[-1],), st.floats(0.5, 2.0)), label="weight")
+    criterion = nn.NLLLoss(weight, ignore_index=ignore_index, reduction=reduction)
+    [out] = check_vjp(lambda t: criterion(t, targets), [log_probs], data)
+    expected = functional.nll_loss(Tensor(log_probs), targets, weight, ignore_index, reduction)
+    np.testing.assert_array_equal(out.data, expected.data)
+
+
+def test_nll_loss_module_checks_its_settings_once_by_name():
+    assert repr(nn.NLLLoss()) == "NLLLoss(reduction='mean', ignore_index=-100)"
+    assert repr(nn.NLLLoss(Tensor([1.0, 0.5]), reduction="sum")) == \
+        "NLLLoss(weight=[1.0, 0.5], reduction='sum', ignore_index=-100)"
+    with pytest.raises(ValueError, match="^NLLLoss: reduction must be one of"):
+        nn.NLLLoss(reduction="avg")
+    with pytest.raises(TypeError, match="^NLLLoss: ignore_index must be an int"):
+        nn.NLLLoss(ignore_index=None)
+    with pytest.raises(ValueError, match=r"^NLLLoss: weight must have shape \(C,\), got \(2, 2\)"):
+        nn.NLLLoss(np.ones((2, 2)))
+    with pytest.raises(TypeError, match="takes from 1 to 2 positional arguments"):
+        nn.NLLLoss(None, None, -100)  # torch's positional size_average, ignore_index
+    with pytest.raises(ValueError, match=r"^nll_loss: weight must have shape \(3,\) for 3 classes"):
+        nn.NLLLoss(np.ones(2))(Tensor(np.zeros((1, 3))), [0])

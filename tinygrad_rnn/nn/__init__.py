@@ -8,8 +8,8 @@
 ((5, 2, 4), (2, 2, 4))
 """
 
-from .layers import Dropout, Embedding, Identity, LayerNorm, Linear, ReLU, Sigmoid, Tanh
-from .loss import CrossEntropyLoss, MSELoss
+from .layers import Dropout, Embedding, Identity, LayerNorm, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .models import RecurrentModel
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -26,16 +26,19 @@ __all__ = [
     "LSTMCell",
     "LayerNorm",
     "Linear",
+    "LogSoftmax",
     "MSELoss",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "NLLLoss",
     "Parameter",
     "RNNCell",
     "ReLU",
     "RecurrentModel",
     "Sequential",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "clip_grad_norm_",
     "clip_grad_value_",

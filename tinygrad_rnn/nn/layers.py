@@ -1,5 +1,5 @@
-"""``Linear``, ``Embedding``, ``Dropout``, ``LayerNorm`` and the activation modules, with
-PyTorch's shapes, names and default initialisation."""
+"""``Linear``, ``Embedding``, ``Dropout``, ``LayerNorm``, the activation modules and
+``Softmax``/``LogSoftmax``, with PyTorch's shapes, names and default initialisation."""
 
 from __future__ import annotations
 
@@ -318,6 +318,47 @@ class ReLU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return _tensor_input("ReLU", input).relu()
+
+
+class _SoftmaxAlong(Module):
+    """A softmax-like function along ``dim``: None means the last axis (torch infers an axis
+    from the input's rank, with a warning; here it is always the last)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
+            raise TypeError(f"{type(self).__name__}: dim must be an int or None, got {dim!r}")
+        self.dim = None if dim is None else int(dim)
+
+    def forward(self, input: Tensor) -> Tensor:
+        name = type(self).__name__
+        function = functional.softmax if name == "Softmax" else functional.log_softmax
+        return function(_tensor_input(name, input), dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_SoftmaxAlong):
+    """softmax along ``dim`` (``functional.softmax``), the last axis when ``dim`` is None
+    (torch's implicit-dim choice and its warning are not reproduced).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Softmax(dim=0)(tg.Tensor([0.0, 0.0])).tolist(), nn.Softmax(dim=1), nn.Softmax()
+    ([0.5, 0.5], Softmax(dim=1), Softmax(dim=None))
+    """
+
+
+class LogSoftmax(_SoftmaxAlong):
+    """log_softmax along ``dim`` (``functional.log_softmax``), the last axis when ``dim`` is
+    None (as ``Softmax``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.LogSoftmax()(tg.Tensor([[0.0, 0.0]])).data.round(4), nn.LogSoftmax(dim=-1)
+    (array([[-0.6931, -0.6931]], dtype=float32), LogSoftmax(dim=-1))
+    """
 
 
 class Identity(Module):

@@ -1,4 +1,4 @@
-"""``CrossEntropyLoss`` and ``MSELoss``: PyTorch's loss modules over ``functional``'s losses.
+"""``CrossEntropyLoss``, ``NLLLoss`` and ``MSELoss``: PyTorch's loss modules over ``functional``'s losses.
 
 They hold settings, not parameters: the arguments are checked once, when the module is
 made, and each call hands them to the functional loss, which checks the inputs.
@@ -49,6 +49,40 @@ class CrossEntropyLoss(Module):
     def extra_repr(self) -> str:
         return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
                 f"label_smoothing={self.label_smoothing}")
+
+
+class NLLLoss(Module):
+    """``functional.nll_loss`` as a module: (..., C) log-probabilities, integer targets (...),
+    optional per-class ``weight`` (C,) (kept as an array, with no gradient).
+
+    PyTorch's names and defaults; its ``size_average`` and ``reduce`` are not offered, so
+    ``ignore_index`` and ``reduction`` are keyword-only (torch's third positional argument
+    is ``ignore_index``, here a TypeError rather than a silent mix-up). As
+    ``CrossEntropyLoss``, the classes are on the last axis. The weight is not in
+    ``state_dict``, where torch keeps it as a buffer.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> criterion = nn.NLLLoss(weight=np.array([1.0, 2.0]), ignore_index=0)
+    >>> criterion
+    NLLLoss(weight=[1.0, 2.0], reduction='mean', ignore_index=0)
+    >>> criterion(tg.Tensor([[-0.1, -2.3], [-1.2, -0.4]]), np.array([0, 1])).item()
+    0.4000000059604645
+    """
+
+    def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.weight = functional.check_class_weight(owner, weight)
+        self.ignore_index = functional.check_ignore_index(owner, ignore_index)
+        self.reduction = functional.check_reduction(owner, reduction)
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+    def extra_repr(self) -> str:
+        weight = "" if self.weight is None else f"weight={self.weight.tolist()}, "
+        return f"{weight}reduction={self.reduction!r}, ignore_index={self.ignore_index}"
 
 
 class MSELoss(Module):

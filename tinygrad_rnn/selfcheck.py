@@ -19,7 +19,7 @@ import numpy as np
 from . import functional as F
 from .gradcheck import check_gradients
 from .nn.utils import pack_padded_sequence, pad_sequence
-from .ops import concatenate, gru_cell, linear, lstm_cell, split, stack
+from .ops import concatenate, gru_cell, linear, lstm_cell, split, stack, where
 from .tensor import Tensor
 
 Problem = tuple[Callable, list, list[str]]
@@ -100,6 +100,17 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "concatenate, stack, split": lambda r: (_join_and_split, [_t(r, 3, 2), _t(r, 3, 3)],
                                                 ["a (3,2)", "b (3,3)"]),
         "clone": unary(lambda x: x.clone() * x),
+        "where, masked_fill (broadcast)": lambda r: (
+            lambda a, b: where(np.array([[True], [False], [True]]), a, b).masked_fill(
+                np.array([False, True, False, False]), 0.5) * b,
+            [_t(r, 3, 4), _t(r, 4)], ["input (3,4)", "other (4,)"]),
+        "expand, chunk": unary(lambda x: concatenate(x.expand(2, 3, 4).chunk(3, dim=2)[::-1], axis=2) * 1.5,
+                               shape=(3, 1)),
+        "var, std (correction)": unary(
+            lambda x: x.var(dim=0).unsqueeze(0) * x.std(dim=1, correction=0).unsqueeze(1), shape=(3, 4)),
+        "logsumexp": unary(lambda x: x.logsumexp(dim=-1, keepdim=True), shape=(3, 4)),
+        "norm (p = 2, 1, 3)": unary(lambda x: x.norm() + x.norm(p=1, dim=0) * x.norm(p=3, dim=0),
+                                    _away_from_zero),
         "exp": unary(lambda x: x.exp()),
         "log": unary(lambda x: x.log(), lambda r, *s: _t(r, *s, low=0.2, high=3)),
         "tanh": unary(lambda x: x.tanh()),
@@ -117,6 +128,10 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "pad_sequence": lambda r: (lambda a, b: pad_sequence([a, b], padding_value=0.5) * 2.0,
                                    [_t(r, 3, 2), _t(r, 1, 2)], ["a (3,2)", "b (1,2)"]),
         "mse_loss": lambda r: (F.mse_loss, [_t(r, 3, 2), _t(r, 3, 2)], ["prediction", "target"]),
+        "nll_loss (weight, ignore_index)": lambda r: (
+            lambda x: F.nll_loss(x.log_softmax(-1), np.array([0, 3, -100, 1]),
+                                 weight=np.array([1.0, 2.0, 0.5, 1.5])),
+            [_t(r, 4, 4, low=-3, high=3)], ["input (4,4)"]),
         # A fresh generator per call: every evaluation uses the same mask.
         "dropout (fixed mask)": unary(lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(3))),
     }
@@ -169,6 +184,9 @@ def _module_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
             nn.GRU(3, 4, bidirectional=True, rng=rng), sequence,
             lambda m, x: _packed_outputs(m(pack_padded_sequence(x, [1, 3], enforce_sorted=False)))),
     }
+    activations, nll = nn.Sequential(nn.Softmax(dim=0), nn.LogSoftmax()), nn.NLLLoss(reduction="sum")
+    checks["Softmax, LogSoftmax, NLLLoss"] = lambda r: (
+        lambda x: nll(activations(x), np.array([2, 0, 3])), [_t(r, 3, 4)], ["input (3,4)"])
     embedding = nn.Embedding(5, 3, rng=rng).to(np.float64)
     checks["Embedding (repeated ids)"] = lambda r: (
         lambda w: embedding(np.array([[1, 1], [4, 0]])), [embedding.weight], ["weight"])

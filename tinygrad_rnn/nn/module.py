@@ -236,27 +236,16 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name``, as ``self.name = param`` does; ``None`` keeps
         the name's place for a parameter assigned later."""
-        self._check_new_name("register_parameter", name, self._parameters)
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"{type(self).__name__}.register_parameter: {name!r} must be an "
-                            f"nn.Parameter or None, got {type(param).__name__}")
-        self._modules.pop(name, None)
-        self._parameters[name] = param
-        object.__setattr__(self, name, param)
+        self._register("register_parameter", name, param, Parameter, self._parameters, self._modules)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` under ``name``, as ``self.name = module`` does (None keeps a place)."""
-        self._check_new_name("add_module", name, self._modules)
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be an nn.Module "
-                            f"or None, got {type(module).__name__}")
-        self._parameters.pop(name, None)
-        self._modules[name] = module
-        object.__setattr__(self, name, module)
+        self._register("add_module", name, module, Module, self._modules, self._parameters)
 
     register_module = add_module
 
-    def _check_new_name(self, method: str, name: Any, registry: dict) -> None:
+    def _register(self, method: str, name: Any, value, kind: type, registry: dict, other: dict) -> None:
+        """Put ``value`` (a ``kind`` or None) into ``registry`` under a checked ``name``."""
         owner = f"{type(self).__name__}.{method}"
         if not isinstance(name, str):
             raise TypeError(f"{owner}: the name must be a str, got {type(name).__name__}")
@@ -265,6 +254,12 @@ class Module:
                    else None)
         if problem:
             raise NameClashError(f"{owner}: the name {name!r} {problem}")
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"{owner}: {name!r} must be an nn.{kind.__name__} or None, "
+                            f"got {type(value).__name__}")
+        other.pop(name, None)
+        registry[name] = value
+        object.__setattr__(self, name, value)
 
     def get_submodule(self, target: str) -> Module:
         """The sub-module at dotted path ``target`` (``""`` is this module), as PyTorch's."""

@@ -1470,7 +1470,14 @@ def getitem(a: Tensor, index) -> Tensor:
     try:
         if basic:
             return view(a, index)
-        out = a.data[index]
+        data = a.data
+        if type(index) is np.ndarray and index.dtype.kind in "iu" and data.ndim:
+            # Rows gathered by one integer array (an embedding's or a token projection's
+            # lookup): ``take`` is ``data[index]``, 2-4 times faster when the rows are strided
+            # (a transposed weight).
+            out = np.take(data, index, axis=0)
+        else:
+            out = data[index]
     except (IndexError, ValueError, TypeError) as error:
         # NumPy's reason (an index out of range, a zero slice step, a float slice bound, ...)
         # under the op's name, with the same exception type.

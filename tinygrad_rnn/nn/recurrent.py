@@ -54,7 +54,7 @@ from .. import rng as _rng
 from ..tensor import Tensor, _leaf, view, zeros
 from .layers import check_float_input, check_indices, uniform_parameter
 from .module import Module, flag, float_dtype, positive_int
-from .utils.rnn import PackedSequence, check_packed, padded_positions
+from .utils.rnn import PackedSequence, check_packed, padded_positions, take_padded
 
 State = tuple[Tensor, ...]
 
@@ -448,14 +448,14 @@ class _Recurrent(Module):
             data = check_indices(owner, data, self.input_size, "tokens")
             if data.ndim != 1:
                 raise ValueError(f"{owner}: expected packed tokens of shape (N,), got shape {data.shape}")
-            inputs = np.concatenate([data, np.zeros(1, dtype=data.dtype)])[index]
+            inputs = take_padded(data, index, 0)
         else:
             size = self.input_size
             data = check_float_input(owner, data, size, self._dtype, f"(N, {size}) packed")
             if data.ndim != 2:
                 raise ValueError(f"{owner}: expected packed data of shape (N, {size}), "
                                  f"got shape {data.shape}")
-            inputs = ops.concatenate([data, zeros(1, size, dtype=self._dtype)])[index]
+            inputs = take_padded(data, index, 0)
         state = self._check_sequence(owner, index.shape, hx, True, 0)
         order, restore = packed.sorted_indices, packed.unsorted_indices
         if order is not None:

@@ -170,7 +170,7 @@ def padded_positions(batch_sizes: np.ndarray, order: np.ndarray | None) -> np.nd
     return index
 
 
-def _take(values: Tensor | np.ndarray, index: np.ndarray, fill: np.ndarray) -> Tensor | np.ndarray:
+def take_padded(values: Tensor | np.ndarray, index: np.ndarray, fill) -> Tensor | np.ndarray:
     """``values`` with one ``fill`` row appended, at rows ``index`` (an array of any shape):
     for a Tensor, one concatenate and one gather, so each row gets its gradient back."""
     if isinstance(values, np.ndarray):
@@ -261,7 +261,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     data = sequence.data
     if total_length is not None and total_length > steps:
         index = np.concatenate([index, np.full((total_length - steps, index.shape[1]), data.shape[0])])
-    padded = _take(data, index.T if batch_first else index, _fill(op, padding_value, data.dtype))
+    padded = take_padded(data, index.T if batch_first else index, _fill(op, padding_value, data.dtype))
     lengths = (index < data.shape[0]).sum(axis=0)
     return padded, lengths.astype(np.int64)
 

@@ -7,7 +7,11 @@ Implementations, each timed in its own process, side by side in one run:
 * ``reference``  this project's hand-derived BPTT in plain NumPy (``tinygrad_rnn.reference``)
 * ``autograd``   this project's ``nn.RecurrentModel`` + ``optim.SGD`` through the engine
 * ``torch``      PyTorch ``nn.RNN``/``nn.LSTM``/``nn.GRU`` + ``nn.Linear`` + ``optim.SGD``
-                 (only when ``torch`` is installed: ``pip install torch==2.13.0``)
+                 (only when ``torch`` is installed: ``pip install torch==2.13.0``); for
+                 the LSTM also ``torch_aten``, the same with oneDNN switched off
+                 (``torch.backends.mkldnn.enabled = False``): CPU ``nn.LSTM`` otherwise
+                 runs oneDNN's fused whole-layer kernel, while RNN and GRU always take
+                 ATen's op-by-op path, so this puts the LSTM on the same footing
 * ``gemm``       the step's matrix products alone, at their real shapes (a floor)
 
 Each implementation runs in 5 rounds (``--rounds``), alternating with the others, each
@@ -24,6 +28,7 @@ step 1,000) and a long-sequence run (T up to 10,000).
     python benchmarks/bench_rnn.py              # the full table (a few minutes)
     python benchmarks/bench_rnn.py --quick      # a smoke run with tiny sizes (seconds)
     python benchmarks/bench_rnn.py --sizes S M --cells rnn
+    python benchmarks/bench_rnn.py --threads 1  # BLAS and PyTorch pinned to one thread
 """
 
 from __future__ import annotations
@@ -89,9 +94,10 @@ def make_autograd(cell, V, H, T, B):
     return step
 
 
-def make_torch(cell, V, H, T, B):
+def make_torch(cell, V, H, T, B, onednn=True):
     import torch
 
+    torch.backends.mkldnn.enabled = onednn  # only nn.LSTM consults it
     torch.manual_seed(0)
     layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](V, H)
     head = torch.nn.Linear(H, V)
@@ -137,8 +143,13 @@ def make_gemm(cell, V, H, T, B):
     return step
 
 
+def make_torch_aten(cell, V, H, T, B):
+    """``make_torch`` with oneDNN off: PyTorch's nn.LSTM through ATen's op-by-op kernels."""
+    return make_torch(cell, V, H, T, B, onednn=False)
+
+
 IMPLEMENTATIONS = {"reference": make_reference, "autograd": make_autograd, "torch": make_torch,
-                   "gemm": make_gemm}
+                   "torch_aten": make_torch_aten, "gemm": make_gemm}
 
 
 def step_flops(cell, V, H, T, B) -> float:
@@ -184,6 +195,8 @@ def worker(spec: dict) -> dict:
         return {"rss": rss}
     if kind == "paired":
         return _paired(spec)
+    if kind == "blas":
+        return {"blas": blas_line()}
     import tinygrad_rnn.nn  # noqa: F401 - import before the baseline, so code is not counted
     import tinygrad_rnn.reference  # noqa: F401
     if kind == "torch":
@@ -239,16 +252,23 @@ def paired_table(args) -> None:
     print("\nautograd / each, steps interleaved in one process (median of per-turn ratios):")
     print(f"{'size':<5}{'cell':<5}{'turns':>7}" + "".join(f"{'autograd/' + k:>20}" for k in kinds[1:]))
     for size_name, cell, size in _cases(args):
-        result = run_worker({"kind": "paired", "cell": cell, "size": size, "kinds": kinds, **budget})
+        result = run_worker({"kind": "paired", "cell": cell, "size": size, "kinds": kinds, **budget},
+                            args.threads)
         if result is not None:
             print(f"{size_name:<5}{cell:<5}{result['turns']:>7}"
                   + "".join(f"{result['ratios'][k]:>20.2f}" for k in kinds[1:]), flush=True)
 
 
-def run_worker(spec: dict) -> dict | None:
-    """Run ``worker(spec)`` in a fresh Python process (so memory and caches are its own)."""
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def run_worker(spec: dict, threads: int | None = None) -> dict | None:
+    """Run ``worker(spec)`` in a fresh Python process (so memory and caches are its own),
+    with BLAS and OpenMP (PyTorch) pinned to ``threads`` threads if given: the variables
+    are read when those libraries load, so every implementation starts pinned alike."""
+    env = None if threads is None else {**os.environ, **dict.fromkeys(THREAD_VARIABLES, str(threads))}
     proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         print(f"  [{spec['kind']} {spec.get('cell')} failed: {proc.stderr.strip().splitlines()[-1:]}]",
               file=sys.stderr)
@@ -265,15 +285,23 @@ def _torch_available() -> bool:
     return True
 
 
-def machine_line() -> str:
+def blas_line() -> str:
+    """This process's BLAS libraries, versions and thread counts."""
     try:
-        import threadpoolctl  # noqa: F401 - optional, only for the line below
         from threadpoolctl import threadpool_info
-
-        blas = ", ".join(f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
-                         for i in threadpool_info() if i["user_api"] == "blas")
     except ImportError:
-        blas = "BLAS: see numpy.show_config()"
+        return "BLAS: see numpy.show_config()"
+    return ", ".join(f"{i['internal_api']} {i['version']} ({i['num_threads']} "
+                     f"thread{'' if i['num_threads'] == 1 else 's'})"
+                     for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def machine_line(threads: int | None = None) -> str:
+    """The machine, the versions, and BLAS as a worker process sees it (so --threads shows)."""
+    worker_blas = run_worker({"kind": "blas"}, threads)
+    blas = worker_blas["blas"] if worker_blas else blas_line()
+    if threads is not None:
+        blas += f", pinned by --threads {threads} (PyTorch too)"
     return (f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
             f"Python {platform.python_version()}, NumPy {np.__version__}, {blas}")
 
@@ -291,9 +319,7 @@ def _cases(args):
 
 
 def bench_table(args) -> list[dict]:
-    kinds = ["reference", "autograd", "gemm"]
-    if not args.no_torch and _torch_available():
-        kinds.append("torch")
+    with_torch = not args.no_torch and _torch_available()
     # Per round: 0.3 s of warm-up, then timed steps for 0.6 s (at least 10, at most 1,500).
     budget = {"warmup": 1 if args.quick else 3, "warmup_seconds": 0.0 if args.quick else 0.3,
               "min_steps": 3 if args.quick else 10, "max_steps": 5 if args.quick else 1500,
@@ -301,12 +327,16 @@ def bench_table(args) -> list[dict]:
     rows = []
     for size_name, cell, size in _cases(args):
         row = {"size": size_name, "cell": cell, "shape": size}
+        kinds = ["reference", "autograd", "gemm"]
+        if with_torch:
+            kinds += ["torch", "torch_aten"] if cell == "lstm" else ["torch"]
         # Rounds alternate the implementations, so a slow spell of a shared machine
         # falls on all of them; each round is a fresh process, their steps are pooled.
         runs = {kind: [] for kind in kinds}
         for _ in range(args.rounds):
             for kind in kinds:
-                runs[kind].append(run_worker({"kind": kind, "cell": cell, "size": size, **budget}))
+                runs[kind].append(run_worker({"kind": kind, "cell": cell, "size": size, **budget},
+                                             args.threads))
         for kind, figures in runs.items():
             row[kind] = _pooled(figures)
         rows.append(row)
@@ -356,12 +386,16 @@ def print_row(row: dict, header: bool) -> None:
     print(f"{row['size']:<5}{row['cell']:<5}{str(row['shape']):<19}{cell(ref):>22}{cell(auto):>22}"
           f"{cell(torch_):>22}{_three_digits(_ms(gemm)):>9}{ratio(auto, ref):>9}{ratio(auto, torch_):>11}"
           f"{ratio(auto, gemm):>10}{gflops:>9.2f}{rss:>17}", flush=True)
+    aten = row.get("torch_aten")
+    if aten:
+        print(f"{'':<10}{'nn.LSTM without oneDNN (ATen op by op):':<63}{cell(aten):>22}"
+              f"{'':>18}{ratio(auto, aten):>11}", flush=True)
 
 
 def leak_and_long_sequence(args) -> None:
     steps = 100 if args.quick else 1000
     size = (VOCAB, 32, 25, 4)
-    leak = run_worker({"kind": "leak", "cell": "rnn", "size": size, "steps": steps})
+    leak = run_worker({"kind": "leak", "cell": "rnn", "size": size, "steps": steps}, args.threads)
     if leak:
         rss = {int(k): v for k, v in leak["rss"].items()}
         first, last = rss[steps // 10], rss[steps]
@@ -372,7 +406,8 @@ def leak_and_long_sequence(args) -> None:
     growth = {}
     for T in lengths:
         results = {kind: run_worker({"kind": kind, "cell": "rnn", "size": (VOCAB, 32, T, 1),
-                                     "warmup": 0, "min_steps": 1, "max_steps": 1, "seconds": 0})
+                                     "warmup": 0, "min_steps": 1, "max_steps": 1, "seconds": 0},
+                                    args.threads)
                    for kind in ("reference", "autograd")}
         ref, auto = results["reference"], results["autograd"]
         if ref and auto:
@@ -399,16 +434,21 @@ def main(argv=None) -> None:
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
     parser.add_argument("--no-paired", action="store_true",
                         help="skip the ratios of steps interleaved in one process")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="pin BLAS and PyTorch to this many threads in every worker "
+                             "(default: the libraries' own choice)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.quick else 5
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
-    print(machine_line())
+    print(machine_line(args.threads))
     print("one training step (forward, full BPTT, SGD update), float32, one-hot tokens, "
           "median (min-max) ms; each implementation in its own process")
     bench_table(args)

@@ -82,3 +82,39 @@ def test_a_row_of_slow_steps_keeps_its_columns_apart(capsys):
     assert re.findall(TIMING, line) == ["152 (107-194)", "129 (111-1750)", "165 (123-230)"]
     gemm, auto_ref, auto_torch, auto_gemm, _gflops, rss = line.split()[-6:]
     assert (gemm, auto_ref, auto_torch, auto_gemm, rss) == ("95.5", "0.85", "0.78", "1.35", "109.1/109.1")
+
+
+def test_threads_pin_every_worker_and_refuse_zero():
+    """--threads N reaches the worker processes (the machine line reports what a worker's
+    BLAS runs with, not what the parent assumes)."""
+    out = run("bench_rnn.py", "--quick", "--no-torch", "--no-memory", "--no-paired", "--sizes", "S",
+              "--cells", "rnn", "--threads", "1")
+    machine = out.splitlines()[0]
+    assert "(1 thread)" in machine and "pinned by --threads 1" in machine, machine
+    assert len(re.findall(TIMING, out)) >= 2
+    bench_rnn = _bench_rnn_module()
+    assert "(1 thread)" in bench_rnn.run_worker({"kind": "blas"}, threads=1)["blas"]
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "bench_rnn.py"), "--threads", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--threads must be at least 1, got 0" in proc.stderr
+
+
+def test_an_lstm_row_shows_pytorch_without_onednn_under_it(capsys):
+    """CPU nn.LSTM runs oneDNN's fused layer; the row below it is nn.LSTM on ATen's op-by-op
+    path (the one nn.RNN and nn.GRU always take), with autograd's ratio to it."""
+    bench_rnn = _bench_rnn_module()
+
+    def figures(*seconds):
+        return {"times": list(seconds), "peak_growth_mb": 50.0}
+
+    row = {"size": "M", "cell": "lstm", "shape": (65, 256, 64, 32), "reference": figures(0.055),
+           "autograd": figures(0.057, 0.042), "torch": figures(0.031), "gemm": figures(0.032),
+           "torch_aten": figures(0.0616, 0.0479, 0.07)}
+    bench_rnn.print_row(row, header=False)
+    main, aten = capsys.readouterr().out.splitlines()
+    assert main.split()[:2] == ["M", "lstm"]
+    assert "without oneDNN" in aten and re.findall(TIMING, aten) == ["61.6 (47.9-70.0)"]
+    assert aten.split()[-1] == "0.80"  # 49.5 / 61.6: autograd's median over ATen's
+    del row["torch_aten"]
+    bench_rnn.print_row(row, header=False)
+    assert len(capsys.readouterr().out.splitlines()) == 1  # rnn and gru rows have no second line

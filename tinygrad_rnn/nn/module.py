@@ -3,6 +3,8 @@
 A :class:`Module` registers every :class:`Parameter` and sub-module assigned to one
 of its attributes, in assignment order, so ``named_parameters()`` yields dotted names
 (``rnn.weight_ih_l0``) in a stable order that ``state_dict`` and checkpoints rely on.
+State that is saved but not trained (a loss's class weight, running statistics) is a
+buffer: a plain Tensor registered with ``register_buffer``, as in PyTorch.
 Modules only compose the engine's ops; none of them writes backward code.
 
 >>> import tinygrad_rnn as tg
@@ -30,8 +32,9 @@ from ..tensor import Tensor
 
 
 class NameClashError(KeyError, ValueError):
-    """A name that ``register_parameter``/``add_module`` cannot take: empty, dotted, or held by
-    another attribute. A KeyError as in PyTorch, and a ValueError, as bad input is here."""
+    """A name that ``register_parameter``/``register_buffer``/``add_module`` cannot take: empty,
+    dotted, or held by another attribute. A KeyError as in PyTorch, and a ValueError, as bad
+    input is here."""
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0]) if self.args else ""
@@ -83,6 +86,21 @@ def flag(value, name: str, owner: str) -> bool:
     return bool(value)
 
 
+def _check_buffer(value, name: str, owner: str) -> None:
+    """Refuse what buffer ``name`` cannot hold: anything but a Tensor or None (a NumPy array
+    too, as PyTorch refuses one), or a tensor that requires grad (a buffer is not trained)."""
+    if value is None:
+        return
+    if not isinstance(value, Tensor):
+        hint = "; wrap the array in tg.Tensor(...)" if isinstance(value, np.ndarray) else ""
+        raise TypeError(f"{owner}: buffer {name!r} must be a Tensor or None, got "
+                        f"{type(value).__name__}{hint}")
+    if value.requires_grad:
+        kind = type(value).__name__
+        raise ValueError(f"{owner}: buffer {name!r} cannot hold a {kind} that requires grad (buffers "
+                         f"are not trained); register it as an nn.Parameter, or pass .detach()")
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` skipped."""
 
@@ -94,12 +112,16 @@ class Module:
     """Base class of every layer and model: override ``forward``, call the module.
 
     Assigning a :class:`Parameter` or a :class:`Module` to an attribute registers it;
-    ``parameters()``, ``state_dict()``, ``to()`` and ``zero_grad()`` then reach it.
+    ``parameters()``, ``state_dict()``, ``to()`` and ``zero_grad()`` then reach it. A
+    buffer is registered with ``register_buffer`` only (a Tensor assigned to a new name is
+    a plain attribute), and a Tensor assigned to its name later replaces it.
     Subclasses call ``super().__init__()`` before assigning anything.
     """
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -116,41 +138,47 @@ class Module:
             raise AttributeError(
                 f"{type(self).__name__}: call super().__init__() before assigning {name!r}"
             )
-        modules = self._modules
-        if isinstance(value, Parameter):
-            modules.pop(name, None)
-            parameters[name] = value
-        elif isinstance(value, Module):
-            parameters.pop(name, None)
-            modules[name] = value
+        modules, buffers = self._modules, self._buffers
+        if isinstance(value, (Parameter, Module)):
+            # As PyTorch: a Parameter or a Module takes the name from a buffer or a member of
+            # the other kind, and keeps the name's place if it held one of its own kind.
+            registry = parameters if isinstance(value, Parameter) else modules
+            self._unregister(name, keep=registry)
+            registry[name] = value
+        elif name in buffers:
+            _check_buffer(value, name, type(self).__name__)
+            buffers[name] = value  # persistent or not as registered; None keeps the place
         elif name in parameters and isinstance(value, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: cannot assign a plain Tensor to parameter {name!r}; "
                 "wrap it in nn.Parameter, or change the parameter's .data in place"
             )
-        elif value is not None and (name in parameters or name in modules):
-            # As PyTorch: only a Parameter (or None, which removes it) may replace a parameter,
-            # and only a Module (or None) a sub-module; anything else would silently drop it
-            # from parameters(), state_dict() and the optimizer.
-            kind, expected = (("parameter", "nn.Parameter") if name in parameters
-                              else ("sub-module", "nn.Module"))
-            raise TypeError(
-                f"{type(self).__name__}: cannot assign a {type(value).__name__} to {kind} {name!r} "
-                f"({expected} or None expected); to change a parameter's values, write into its .data"
-            )
-        elif value is None and name in parameters:
-            parameters[name] = None  # as PyTorch: the name keeps its place, for a later Parameter
-        elif value is None and name in modules:
-            modules[name] = None  # likewise for a sub-module (re-assigned, it kept no place)
-        else:
-            parameters.pop(name, None)
-            modules.pop(name, None)
+        elif name in parameters or name in modules:
+            # As PyTorch: only a Parameter (or None) may replace a parameter, and only a Module
+            # (or None) a sub-module; anything else would silently drop it from parameters(),
+            # state_dict() and the optimizer. None keeps the name's place for a later one.
+            registry = parameters if name in parameters else modules
+            if value is not None:
+                kind, expected = (("parameter", "nn.Parameter") if registry is parameters
+                                  else ("sub-module", "nn.Module"))
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} to {kind} "
+                    f"{name!r} ({expected} or None expected); to change a parameter's values, "
+                    "write into its .data"
+                )
+            registry[name] = None
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        self._unregister(name)
         object.__delattr__(self, name)
+
+    def _unregister(self, name: str, keep: dict | None = None) -> None:
+        """Drop ``name`` from every registry but ``keep`` (the attribute itself stays)."""
+        for registry in (self._parameters, self._buffers, self._modules):
+            if registry is not keep:
+                registry.pop(name, None)
+        self._non_persistent_buffers.discard(name)
 
     # -- traversal -----------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -202,18 +230,31 @@ class Module:
         A parameter shared by two modules is yielded once unless ``remove_duplicate`` is false;
         with ``recurse=False`` only this module's own parameters are yielded.
         """
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` pairs, persistent or not, walked as ``named_parameters``
+        (own buffers first; ``remove_duplicate``, ``recurse`` alike); a buffer set to None
+        is skipped, as in PyTorch."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool
+                       ) -> Iterator[tuple[str, Tensor]]:
+        """The members of each module's ``registry`` (``"_parameters"`` or ``"_buffers"``)
+        with dotted names, each once (by identity) when ``remove_duplicate``."""
         seen: set[int] = set()
         walk = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
                 else [(prefix, self)])
         for module_name, module in walk:
-            for name, parameter in module._parameters.items():
-                if parameter is None:  # set to None: not a parameter until one is assigned again
+            for name, member in getattr(module, registry).items():
+                if member is None:  # set to None: not a member until one is assigned again
                     continue
                 if remove_duplicate:
-                    if id(parameter) in seen:
+                    if id(member) in seen:
                         continue
-                    seen.add(id(parameter))
-                yield (f"{module_name}.{name}" if module_name else name), parameter
+                    seen.add(id(member))
+                yield (f"{module_name}.{name}" if module_name else name), member
 
     def _walk(self, prefix: str) -> Iterator[tuple[str, Module]]:
         """Every (name, module) reachable by attributes, repeats included (for shared modules),
@@ -232,20 +273,55 @@ class Module:
         for _, parameter in self.named_parameters(recurse=recurse):
             yield parameter
 
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer once, in ``named_buffers`` order."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
     # -- registration by name, and lookup by dotted name, as PyTorch ---------------------
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name``, as ``self.name = param`` does; ``None`` keeps
         the name's place for a parameter assigned later."""
-        self._register("register_parameter", name, param, Parameter, self._parameters, self._modules)
+        self._register("register_parameter", name, param, Parameter, self._parameters)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register ``tensor`` as buffer ``name``: state that ``state_dict()`` saves (unless
+        ``persistent`` is false), ``load_state_dict`` restores in place and ``to()`` casts
+        (if floating-point), but that no optimizer trains, as PyTorch's.
+
+        ``tensor`` is a Tensor that does not require grad, or None (the name is kept, and
+        skipped by ``buffers()`` and ``state_dict()`` until a Tensor is assigned to it). As
+        in PyTorch, a NumPy array is refused: wrap it in ``tg.Tensor``. Unlike PyTorch, a
+        tensor that requires grad is refused (pass ``.detach()``), and ``persistent`` must be
+        a bool. Registering a name again replaces the buffer; ``self.name = tensor`` does too.
+
+        >>> import tinygrad_rnn as tg
+        >>> from tinygrad_rnn import nn
+        >>> counter = nn.Module()
+        >>> counter.register_buffer("steps", tg.Tensor([0], dtype="int64"))
+        >>> counter.register_buffer("scratch", tg.zeros(2), persistent=False)
+        >>> list(counter.state_dict()), [name for name, _ in counter.named_buffers()]
+        (['steps'], ['steps', 'scratch'])
+        """
+        persistent = flag(persistent, "persistent", f"{type(self).__name__}.register_buffer")
+        self._register("register_buffer", name, tensor, Tensor, self._buffers)
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` under ``name``, as ``self.name = module`` does (None keeps a place)."""
-        self._register("add_module", name, module, Module, self._modules, self._parameters)
+        self._register("add_module", name, module, Module, self._modules)
 
     register_module = add_module
 
-    def _register(self, method: str, name: Any, value, kind: type, registry: dict, other: dict) -> None:
-        """Put ``value`` (a ``kind`` or None) into ``registry`` under a checked ``name``."""
+    def _register(self, method: str, name: Any, value, kind: type, registry: dict) -> None:
+        """Put ``value`` (a ``kind`` or None) into ``registry`` under a checked ``name``.
+
+        A name held by another registry is an attribute, so it is refused: the registries
+        never share a name.
+        """
         owner = f"{type(self).__name__}.{method}"
         if not isinstance(name, str):
             raise TypeError(f"{owner}: the name must be a str, got {type(name).__name__}")
@@ -254,10 +330,11 @@ class Module:
                    else None)
         if problem:
             raise NameClashError(f"{owner}: the name {name!r} {problem}")
-        if value is not None and not isinstance(value, kind):
+        if kind is Tensor:
+            _check_buffer(value, name, owner)
+        elif value is not None and not isinstance(value, kind):
             raise TypeError(f"{owner}: {name!r} must be an nn.{kind.__name__} or None, "
                             f"got {type(value).__name__}")
-        other.pop(name, None)
         registry[name] = value
         object.__setattr__(self, name, value)
 
@@ -275,13 +352,22 @@ class Module:
 
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at dotted path ``target`` (``"rnn.weight_hh_l0"``), as PyTorch's."""
+        return self._member("get_parameter", target, "_parameters", "parameter", none_is_member=False)
+
+    def get_buffer(self, target: str) -> Tensor | None:
+        """The buffer at dotted path ``target`` (``"0.weight"``), as PyTorch's: a buffer set to
+        None is still a buffer, and gives None (a parameter set to None is no parameter)."""
+        return self._member("get_buffer", target, "_buffers", "buffer", none_is_member=True)
+
+    def _member(self, method: str, target: str, registry: str, kind: str, none_is_member: bool):
+        """The member of ``registry`` at dotted path ``target``, or an AttributeError naming
+        the sub-module where the lookup stopped."""
         path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        parameter = module._parameters.get(name)
-        if parameter is None:
-            raise AttributeError(f"{type(self).__name__}.get_parameter: {path or type(self).__name__} "
-                                 f"has no parameter {name!r} (looking up {target!r})")
-        return parameter
+        members = getattr(self.get_submodule(path), registry)
+        if name not in members or (members[name] is None and not none_is_member):
+            raise AttributeError(f"{type(self).__name__}.{method}: {path or type(self).__name__} "
+                                 f"has no {kind} {name!r} (looking up {target!r})")
+        return members[name]
 
     # -- training helpers ----------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -305,8 +391,11 @@ class Module:
         return self.train(False)
 
     def to(self, dtype) -> Module:
-        """Cast every parameter and its gradient to ``dtype`` (same Parameter objects, as in
-        PyTorch; an array already of that dtype is kept); return self.
+        """Cast every parameter and its gradient, and every floating-point buffer, to
+        ``dtype`` (same Parameter objects, as in PyTorch; an array already of that dtype is
+        kept); return self. Integer and bool buffers keep their dtype, as in PyTorch. A
+        buffer stays the same Tensor object, where PyTorch puts a new one in its place (and
+        so splits a buffer held under two names into two).
 
         >>> import numpy as np
         >>> from tinygrad_rnn import nn
@@ -318,6 +407,9 @@ class Module:
             grad = parameter.grad  # kept, as PyTorch keeps it: backward(); float(); step() updates
             parameter.data = parameter.data.astype(dtype, copy=False)
             parameter.grad = None if grad is None else grad.astype(dtype, copy=False)
+        for buffer in self.buffers():
+            if np.issubdtype(buffer.dtype, np.floating):
+                buffer.data = buffer.data.astype(dtype, copy=False)
         return self
 
     def double(self) -> Module:
@@ -359,14 +451,33 @@ class Module:
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """An ordered dict from dotted parameter name to a copy of its array."""
-        return OrderedDict(
-            (name, parameter.data.copy())
-            for name, parameter in self.named_parameters(remove_duplicate=False)
-        )
+        """An ordered dict from dotted name to a copy of the array of every parameter and
+        persistent buffer, in PyTorch's order: a module's parameters, then its buffers, then
+        each sub-module's in turn. A tensor reached under several names is saved under each;
+        a parameter or buffer set to None is left out.
+
+        >>> import tinygrad_rnn as tg
+        >>> from tinygrad_rnn import nn
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+        >>> model[0].register_buffer("calls", tg.Tensor([0], dtype="int64"))
+        >>> list(model.state_dict())
+        ['0.weight', '0.bias', '0.calls', '1.weight', '1.bias']
+        """
+        return OrderedDict((name, tensor.data.copy()) for name, tensor in self._state_tensors())
+
+    def _state_tensors(self) -> Iterator[tuple[str, Tensor]]:
+        """The live tensors that ``state_dict`` copies and ``load_state_dict`` fills, by name."""
+        for module_name, module in self._walk(""):
+            persistent = [(name, buffer) for name, buffer in module._buffers.items()
+                          if name not in module._non_persistent_buffers]
+            for name, tensor in [*module._parameters.items(), *persistent]:
+                if tensor is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), tensor
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy ``state`` into the parameters' existing arrays (optimizers keep working).
+        """Copy ``state`` into the existing arrays of the parameters and persistent buffers
+        (optimizers keep working). A key for a non-persistent buffer is unexpected, as in
+        PyTorch.
 
         Everything is checked before anything is copied. A shape or dtype mismatch is
         always an error; with ``strict`` (the default) so are missing and unexpected
@@ -377,11 +488,11 @@ class Module:
         if not isinstance(state, Mapping):
             raise TypeError(f"{owner}.load_state_dict: expected a mapping of name -> array, "
                             f"got {type(state).__name__}")
-        own = OrderedDict(self.named_parameters(remove_duplicate=False))
+        own = OrderedDict(self._state_tensors())
         missing = [name for name in own if name not in state]
         unexpected = [name for name in state if name not in own]
         values, mismatches = {}, []
-        for name, parameter in own.items():
+        for name, tensor in own.items():
             if name not in state:
                 continue
             value = state[name]
@@ -390,13 +501,16 @@ class Module:
             except ValueError as error:  # a ragged nested list, say
                 mismatches.append(f"{name!r} is not an array: {error}")
                 continue
-            if value.shape != parameter.shape:
+            if value.shape != tensor.shape:
                 mismatches.append(f"shape mismatch for {name!r}: the state has {value.shape}, "
-                                  f"the model has {parameter.shape}")
-            elif value.dtype != parameter.dtype:
+                                  f"the model has {tensor.shape}")
+            elif value.dtype != tensor.dtype:
+                # to() casts floating-point tensors only: no use suggesting it for an int buffer
+                floating = all(np.issubdtype(d, np.floating) for d in (value.dtype, tensor.dtype))
+                hint = (f" (cast the model with .to({str(value.dtype)!r}) or the arrays with .astype)"
+                        if floating else "")
                 mismatches.append(f"dtype mismatch for {name!r}: the state has {value.dtype}, "
-                                  f"the model has {parameter.dtype} (cast the model with "
-                                  f".to({str(value.dtype)!r}) or the arrays with .astype)")
+                                  f"the model has {tensor.dtype}{hint}")
             values[name] = value
         problems = list(mismatches)
         if strict and missing:

@@ -1,10 +1,12 @@
-"""nn.CrossEntropyLoss and nn.MSELoss: the functional losses with their settings checked up front."""
+"""nn.CrossEntropyLoss, nn.NLLLoss and nn.MSELoss: the functional losses with their settings checked up
+front; NLLLoss's class weight a buffer, as torch's."""
 
 import numpy as np
 import pytest
 from helpers import REDUCTIONS, arrays, check_vjp, classification_with_options, shapes
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from tinygrad_rnn import Tensor, functional, nn
 
@@ -141,3 +143,67 @@ def test_nll_loss_module_checks_its_settings_once_by_name():
         nn.NLLLoss(None, None, -100)  # torch's positional size_average, ignore_index
     with pytest.raises(ValueError, match=r"^nll_loss: weight must have shape \(3,\) for 3 classes"):
         nn.NLLLoss(np.ones(2))(Tensor(np.zeros((1, 3))), [0])
+
+
+@given(data=st.data())
+def test_nll_loss_weight_is_a_buffer_saved_loaded_and_cast_as_in_torch(data):
+    classes = data.draw(st.integers(1, 5), label="classes")
+    weight = data.draw(arrays((classes,), st.floats(0.5, 2.0)), label="weight")
+    log_probs = data.draw(arrays((4, classes)), label="log_probs")
+    targets = data.draw(hnp.arrays(np.int64, 4, elements=st.integers(0, classes - 1)), label="targets")
+    given_tensor = Tensor(weight)
+    criterion = nn.NLLLoss(given_tensor)
+    assert criterion.weight is given_tensor and criterion.get_buffer("weight") is given_tensor
+    assert list(criterion.state_dict()) == ["weight"] and list(criterion.parameters()) == []
+    np.testing.assert_array_equal(criterion.state_dict()["weight"], weight)
+    from_array = nn.NLLLoss(weight)  # an array becomes a Tensor copy of it
+    assert type(from_array.weight) is Tensor and not np.shares_memory(from_array.weight.data, weight)
+    # a fresh loss takes the weight from a state dict, in place, and then weighs by it
+    fresh = nn.NLLLoss(np.ones(classes))
+    array = fresh.weight.data
+    assert fresh.load_state_dict(criterion.state_dict()) == ([], [])
+    assert fresh.weight.data is array
+    expected = functional.nll_loss(Tensor(log_probs), targets, weight)
+    np.testing.assert_array_equal(fresh(Tensor(log_probs), targets).data, expected.data)
+    with pytest.raises(ValueError,
+                       match=r"^NLLLoss\.load_state_dict: 1 problem\(s\):\n  missing keys: 'weight'$"):
+        fresh.load_state_dict({})
+    assert criterion.float() is criterion and criterion.weight.dtype == np.float32  # cast, as torch
+    np.testing.assert_allclose(criterion(Tensor(log_probs), targets).data, expected.data, rtol=1e-6)
+
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Sequential(torch.nn.NLLLoss(torch.tensor(weight)), torch.nn.NLLLoss())
+    ours = nn.Sequential(nn.NLLLoss(np.ones(classes)), nn.NLLLoss())
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["0.weight"]
+    assert [name for name, _ in ours.named_buffers()] == [name for name, _ in theirs.named_buffers()]
+    ours.load_state_dict({name: value.numpy() for name, value in theirs.state_dict().items()})
+    reference = theirs[0](torch.tensor(log_probs), torch.tensor(targets))
+    np.testing.assert_allclose(ours[0](Tensor(log_probs), targets).data, reference.numpy(), rtol=1e-12)
+
+
+def test_nll_loss_without_a_weight_holds_a_none_buffer_and_saves_nothing_as_torch():
+    criterion = nn.NLLLoss()
+    assert criterion.weight is None and criterion.get_buffer("weight") is None
+    assert len(criterion.state_dict()) == 0 and list(criterion.buffers()) == []
+    with pytest.raises(ValueError, match=r"unexpected keys: 'weight'"):  # no weight to load into
+        criterion.load_state_dict({"weight": np.ones(3)})
+    criterion.weight = Tensor([1.0, 4.0])  # set later, as torch allows: now saved and used
+    assert list(criterion.state_dict()) == ["weight"]
+    assert criterion(Tensor([[-1.0, -2.0]]), np.array([1])).item() == 2.0
+    assert repr(criterion) == "NLLLoss(weight=[1.0, 4.0], reduction='mean', ignore_index=-100)"
+
+
+def test_nll_loss_refuses_a_bad_weight_by_name_at_construction_and_assignment():
+    with pytest.raises(ValueError, match=r"^NLLLoss: weight cannot require grad .* pass weight.detach\(\)"):
+        nn.NLLLoss(Tensor([1.0, 2.0], requires_grad=True))
+    with pytest.raises(TypeError, match=r"^NLLLoss: weight must be a floating-point Tensor or array of one "
+                                        r"weight per class, got dtype int64"):
+        nn.NLLLoss(np.array([1, 2]))
+    with pytest.raises(TypeError, match=r"^NLLLoss: weight must be a floating-point .*, got list"):
+        nn.NLLLoss([1.0, 2.0])
+    criterion = nn.NLLLoss(np.ones(2))
+    with pytest.raises(TypeError, match=r"^NLLLoss: buffer 'weight' must be a Tensor or None, got ndarray"):
+        criterion.weight = np.ones(2)
+    with pytest.raises(ValueError, match=r"^NLLLoss: buffer 'weight' cannot hold a Tensor that requires "):
+        criterion.weight = Tensor([1.0, 2.0], requires_grad=True)
+    assert criterion.weight.tolist() == [1.0, 1.0]

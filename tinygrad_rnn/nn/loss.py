@@ -2,6 +2,8 @@
 
 They hold settings, not parameters: the arguments are checked once, when the module is
 made, and each call hands them to the functional loss, which checks the inputs.
+``NLLLoss``'s class weight is a buffer named ``weight``, in ``state_dict`` when given, as
+in PyTorch.
 
 >>> import numpy as np, tinygrad_rnn as tg
 >>> from tinygrad_rnn import nn
@@ -26,7 +28,8 @@ class CrossEntropyLoss(Module):
     """``functional.cross_entropy`` as a module: (..., C) logits, integer targets (...).
 
     Keyword names and defaults are PyTorch's; its ``weight``, ``size_average`` and
-    ``reduce`` are not offered. Unlike PyTorch, the classes are on the logits' last axis.
+    ``reduce`` are not offered (for class weights, ``NLLLoss(weight)`` of ``log_softmax``
+    without label smoothing). Unlike PyTorch, the classes are on the logits' last axis.
 
     >>> import numpy as np, tinygrad_rnn as tg
     >>> from tinygrad_rnn import nn
@@ -53,13 +56,14 @@ class CrossEntropyLoss(Module):
 
 class NLLLoss(Module):
     """``functional.nll_loss`` as a module: (..., C) log-probabilities, integer targets (...),
-    optional per-class ``weight`` (C,) (kept as an array, with no gradient).
+    optional per-class ``weight`` (C,), with no gradient.
 
     PyTorch's names and defaults; its ``size_average`` and ``reduce`` are not offered, so
     ``ignore_index`` and ``reduction`` are keyword-only (torch's third positional argument
     is ``ignore_index``, here a TypeError rather than a silent mix-up). As
-    ``CrossEntropyLoss``, the classes are on the last axis. The weight is not in
-    ``state_dict``, where torch keeps it as a buffer.
+    ``CrossEntropyLoss``, the classes are on the last axis. As in torch, the weight is the
+    buffer ``weight`` (None when not given): in ``state_dict``, cast by ``to()``. A Tensor
+    weight is held as it is; a NumPy array (which torch does not take) as a Tensor copy.
 
     >>> import numpy as np, tinygrad_rnn as tg
     >>> from tinygrad_rnn import nn
@@ -68,12 +72,16 @@ class NLLLoss(Module):
     NLLLoss(weight=[1.0, 2.0], reduction='mean', ignore_index=0)
     >>> criterion(tg.Tensor([[-0.1, -2.3], [-1.2, -0.4]]), np.array([0, 1])).item()
     0.4000000059604645
+    >>> criterion.state_dict()
+    OrderedDict([('weight', array([1., 2.]))])
     """
 
     def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__()
         owner = type(self).__name__
-        self.weight = functional.check_class_weight(owner, weight)
+        if functional.check_class_weight(owner, weight) is not None and not isinstance(weight, Tensor):
+            weight = Tensor(weight)
+        self.register_buffer("weight", weight)
         self.ignore_index = functional.check_ignore_index(owner, ignore_index)
         self.reduction = functional.check_reduction(owner, reduction)
 

@@ -112,7 +112,7 @@ class Tokenizer:
         >>> CharTokenizer.fit("abba").encode("ab")
         array([0, 1])
         """
-        if unknown not in ("error", "unk"):
+        if not isinstance(unknown, str) or unknown not in ("error", "unk"):
             raise ValueError(f"encode: unknown must be 'error' or 'unk', got {unknown!r}")
         _check_text(text, "encode")
         symbols = self.split(text)

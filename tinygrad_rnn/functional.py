@@ -21,7 +21,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def check_reduction(op: str, reduction: str) -> str:
     """``reduction`` if it is "mean", "sum" or "none", else a ValueError naming ``op``."""
-    if reduction not in _REDUCTIONS:
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     return reduction
 
@@ -350,6 +350,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, *,
         raise TypeError(f"{op}: input must have a floating-point dtype, got {input.dtype} "
                         f"(shape {input.shape})")
     p = check_probability(op, p)
+    if not isinstance(training, (bool, np.bool_)):  # training="False" is truthy: it would drop
+        raise TypeError(f"{op}: training must be a bool, got {training!r}")
     generator = _rng.resolve(rng, op)  # checked even when nothing is drawn
     if not training or p == 0:
         return input

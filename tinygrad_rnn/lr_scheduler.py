@@ -635,6 +635,7 @@ class OneCycleLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         name = "OneCycleLR"
         _optimizer(name, optimizer)
+        last_epoch = _integer(name, "last_epoch", last_epoch, minimum=-1)  # before `last_epoch == -1`
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError(f"{name}: give total_steps, or epochs and steps_per_epoch (total_steps = "
@@ -664,7 +665,7 @@ class OneCycleLR(LRScheduler):
         self.pct_start = _number(where, "pct_start", self.pct_start)
         if not 0 <= self.pct_start <= 1:
             raise ValueError(f"{where}: pct_start must be in [0, 1], got {self.pct_start}")
-        if self.anneal_strategy not in ("cos", "linear"):
+        if not isinstance(self.anneal_strategy, str) or self.anneal_strategy not in ("cos", "linear"):
             raise ValueError(
                 f"{where}: anneal_strategy must be 'cos' or 'linear', got {self.anneal_strategy!r}")
         for flag in ("three_phase", "cycle_momentum", "use_beta1"):
@@ -780,9 +781,9 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = self._current_lrs()
 
     def _check_settings(self, where: str) -> None:
-        if self.mode not in ("min", "max"):
+        if not isinstance(self.mode, str) or self.mode not in ("min", "max"):
             raise ValueError(f"{where}: mode must be 'min' or 'max', got {self.mode!r}")
-        if self.threshold_mode not in ("rel", "abs"):
+        if not isinstance(self.threshold_mode, str) or self.threshold_mode not in ("rel", "abs"):
             raise ValueError(f"{where}: threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}")
         self.factor = _number(where, "factor", self.factor)
         if not 0 <= self.factor < 1:

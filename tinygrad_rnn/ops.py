@@ -628,7 +628,7 @@ def _checked_product(op: str, bias: _Operand | None, x: Tensor, weight: Tensor,
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{op}: x and weight must be Tensors, got {type(x).__name__} and "
                         f"{type(weight).__name__}")
-    if activation is not None and activation not in _ACTIVATIONS:
+    if activation is not None and (not isinstance(activation, str) or activation not in _ACTIVATIONS):
         raise ValueError(f"{op}: activation must be one of {tuple(_ACTIVATIONS)} or None, "
                          f"got {activation!r}")
     a, w = x.data, weight.data

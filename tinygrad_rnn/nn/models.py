@@ -54,9 +54,9 @@ class RecurrentModel(Module):
         owner = "RecurrentModel"
         if not isinstance(cell, str) or cell not in _CELLS:
             raise ValueError(f"{owner}: cell must be one of {tuple(_CELLS)}, got {cell!r}")
-        if input_kind not in ("tokens", "dense"):
+        if not isinstance(input_kind, str) or input_kind not in ("tokens", "dense"):
             raise ValueError(f"{owner}: input_kind must be 'tokens' or 'dense', got {input_kind!r}")
-        if cell != "rnn" and nonlinearity != "tanh":
+        if cell != "rnn" and not (isinstance(nonlinearity, str) and nonlinearity == "tanh"):
             raise ValueError(f"{owner}: nonlinearity applies to cell='rnn' only, got "
                              f"nonlinearity={nonlinearity!r} with cell={cell!r}")
         if embedding_dim is not None and input_kind != "tokens":
@@ -138,9 +138,9 @@ class RecurrentModel(Module):
         cross-entropy, over elements for MSE, as PyTorch) or "sum". For the *_last
         losses the head reads only the last step.
         """
-        if loss not in _LOSSES:
+        if not isinstance(loss, str) or loss not in _LOSSES:
             raise ValueError(f"RecurrentModel.loss: loss must be one of {_LOSSES}, got {loss!r}")
-        if reduction not in _REDUCTIONS:
+        if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
             raise ValueError(f"RecurrentModel.loss: reduction must be one of {_REDUCTIONS}, "
                              f"got {reduction!r}")
         hidden, state = self._hidden(inputs, state)

@@ -109,7 +109,7 @@ _KINDS = {
 
 
 def _rnn_mode(nonlinearity: str, owner: str) -> str:
-    if nonlinearity not in ("tanh", "relu"):
+    if not isinstance(nonlinearity, str) or nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     return f"rnn_{nonlinearity}"
 

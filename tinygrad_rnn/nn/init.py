@@ -45,18 +45,24 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     >>> calculate_gain("tanh"), calculate_gain("relu")
     (1.6666666666666667, 1.4142135623730951)
     """
-    if nonlinearity in _LINEAR:
+    return _gain("calculate_gain", nonlinearity, param)
+
+
+def _gain(op: str, nonlinearity: str, param: float | None) -> float:
+    """``calculate_gain``'s value, its errors naming ``op`` (the init function the user called)."""
+    name = nonlinearity if isinstance(nonlinearity, str) else None  # an array has no `in` or `==`
+    if name in _LINEAR:
         return 1.0
-    if nonlinearity == "tanh":
+    if name == "tanh":
         return 5.0 / 3
-    if nonlinearity == "relu":
+    if name == "relu":
         return math.sqrt(2.0)
-    if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else _number("calculate_gain", "param", param)
+    if name == "leaky_relu":
+        slope = 0.01 if param is None else _finite(op, "param", param)
         return math.sqrt(2.0 / (1 + slope**2))
-    if nonlinearity == "selu":
+    if name == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; expected one of "
+    raise ValueError(f"{op}: unsupported nonlinearity {nonlinearity!r}; expected one of "
                      f"{', '.join(_LINEAR)}, tanh, relu, leaky_relu, selu")
 
 
@@ -64,6 +70,15 @@ def _number(op: str, name: str, value) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{op}: {name} must be a number, got {value!r}")
     return float(value)
+
+
+def _finite(op: str, name: str, value) -> float:
+    """A finite number: an infinite or nan bound, gain or slope would fill the tensor with
+    nan or inf (or make NumPy's uniform overflow), where PyTorch refuses such a range."""
+    number = _number(op, name, value)
+    if not math.isfinite(number):
+        raise ValueError(f"{op}: {name} must be finite, got {number}")
+    return number
 
 
 def _target(op: str, tensor, random: bool = True) -> np.ndarray:
@@ -99,7 +114,7 @@ def _fans(op: str, tensor: Tensor) -> tuple[int, int]:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from U(a, b)."""
     _target("uniform_", tensor)
-    a, b = _number("uniform_", "a", a), _number("uniform_", "b", b)
+    a, b = _finite("uniform_", "a", a), _finite("uniform_", "b", b)
     if not a <= b:
         raise ValueError(f"uniform_: expected a <= b, got a={a}, b={b}")
     return _fill(tensor, _generator("uniform_", generator).uniform(a, b, tensor.shape))
@@ -141,10 +156,11 @@ def eye_(tensor: Tensor) -> Tensor:
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
-    """Glorot: U(−a, a) with a = gain · √(6 / (fan_in + fan_out))."""
+    """Glorot: U(−a, a) with a = |gain| · √(6 / (fan_in + fan_out)) (a negative gain draws as its
+    absolute value, as in ``xavier_normal_``)."""
     _target("xavier_uniform_", tensor)
     fan_in, fan_out = _fans("xavier_uniform_", tensor)
-    bound = _number("xavier_uniform_", "gain", gain) * math.sqrt(6.0 / _positive(fan_in + fan_out))
+    bound = abs(_finite("xavier_uniform_", "gain", gain)) * math.sqrt(6.0 / _positive(fan_in + fan_out))
     return _fill(tensor, _generator("xavier_uniform_", generator).uniform(-bound, bound, tensor.shape))
 
 
@@ -152,7 +168,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot: N(0, std²) with std = gain · √(2 / (fan_in + fan_out))."""
     _target("xavier_normal_", tensor)
     fan_in, fan_out = _fans("xavier_normal_", tensor)
-    std = _number("xavier_normal_", "gain", gain) * math.sqrt(2.0 / _positive(fan_in + fan_out))
+    std = _finite("xavier_normal_", "gain", gain) * math.sqrt(2.0 / _positive(fan_in + fan_out))
     return _fill(tensor, _generator("xavier_normal_", generator).normal(0.0, abs(std), tensor.shape))
 
 
@@ -161,10 +177,10 @@ def _positive(fan: int) -> int:
 
 
 def _kaiming_std(op: str, tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
-    if mode not in ("fan_in", "fan_out"):
+    if not isinstance(mode, str) or mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _fans(op, tensor)
-    gain = calculate_gain(nonlinearity, _number(op, "a", a))
+    gain = _gain(op, nonlinearity, _finite(op, "a", a))
     return gain / math.sqrt(_positive(fan_in if mode == "fan_in" else fan_out))
 
 
@@ -192,7 +208,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     _target("orthogonal_", tensor)
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: needs a tensor of 2 or more axes, got shape {tensor.shape}")
-    gain = _number("orthogonal_", "gain", gain)
+    gain = _finite("orthogonal_", "gain", gain)
     if tensor.size == 0:
         return tensor
     rows = tensor.shape[0]

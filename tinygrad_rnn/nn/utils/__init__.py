@@ -44,7 +44,7 @@ def _gradients(parameters: Tensor | Iterable[Tensor], function: str) -> list[np.
     first replaced by a writable copy, so that in-place clipping reaches the tensor; this
     happens for every tensor before any gradient is clipped.
     """
-    tensors = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    tensors = [parameters] if isinstance(parameters, Tensor) else _listed(function, "parameters", parameters)
     grads = []
     for position, tensor in enumerate(tensors):
         if not isinstance(tensor, Tensor):
@@ -61,6 +61,16 @@ def _gradients(parameters: Tensor | Iterable[Tensor], function: str) -> list[np.
                             "gradients are clipped in place and must be floating-point")
         grads.append(tensor.grad)
     return grads
+
+
+def _listed(function: str, name: str, items) -> list:
+    """``items`` as a list, or a TypeError naming ``function`` when it is not iterable (None, a
+    number), where ``list()`` would say only "'NoneType' object is not iterable"."""
+    try:
+        return list(items)
+    except TypeError:
+        raise TypeError(f"{function}: {name} must be a Tensor or an iterable of them, got "
+                        f"{type(items).__name__}") from None
 
 
 def _real(function: str, name: str, value) -> float:
@@ -101,7 +111,8 @@ def _foreach(function: str, foreach) -> None:
 
 
 def _norm_order(function: str, norm_type) -> float:
-    norm_type = _real(function, "norm_type", math.inf if norm_type == "inf" else norm_type)
+    norm_type = _real(function, "norm_type",
+                      math.inf if isinstance(norm_type, str) and norm_type == "inf" else norm_type)
     if math.isnan(norm_type):
         raise ValueError(f"{function}: norm_type must be a number or +-inf, got nan")
     return norm_type
@@ -159,7 +170,7 @@ def get_total_norm(
     function = "get_total_norm"
     _foreach(function, foreach)
     norm_type = _norm_order(function, norm_type)
-    items = [tensors] if isinstance(tensors, (Tensor, np.ndarray)) else list(tensors)
+    items = [tensors] if isinstance(tensors, (Tensor, np.ndarray)) else _listed(function, "tensors", tensors)
     values = []
     for position, item in enumerate(items):
         if not isinstance(item, (Tensor, np.ndarray)):

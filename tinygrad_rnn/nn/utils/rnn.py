@@ -42,10 +42,15 @@ def pad_sequence(sequences: Iterable[Tensor | np.ndarray], batch_first: bool = F
     With ``functional.cross_entropy(..., ignore_index=-100)`` on padded targets, the
     padding adds nothing to the loss or its gradient.
     """
-    op = "pad_sequence"
+    return _padded("pad_sequence", sequences, batch_first, padding_value, padding_side)
+
+
+def _padded(op: str, sequences, batch_first: bool, padding_value, padding_side: str) -> Tensor:
+    """``pad_sequence``'s batch, its errors naming ``op`` (``pack_sequence`` pads through it too)."""
     if isinstance(sequences, (Tensor, np.ndarray, str)) or not isinstance(sequences, Iterable):
         raise TypeError(f"{op}: expected a list of Tensors or arrays, got {type(sequences).__name__}")
-    if padding_side not in ("left", "right"):
+    batch_first = _check_flag(op, "batch_first", batch_first)
+    if not isinstance(padding_side, str) or padding_side not in ("left", "right"):
         raise ValueError(f"{op}: padding_side must be 'left' or 'right', got {padding_side!r}")
     _check_number(op, padding_value)
     tensors = []
@@ -89,6 +94,14 @@ def pad_sequence(sequences: Iterable[Tensor | np.ndarray], batch_first: bool = F
             tensor = ops.concatenate([padding, tensor] if before else [tensor, padding])
         padded.append(tensor)
     return ops.stack(padded, axis=0 if batch_first else 1)
+
+
+def _check_flag(op: str, name: str, value) -> bool:
+    """``value`` as a bool, or a TypeError: ``batch_first="False"`` is truthy, and would be taken
+    for True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}: {name} must be a bool, got {value!r}")
+    return bool(value)
 
 
 def _check_number(op: str, padding_value) -> None:
@@ -196,6 +209,8 @@ def pack_padded_sequence(input: Tensor | np.ndarray, lengths, batch_first: bool 
     op = "pack_padded_sequence"
     if not isinstance(input, (Tensor, np.ndarray)):
         raise TypeError(f"{op}: expected a Tensor or a NumPy array, got {type(input).__name__}")
+    batch_first = _check_flag(op, "batch_first", batch_first)
+    enforce_sorted = _check_flag(op, "enforce_sorted", enforce_sorted)
     layout = "(B, T, *)" if batch_first else "(T, B, *)"
     if input.ndim < 2:
         raise ValueError(f"{op}: expected input of shape {layout}, got shape {input.shape}")
@@ -249,6 +264,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     """
     op = "pad_packed_sequence"
     batch_sizes = check_packed(op, sequence)
+    batch_first = _check_flag(op, "batch_first", batch_first)
     _check_number(op, padding_value)
     steps = len(batch_sizes)
     if total_length is not None:
@@ -271,6 +287,7 @@ def pack_sequence(sequences: Iterable[Tensor | np.ndarray], enforce_sorted: bool
     ``pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)``."""
     sequences = list(sequences) if isinstance(sequences, Iterable) and not isinstance(
         sequences, (Tensor, np.ndarray, str)) else sequences
-    padded = pad_sequence(sequences)
+    _check_flag("pack_sequence", "enforce_sorted", enforce_sorted)
+    padded = _padded("pack_sequence", sequences, False, 0.0, "right")
     return pack_padded_sequence(padded, [len(sequence) for sequence in sequences],
                                 enforce_sorted=enforce_sorted)

@@ -30,6 +30,9 @@ def check_float_input(owner: str, x, features: int | tuple[int, ...], dtype: np.
     when ``x`` holds integers.
     """
     if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":  # Tensor() would refuse it under its own name, not owner's
+            raise ValueError(f"{owner}: input must be floating point, got dtype {x.dtype} "
+                             f"(shape {x.shape})")
         x = Tensor(x)
     elif not isinstance(x, Tensor):
         raise TypeError(f"{owner}: expected a Tensor or a NumPy array of shape {expected}, "

@@ -61,6 +61,17 @@ def test_linear_errors():
         nn.Linear(0, 2)
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.Linear(10**30, 2), r"^Linear: in_features = 10{30} is larger than an array axis can be"),
+    (lambda: nn.Embedding(2, 2**63), r"^Embedding: embedding_dim = 9223372036854775808 is larger"),
+    (lambda: nn.GRU(3, 10**19), r"^GRU: hidden_size = 10{19} is larger than an array axis can be"),
+])
+def test_a_size_no_array_can_have_is_refused_by_name(make, message):
+    """Before, NumPy's own "Maximum allowed dimension exceeded", naming no layer or argument."""
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
 @given(st.lists(st.integers(0, 3), min_size=0, max_size=2).map(tuple), st.integers(1, 5), st.integers(1, 3),
        st.data())
 def test_embedding_equals_one_hot_product(leading, num, dim, data):

@@ -75,6 +75,9 @@ def positive_int(value, name: str, owner: str) -> int:
         raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
     if value < 1:
         raise ValueError(f"{owner}: {name} must be at least 1, got {value}")
+    if value > np.iinfo(np.intp).max:  # NumPy would refuse it unnamed: "maximum dimension exceeded"
+        raise ValueError(f"{owner}: {name} = {value} is larger than an array axis can be "
+                         f"({np.iinfo(np.intp).max})")
     return int(value)
 
 

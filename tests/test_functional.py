@@ -167,16 +167,20 @@ def test_cross_entropy_of_no_predictions(targets):
 
 
 # -- cross_entropy: ignore_index and label_smoothing ---------------------------------------------
-def _reference_with_options(logits, targets, ignore_index, smoothing, reduction):
-    """Cross-entropy against q = (1 − ε)·one_hot + ε/C, 0 where ignored, mean over the kept."""
+def _reference_with_options(logits, targets, ignore_index, smoothing, reduction, weight=None):
+    """Cross-entropy against q = (1 − ε)·one_hot + ε/C, 0 where ignored, mean over the kept;
+    with class weights w, q_c · w_c for the loss (w[target] for the one-hot part) and the
+    mean over Σ w[target] of the kept."""
     classes = logits.shape[-1]
     ignored = targets == ignore_index
+    w = np.ones(classes) if weight is None else weight
+    picked = np.where(ignored, 0, targets)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    q = (1 - smoothing) * one_hot(np.where(ignored, 0, targets), classes) + smoothing / classes
-    losses = np.where(ignored, 0.0, -(q * log_probs).sum(axis=-1))
+    q = (1 - smoothing) * one_hot(picked, classes) + smoothing / classes
+    losses = np.where(ignored, 0.0, -(q * w * log_probs).sum(axis=-1))
     if reduction == "mean":
-        return losses.sum() / np.count_nonzero(~ignored)
+        return losses.sum() / np.where(ignored, 0.0, w[picked]).sum()
     return losses.sum() if reduction == "sum" else losses
 
 
@@ -189,6 +193,76 @@ def test_cross_entropy_with_ignore_index_and_label_smoothing(reduction, data):
     expected = _reference_with_options(logits, targets, ignore_index, smoothing, reduction)
     assert out.shape == np.shape(expected)
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_weighted_cross_entropy_matches_numpy_and_numerical_gradients(reduction, data):
+    """Class weights (sometimes 0 for a class) with ignore_index and label smoothing; float64
+    central differences for the gradient."""
+    logits, targets, ignore_index, smoothing = data.draw(classification_with_options(reduction))
+    classes = logits.shape[-1]
+    weight = data.draw(arrays((classes,), st.sampled_from([0.0, 1.0]) | uniform(0.25, 3.0)),
+                       label="weight")
+    kept = targets[targets != ignore_index]
+    if reduction == "mean" and not weight[kept].sum():
+        weight = weight.copy()
+        weight[kept.flat[0]] = 1.0  # a mean needs a kept target of nonzero weight
+    [out] = check_vjp(lambda t: cross_entropy(t, targets, reduction, weight=weight,
+                                              ignore_index=ignore_index, label_smoothing=smoothing),
+                      [logits], data)
+    expected = _reference_with_options(logits, targets, ignore_index, smoothing, reduction, weight)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
+@given(data=st.data())
+def test_weighted_cross_entropy_is_weighted_nll_of_log_softmax(data):
+    """Without smoothing, cross_entropy(x, t, weight=w) is nll_loss(log_softmax(x), t, w),
+    values and gradients; all-ones weights give the unweighted loss."""
+    reduction = data.draw(st.sampled_from(REDUCTIONS), label="reduction")
+    logits, targets, ignore_index, _ = data.draw(classification_with_options(reduction))
+    weight = data.draw(arrays((logits.shape[-1],), uniform(0.25, 3.0)), label="weight")
+    fused, unrolled = Tensor(logits, requires_grad=True), Tensor(logits, requires_grad=True)
+    loss = cross_entropy(fused, targets, reduction, weight=weight, ignore_index=ignore_index)
+    reference = tg.functional.nll_loss(unrolled.log_softmax(axis=-1), targets, weight, ignore_index,
+                                       reduction)
+    upstream = data.draw(arrays(loss.shape), label="upstream")
+    loss.backward(upstream)
+    reference.backward(upstream)
+    np.testing.assert_allclose(loss.data, reference.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fused.grad, unrolled.grad, rtol=1e-10, atol=1e-14)
+    ones = cross_entropy(Tensor(logits), targets, reduction, weight=np.ones(logits.shape[-1]),
+                         ignore_index=ignore_index)
+    plain = cross_entropy(Tensor(logits), targets, reduction, ignore_index=ignore_index)
+    np.testing.assert_allclose(ones.data, plain.data, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_weighted_cross_entropy_stays_in_the_logits_dtype(reduction):
+    """A float64 weight is cast to float32 logits' dtype: no float64 detour in value or gradient."""
+    logits = Tensor(np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32),
+                    requires_grad=True)
+    out = cross_entropy(logits, np.array([0, -100, 2, 1, 2]), reduction, weight=np.array([1.0, 2.0, 0.5]),
+                        label_smoothing=0.1)
+    [grad] = out._backward(np.ones(out.shape, dtype=np.float32))
+    assert out.dtype == np.float32 and grad.dtype == np.float32
+
+
+def test_weighted_cross_entropy_refuses_bad_weights_by_name():
+    logits = Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"^cross_entropy: weight must have shape \(3,\) for 3 classes, "
+                                         r"got \(2,\)"):
+        cross_entropy(logits, np.array([0, 1]), weight=np.ones(2))
+    with pytest.raises(TypeError, match="^cross_entropy: weight must be a floating-point"):
+        cross_entropy(logits, np.array([0, 1]), weight=np.ones(3, dtype=np.int64))
+    with pytest.raises(ValueError, match="^cross_entropy: weight cannot require grad"):
+        cross_entropy(logits, np.array([0, 1]), weight=Tensor(np.ones(3), requires_grad=True))
+    with pytest.raises(ValueError, match="^cross_entropy: the weights of the kept targets sum to 0"):
+        cross_entropy(logits, np.array([0, 1]), weight=np.array([0.0, 0.0, 1.0]))
+    with pytest.raises(TypeError, match="positional"):
+        cross_entropy(logits, np.array([0, 1]), "mean", np.ones(3))  # torch's third positional
+    assert cross_entropy(logits, np.array([0, 1]), "sum", weight=np.array([0.0, 0.0, 1.0])).item() == 0
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

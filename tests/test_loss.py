@@ -1,6 +1,8 @@
 """nn.CrossEntropyLoss, nn.NLLLoss and nn.MSELoss: the functional losses with their settings checked up
 front; NLLLoss's class weight a buffer, as torch's."""
 
+import inspect
+
 import numpy as np
 import pytest
 from helpers import REDUCTIONS, arrays, check_vjp, classification_with_options, shapes
@@ -80,14 +82,65 @@ def test_loss_modules_have_no_parameters_and_show_their_settings():
 
 
 def test_the_modules_keep_pytorch_keyword_names_and_defaults():
-    """``CrossEntropyLoss(reduction, ignore_index, label_smoothing)`` positionally too, as torch;
-    torch's ``weight``, ``size_average`` and ``reduce`` are not offered."""
-    criterion = nn.CrossEntropyLoss("none", 0, 0.25)
+    """``CrossEntropyLoss(weight, *, ignore_index, reduction, label_smoothing)``: torch's first
+    positional argument, then keywords only (torch's next positional ones, ``size_average``
+    and ``ignore_index``, are a TypeError rather than a silent mix-up); torch's
+    ``size_average`` and ``reduce`` are not offered."""
+    criterion = nn.CrossEntropyLoss(np.array([1.0, 2.0]), reduction="none", ignore_index=0,
+                                    label_smoothing=0.25)
     assert (criterion.reduction, criterion.ignore_index, criterion.label_smoothing) == ("none", 0, 0.25)
+    assert criterion.weight.tolist() == [1.0, 2.0]
+    assert nn.CrossEntropyLoss().weight is None
+    with pytest.raises(TypeError, match="positional"):
+        nn.CrossEntropyLoss(None, None, -100)
     assert nn.MSELoss("sum").reduction == "sum"
-    for unsupported in ("weight", "size_average", "reduce"):
+    for unsupported in ("size_average", "reduce"):
         with pytest.raises(TypeError, match=unsupported):
             nn.CrossEntropyLoss(**{unsupported: None})
+    torch = pytest.importorskip("torch")
+    ours, theirs = (inspect.signature(f).parameters for f in (nn.CrossEntropyLoss, torch.nn.CrossEntropyLoss))
+    assert [name for name in ours] == [name for name in theirs if name not in ("size_average", "reduce")]
+    assert all(ours[name].default == theirs[name].default for name in ours)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_weighted_cross_entropy_loss_matches_torch(reduction, data):
+    """Class weights with every reduction, ignore_index and label smoothing: loss and gradient
+    as torch.nn.CrossEntropyLoss(weight), whose "mean" divides by Σ w[target]."""
+    torch = pytest.importorskip("torch")
+    logits, targets, ignore_index, smoothing = data.draw(classification_with_options(reduction))
+    weight = data.draw(arrays((logits.shape[-1],), st.floats(0.5, 2.0)), label="weight")
+    settings = {"reduction": reduction, "ignore_index": ignore_index, "label_smoothing": smoothing}
+    ours = Tensor(logits, requires_grad=True)
+    out = nn.CrossEntropyLoss(weight, **settings)(ours, targets)
+    upstream = data.draw(arrays(out.shape), label="upstream")
+    out.backward(upstream)
+    theirs = torch.tensor(logits.reshape(-1, logits.shape[-1]), requires_grad=True)
+    reference = torch.nn.CrossEntropyLoss(torch.tensor(weight), **settings)(
+        theirs, torch.tensor(targets.reshape(-1)))
+    reference.backward(torch.tensor(upstream).reshape(reference.shape))
+    np.testing.assert_allclose(out.data, reference.detach().numpy().reshape(out.shape), rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy().reshape(logits.shape), rtol=1e-10,
+                               atol=1e-12)
+
+
+@given(data=st.data())
+def test_cross_entropy_loss_weight_is_a_buffer(data):
+    """As NLLLoss's: in state_dict when given, loaded in place, cast by to(), and the loss
+    follows a loaded weight."""
+    logits, targets, ignore_index, _ = data.draw(classification_with_options("mean"))
+    classes = logits.shape[-1]
+    weight = data.draw(arrays((classes,), st.floats(0.5, 2.0)), label="weight")
+    criterion = nn.CrossEntropyLoss(weight, ignore_index=ignore_index)
+    np.testing.assert_array_equal(criterion.state_dict()["weight"], weight)
+    other = data.draw(arrays((classes,), st.floats(0.5, 2.0)), label="other")
+    criterion.load_state_dict({"weight": other})
+    expected = functional.cross_entropy(Tensor(logits), targets, weight=other, ignore_index=ignore_index)
+    np.testing.assert_array_equal(criterion(Tensor(logits), targets).data, expected.data)
+    assert criterion.float().weight.dtype == np.float32
+    assert list(nn.CrossEntropyLoss().state_dict()) == []
 
 
 @pytest.mark.parametrize("make, error, message", [

@@ -65,6 +65,6 @@ def test_the_table_columns_line_up_for_the_longest_name():
     rows = selfcheck.run_checks("cross_entropy", include_modules=False)
     lines = selfcheck.format_table(rows).splitlines()
     header, body = lines[0], [line for line in lines[2:-1] if not line.startswith("    ")]
-    assert max(len(row.check) for row in rows) > 40  # "cross_entropy (ignore_index, label_smoothing)"
+    assert max(len(row.check) for row in rows) > 40  # "cross_entropy (weight, ignore_index, label_smoothing)"
     # Every row's status under the header's (one row was a column out: a name over 40 characters).
     assert {line.rindex("ok") for line in body} == {header.index("status")}

@@ -100,8 +100,8 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     return ops.embedding(weight, input, padding_idx)
 
 
-def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_index: int = -100,
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, weight=None,
+                  ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against integer class targets ``(...)``.
 
     The loss is −log_softmax(logits)[target], and the gradient with respect to the
@@ -116,10 +116,16 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
       and gradient 0, and is not counted in the mean; other targets must lie in [0, C);
     * ``label_smoothing`` ε in [0, 1] scores each prediction against (1 − ε)·one_hot +
       ε/C instead of the one-hot: loss = (1 − ε)·(−log p_target) + (ε/C)·Σ_c (−log p_c),
-      gradient softmax − that distribution.
+      gradient softmax − that distribution;
+    * ``weight`` w, a float Tensor or array (C,) with no gradient, weighs the classes:
+      loss = (1 − ε)·w[target]·(−log p_target) + (ε/C)·Σ_c w_c·(−log p_c), and "mean"
+      divides the sum by Σ w[target] over the kept targets, not by their number (so
+      ``cross_entropy(x, t, weight=w)`` is ``nll_loss(log_softmax(x), t, w)`` without
+      smoothing). It is cast to the logits' dtype. Unlike PyTorch's, whose third
+      positional argument it is, it is keyword-only: here that place is ``reduction``.
 
     Where PyTorch returns NaN, the mean over no predictions (none given, or all
-    ignored) raises a ValueError here.
+    ignored) or over weights summing to 0 raises a ValueError here.
 
     >>> import numpy as np, tinygrad_rnn as tg
     >>> logits = tg.Tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]], requires_grad=True)
@@ -138,7 +144,10 @@ def cross_entropy(logits: Tensor, targets, reduction: str = "mean", *, ignore_in
     if type(label_smoothing) is not float or not 0.0 <= label_smoothing <= 1.0:
         label_smoothing = check_probability(op, label_smoothing, "label_smoothing")
     target_array, ignored = check_class_targets(op, logits, targets, ignore_index)
-    return ops.cross_entropy_prechecked(logits, target_array, reduction, ignored, label_smoothing)
+    if weight is not None:
+        weight = check_class_weight(op, weight, logits.shape[-1]).astype(logits.dtype, copy=False)
+    return ops.cross_entropy_prechecked(logits, target_array, reduction, ignored, label_smoothing,
+                                        weight)
 
 
 def check_class_targets(op: str, logits: Tensor, targets, ignore_index: int,

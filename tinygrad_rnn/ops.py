@@ -1880,13 +1880,14 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
 
 
 def cross_entropy_prechecked(logits: Tensor, targets: np.ndarray, reduction: str = "mean",
-                             ignore_index: int | None = None, label_smoothing: float = 0.0) -> Tensor:
+                             ignore_index: int | None = None, label_smoothing: float = 0.0,
+                             weight: np.ndarray | None = None) -> Tensor:
     """Softmax cross-entropy of ``(..., C)`` logits against int ``targets`` ``(...)``, one node.
 
     Each prediction is scored against the target distribution q = (1 − ε)·one_hot + ε/C,
-    ε = ``label_smoothing``. With z = x − max, which never overflows:
+    ε = ``label_smoothing``. With z = x − max, which never overflows, and L = log Σ exp(z):
 
-        loss = Σ_c q_c · (−log softmax_c) = log Σ exp(z) − (1 − ε)·z[target] − ε·mean(z)
+        loss = Σ_c q_c · (−log softmax_c) = L − (1 − ε)·z[target] − ε·mean(z)
 
     The backward is (softmax − q) · grad (÷ N for "mean"), from the probabilities kept by
     the forward: the same result as log_softmax, a gather, a negation and a reduction
@@ -1894,11 +1895,18 @@ def cross_entropy_prechecked(logits: Tensor, targets: np.ndarray, reduction: str
     ``ignore_index`` gets loss 0 and gradient 0 and is not counted in the mean's N.
     ``reduction`` is "mean", "sum" or "none".
 
+    ``weight`` w (C,), in the logits' dtype, weighs each class as PyTorch's does: the
+    target term by the target's class, the smoothing term class by class, and "mean"
+    divides by N = Σ w[target] over the kept targets:
+
+        loss = (1 − ε)·w[target]·(L − z[target]) + (ε/C)·Σ_c w_c·(L − z_c)
+        ∂loss/∂z_c = ((1 − ε)·w[target] + (ε/C)·Σ w)·softmax_c − (ε/C)·w_c − (1 − ε)·w[target]·[c = target]
+
     Nothing is checked here (a target of −1 would score the last class): the public loss,
     ``functional.cross_entropy``, validates the arguments once and calls this, with
     ``ignore_index=None`` when the value lies outside the targets' range (no pass over
-    the targets then). Without smoothing or ignored targets, the training loop's case,
-    the work is that of the plain loss.
+    the targets then); a "mean" whose N is 0 is refused. Without smoothing, weights or
+    ignored targets, the training loop's case, the work is that of the plain loss.
     """
     count, classes = targets.size, logits.shape[-1]
     flat = logits.data.reshape(count, classes)
@@ -1913,15 +1921,27 @@ def cross_entropy_prechecked(logits: Tensor, targets: np.ndarray, reduction: str
         cause = f"all {count} targets equal ignore_index ({ignore_index}), so " if count else ""
         raise ValueError(f"cross_entropy: {cause}the mean over no predictions (logits of shape "
                          f"{logits.shape}) is undefined")
+    target_weight = None  # w[target] per prediction, 0 where ignored
+    if weight is not None:
+        target_weight = weight[picked] if ignored is None else np.where(ignored, 0, weight[picked])
+        kept = target_weight.sum()  # the mean's N: a weight sum, in the logits' dtype
+        if kept == 0 and reduction == "mean":
+            raise ValueError(f"cross_entropy: the weights of the kept targets sum to 0, so their "
+                             f"mean (logits of shape {logits.shape}) is undefined")
     rows = np.arange(count)
     shifted = flat - flat.max(axis=1, keepdims=True)
     probabilities = np.exp(shifted)
     totals = probabilities.sum(axis=1, keepdims=True)
-    losses = np.log(totals)[:, 0]
-    if label_smoothing:
-        losses -= (1 - label_smoothing) * shifted[rows, picked] + label_smoothing * shifted.mean(axis=1)
+    log_totals = np.log(totals)[:, 0]
+    if weight is not None:
+        losses = (1 - label_smoothing) * target_weight * (log_totals - shifted[rows, picked])
+        if label_smoothing:
+            losses += label_smoothing / classes * (weight.sum() * log_totals - shifted @ weight)
+    elif label_smoothing:
+        losses = log_totals - ((1 - label_smoothing) * shifted[rows, picked]
+                               + label_smoothing * shifted.mean(axis=1))
     else:
-        losses -= shifted[rows, picked]
+        losses = log_totals - shifted[rows, picked]
     if ignored is not None:
         losses[ignored] = 0
     probabilities /= totals
@@ -1940,10 +1960,19 @@ def cross_entropy_prechecked(logits: Tensor, targets: np.ndarray, reduction: str
             scale = grad / kept if reduction == "mean" else grad
         if ignored is not None:
             scale = np.where(ignored[:, None], 0, scale)
-        dlogits = probabilities * scale
         target_scale = scale[:, 0] if scale.ndim else scale
+        if weight is None:
+            dlogits = probabilities * scale
+            if label_smoothing:
+                dlogits -= label_smoothing / classes * scale
+        else:  # each row's softmax coefficient, then the smoothing term class by class
+            target_scale = target_scale * target_weight
+            smoothing_scale = label_smoothing / classes * scale
+            dlogits = probabilities * ((1 - label_smoothing) * target_scale[:, None]
+                                       + smoothing_scale * weight.sum())
+            if label_smoothing:
+                dlogits -= smoothing_scale * weight
         if label_smoothing:
-            dlogits -= label_smoothing / classes * scale
             target_scale = (1 - label_smoothing) * target_scale
         dlogits[rows, picked] -= target_scale
         return (dlogits.reshape(logits.shape),)

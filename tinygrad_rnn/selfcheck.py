@@ -121,9 +121,9 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "log_softmax": unary(lambda x: x.log_softmax(axis=-1)),
         "cross_entropy": lambda r: (lambda x: F.cross_entropy(x, np.array([[0, 3], [2, 2]])),
                                     [_t(r, 2, 2, 4, low=-3, high=3)], ["logits (2,2,4)"]),
-        "cross_entropy (ignore_index, label_smoothing)": lambda r: (
-            lambda x: F.cross_entropy(x, np.array([[0, -100], [2, 2]]), ignore_index=-100,
-                                      label_smoothing=0.2),
+        "cross_entropy (weight, ignore_index, label_smoothing)": lambda r: (
+            lambda x: F.cross_entropy(x, np.array([[0, -100], [2, 1]]), weight=np.array([1.0, 2.0, 0.5, 3.0]),
+                                      ignore_index=-100, label_smoothing=0.2),
             [_t(r, 2, 2, 4, low=-3, high=3)], ["logits (2,2,4)"]),
         "pad_sequence": lambda r: (lambda a, b: pad_sequence([a, b], padding_value=0.5) * 2.0,
                                    [_t(r, 3, 2), _t(r, 1, 2)], ["a (3,2)", "b (1,2)"]),

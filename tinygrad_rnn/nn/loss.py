@@ -2,8 +2,8 @@
 
 They hold settings, not parameters: the arguments are checked once, when the module is
 made, and each call hands them to the functional loss, which checks the inputs.
-``NLLLoss``'s class weight is a buffer named ``weight``, in ``state_dict`` when given, as
-in PyTorch.
+The class weight of ``CrossEntropyLoss`` and ``NLLLoss`` is a buffer named ``weight``, in
+``state_dict`` when given, as in PyTorch.
 
 >>> import numpy as np, tinygrad_rnn as tg
 >>> from tinygrad_rnn import nn
@@ -24,33 +24,57 @@ from ..tensor import Tensor
 from .module import Module
 
 
-class CrossEntropyLoss(Module):
-    """``functional.cross_entropy`` as a module: (..., C) logits, integer targets (...).
+def _register_class_weight(module: Module, weight) -> None:
+    """Check a loss's per-class ``weight`` and register it as the buffer ``weight``: a Tensor
+    as it is, a NumPy array (which torch does not take) as a Tensor copy, None as None."""
+    if functional.check_class_weight(type(module).__name__, weight) is not None \
+            and not isinstance(weight, Tensor):
+        weight = Tensor(weight)
+    module.register_buffer("weight", weight)
 
-    Keyword names and defaults are PyTorch's; its ``weight``, ``size_average`` and
-    ``reduce`` are not offered (for class weights, ``NLLLoss(weight)`` of ``log_softmax``
-    without label smoothing). Unlike PyTorch, the classes are on the logits' last axis.
+
+def _weight_repr(module: Module) -> str:
+    return "" if module.weight is None else f"weight={module.weight.tolist()}, "
+
+
+class CrossEntropyLoss(Module):
+    """``functional.cross_entropy`` as a module: (..., C) logits, integer targets (...),
+    optional per-class ``weight`` (C,), with no gradient.
+
+    PyTorch's names and defaults, ``weight`` first; its ``size_average`` and ``reduce`` are
+    not offered, so the other settings are keyword-only (torch's second and third
+    positional arguments are ``size_average`` and ``ignore_index``: a TypeError here
+    rather than a silent mix-up). As in torch, the weight is the buffer ``weight`` (None
+    when not given): in ``state_dict``, cast by ``to()``. Unlike PyTorch, the classes are
+    on the logits' last axis.
 
     >>> import numpy as np, tinygrad_rnn as tg
     >>> from tinygrad_rnn import nn
     >>> nn.CrossEntropyLoss(reduction="none")(tg.zeros(2, 4), np.array([1, 3])).shape
     (2,)
+    >>> weighted = nn.CrossEntropyLoss(np.array([1.0, 3.0]))
+    >>> weighted(tg.zeros(2, 2), np.array([0, 1])).item()   # (1 + 3) log 2 / (1 + 3)
+    0.6931471824645996
+    >>> list(weighted.state_dict())
+    ['weight']
     """
 
-    def __init__(self, reduction: str = "mean", ignore_index: int = -100,
+    def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.reduction = functional.check_reduction(owner, reduction)
+        _register_class_weight(self, weight)
         self.ignore_index = functional.check_ignore_index(owner, ignore_index)
+        self.reduction = functional.check_reduction(owner, reduction)
         self.label_smoothing = functional.check_probability(owner, label_smoothing, "label_smoothing")
 
     def forward(self, input: Tensor, target) -> Tensor:
-        return functional.cross_entropy(input, target, self.reduction, ignore_index=self.ignore_index,
+        return functional.cross_entropy(input, target, self.reduction, weight=self.weight,
+                                        ignore_index=self.ignore_index,
                                         label_smoothing=self.label_smoothing)
 
     def extra_repr(self) -> str:
-        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
+        return (f"{_weight_repr(self)}reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
                 f"label_smoothing={self.label_smoothing}")
 
 
@@ -79,9 +103,7 @@ class NLLLoss(Module):
     def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__()
         owner = type(self).__name__
-        if functional.check_class_weight(owner, weight) is not None and not isinstance(weight, Tensor):
-            weight = Tensor(weight)
-        self.register_buffer("weight", weight)
+        _register_class_weight(self, weight)
         self.ignore_index = functional.check_ignore_index(owner, ignore_index)
         self.reduction = functional.check_reduction(owner, reduction)
 
@@ -89,8 +111,7 @@ class NLLLoss(Module):
         return functional.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
     def extra_repr(self) -> str:
-        weight = "" if self.weight is None else f"weight={self.weight.tolist()}, "
-        return f"{weight}reduction={self.reduction!r}, ignore_index={self.ignore_index}"
+        return f"{_weight_repr(self)}reduction={self.reduction!r}, ignore_index={self.ignore_index}"
 
 
 class MSELoss(Module):

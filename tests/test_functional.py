@@ -750,6 +750,8 @@ def test_one_hot_matches_torch(shape, data):
     (([1], 2.0), TypeError, "num_classes must be an int, got 2.0"),
     ((np.array([1.0, 2.0]), 3), TypeError, r"the indices must be integers, got dtype float64 \(shape \(2,"),
     (([[1], [1, 2]], 3), ValueError, "the indices must be an array of integers, got a ragged list"),
+    (([1], 10**30), ValueError, r"num_classes=10{30} for indices of shape \(1,\) makes a result larger"),
+    (([1], 2**62), ValueError, "num_classes=4611686018427387904 .* larger than an array can be"),
 ])
 def test_one_hot_refuses_what_torch_refuses_by_name(arguments, error, message):
     with pytest.raises(error, match=f"^one_hot: {message}"):

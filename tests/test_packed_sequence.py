@@ -205,3 +205,12 @@ def test_pad_sequence_is_there_under_both_paths():
 
     assert utils.pad_sequence is pad_sequence is nn.pad_sequence
     assert utils.pack_padded_sequence is pack_padded_sequence
+
+
+def test_a_total_length_no_array_can_hold_is_refused_by_name():
+    """Before, NumPy's unnamed "Maximum allowed dimension exceeded"."""
+    packed = pack_sequence([tg.zeros(2, 3), tg.zeros(1, 3)])
+    with pytest.raises(ValueError, match="^pad_packed_sequence: total_length 10{30} makes a padded batch "
+                                         "larger than an array can be"):
+        pad_packed_sequence(packed, total_length=10**30)
+    assert pad_packed_sequence(packed, total_length=4)[0].shape == (4, 2, 3)

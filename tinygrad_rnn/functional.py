@@ -300,6 +300,9 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     if indices.size and indices.max() >= classes:
         raise ValueError(f"{op}: the indices must be smaller than num_classes={classes}, got "
                          f"{indices.max()} (shape {indices.shape})")
+    if indices.size * classes * 8 > np.iinfo(np.intp).max:  # NumPy: "Maximum allowed size exceeded"
+        raise ValueError(f"{op}: num_classes={classes} for indices of shape {indices.shape} makes a "
+                         f"result larger than an array can be")
     return Tensor((indices[..., None] == np.arange(classes)).astype(np.int64))
 
 

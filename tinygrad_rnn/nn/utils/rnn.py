@@ -10,6 +10,7 @@ This module imports only NumPy, the Tensor and the ops.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -273,6 +274,11 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
         if total_length < steps:
             raise ValueError(f"{op}: total_length {total_length} is less than the longest "
                              f"sequence's {steps} steps")
+        data = sequence.data  # (steps of all sequences, *features): a padded row is one of its rows
+        row_bytes = np.dtype(data.dtype).itemsize * math.prod(data.shape[1:])
+        if total_length * int(batch_sizes[0]) * max(row_bytes, 1) > np.iinfo(np.intp).max:
+            raise ValueError(f"{op}: total_length {total_length} makes a padded batch larger than an "
+                             f"array can be")
     index = padded_positions(batch_sizes, sequence.sorted_indices)
     data = sequence.data
     if total_length is not None and total_length > steps:

@@ -448,14 +448,13 @@ class _Recurrent(Module):
             data = check_indices(owner, data, self.input_size, "tokens")
             if data.ndim != 1:
                 raise ValueError(f"{owner}: expected packed tokens of shape (N,), got shape {data.shape}")
-            inputs = take_padded(data, index, 0)
         else:
             size = self.input_size
             data = check_float_input(owner, data, size, self._dtype, f"(N, {size}) packed")
             if data.ndim != 2:
                 raise ValueError(f"{owner}: expected packed data of shape (N, {size}), "
                                  f"got shape {data.shape}")
-            inputs = take_padded(data, index, 0)
+        inputs = take_padded(data, index, 0)  # token 0 or a zero row past each sequence's end
         state = self._check_sequence(owner, index.shape, hx, True, 0)
         order, restore = packed.sorted_indices, packed.unsorted_indices
         if order is not None:

@@ -267,20 +267,18 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     batch_sizes = check_packed(op, sequence)
     batch_first = _check_flag(op, "batch_first", batch_first)
     _check_number(op, padding_value)
-    steps = len(batch_sizes)
+    steps, data = len(batch_sizes), sequence.data  # data: (steps of all sequences, *features)
     if total_length is not None:
         if isinstance(total_length, (bool, np.bool_)) or not isinstance(total_length, (int, np.integer)):
             raise TypeError(f"{op}: total_length must be an int, got {total_length!r}")
         if total_length < steps:
             raise ValueError(f"{op}: total_length {total_length} is less than the longest "
                              f"sequence's {steps} steps")
-        data = sequence.data  # (steps of all sequences, *features): a padded row is one of its rows
         row_bytes = np.dtype(data.dtype).itemsize * math.prod(data.shape[1:])
         if total_length * int(batch_sizes[0]) * max(row_bytes, 1) > np.iinfo(np.intp).max:
             raise ValueError(f"{op}: total_length {total_length} makes a padded batch larger than an "
                              f"array can be")
     index = padded_positions(batch_sizes, sequence.sorted_indices)
-    data = sequence.data
     if total_length is not None and total_length > steps:
         index = np.concatenate([index, np.full((total_length - steps, index.shape[1]), data.shape[0])])
     padded = take_padded(data, index.T if batch_first else index, _fill(op, padding_value, data.dtype))

@@ -24,6 +24,8 @@ import heapq
 import itertools
 import math
 import numbers
+import sys
+import types
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -52,7 +54,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "_grad", "requires_grad", "_parents", "_backward", "_op", "_order",
-                 "_owns_grad", "_pending", "_view", "__weakref__")
+                 "_owns_grad", "_pending", "_view", "_retained", "__weakref__")
     # Make `ndarray + Tensor` defer to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
 
@@ -71,6 +73,7 @@ class Tensor:
         self._owns_grad = False
         self._pending: list[Product] | None = None
         self._view: tuple[Tensor, object] | None = None
+        self._retained: list | None = None  # [grad or None] once retain_grad() was called
 
     # -- array-like facts -------------------------------------------------------------
     @property
@@ -86,8 +89,14 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> _Size:
+        """The number of elements, as NumPy's ``size``; called, the shape, as PyTorch's
+        ``size()``: ``t.size == t.numel()``, ``t.size() == t.shape``, ``t.size(-1) == t.shape[-1]``."""
+        return _Size(self.data.shape)
+
+    def dim(self) -> int:
+        """The number of axes, PyTorch's spelling of ``ndim``."""
+        return self.data.ndim
 
     def numel(self) -> int:
         """The number of elements, as PyTorch's ``numel()`` (NumPy's ``size``)."""
@@ -152,6 +161,82 @@ class Tensor:
         """``astype(np.float32)``, PyTorch's spelling."""
         return self.astype(np.float32)
 
+    def half(self) -> Tensor:
+        """``astype(np.float16)``, PyTorch's spelling."""
+        return self.astype(np.float16)
+
+    def long(self) -> Tensor:
+        """An int64 copy outside the graph, as PyTorch's (no gradient flows through it)."""
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        """An int32 copy outside the graph, as PyTorch's (no gradient flows through it)."""
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        """A bool copy outside the graph, as PyTorch's (non-zero is True)."""
+        return self.to(np.bool_)
+
+    def to(self, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False) -> Tensor:
+        """PyTorch's ``to``: ``to(dtype)``, ``to(other)`` (other's dtype), ``to("cpu")``,
+        ``to(device, dtype)``, or the keywords.
+
+        The tensor itself when nothing changes (unless ``copy``). To a floating-point
+        dtype it is ``astype``, and the gradient flows back; to an integer or bool dtype
+        the copy leaves the graph, as in PyTorch. The only device is the CPU.
+        """
+        dtype = to_arguments("to", args, dtype, device)
+        for name, value in (("copy", copy), ("non_blocking", non_blocking)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"to: {name} must be True or False, got {value!r}")
+        target = self.data.dtype if dtype is None else dtype
+        if target.kind not in "biuf":
+            raise TypeError(f"to: unsupported dtype {target} (tensor of shape {self.shape} and dtype "
+                            f"{self.dtype}); use a boolean, integer or floating-point dtype")
+        if target == self.data.dtype:
+            return self.clone() if copy else self
+        if target.kind == "f":
+            return self.astype(target)
+        return _leaf(self.data.astype(target))
+
+    def cpu(self) -> Tensor:
+        """The tensor itself, as PyTorch's ``cpu()`` of a CPU tensor (``t.cpu().numpy()``)."""
+        return self
+
+    @property
+    def grad_fn(self) -> GradFn | None:
+        """The op that made this tensor in the graph, or None for a leaf (as PyTorch's)."""
+        return None if self.is_leaf else GradFn(self._op)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after ``backward`` (as PyTorch's;
+        a no-op on a leaf, which keeps its gradient anyway). Gradients of later backward
+        passes add up in it, as a leaf's do; ``zero_grad`` clears it.
+
+        >>> import tinygrad_rnn as tg
+        >>> x = tg.Tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x * 3
+        >>> h.retain_grad()
+        >>> (h * h).sum().backward()
+        >>> h.grad
+        array([ 6., 12.], dtype=float32)
+        """
+        if not self.requires_grad:
+            raise ValueError(f"retain_grad: this tensor (shape {self.shape}) does not require grad, "
+                             "so it gets no gradient to retain")
+        if self.is_leaf or self._retained is not None:
+            return
+        if self._view is not None:
+            raise ValueError(f"retain_grad: this tensor (shape {self.shape}) is a slice view, whose "
+                             "gradient goes straight into the tensor it was sliced from; call "
+                             "retain_grad() on that tensor, or clone() the slice first")
+        self._retained = [None]
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        return self._retained is not None
+
     @property
     def grad(self) -> np.ndarray | None:
         """The accumulated gradient (an array of the tensor's shape and dtype), or None.
@@ -162,12 +247,15 @@ class Tensor:
         backward. The engine treats a grad set by hand as the user's array: it adds later
         gradients to a copy, never into it in place.
         """
-        return self._grad
+        return self._grad if self._retained is None else self._retained[0]
 
     @grad.setter
     def grad(self, value) -> None:
         if value is not None:
             value = _hand_set_grad(self, value)
+        if self._retained is not None:  # a non-leaf's retained gradient, not the sweep's buffer
+            self._retained[0] = value
+            return
         self._grad = value
         self._owns_grad = False  # whatever was set is not the engine's buffer to add into
 
@@ -180,8 +268,10 @@ class Tensor:
         """
         if not isinstance(set_to_none, (bool, np.bool_)):
             raise TypeError(f"zero_grad: set_to_none must be True or False, got {set_to_none!r}")
-        if set_to_none or self._grad is None:
+        if set_to_none or self.grad is None:
             self.grad = None
+        elif self._retained is not None:
+            self._retained[0] = np.zeros(self.data.shape, dtype=self.data.dtype)
         elif self._owns_grad and self._grad.shape == self.data.shape and self._grad.dtype == self.data.dtype:
             self._grad.fill(0)
         else:
@@ -256,6 +346,8 @@ class Tensor:
                 node = pop(queue)[1]
                 if node._pending is not None:
                     _flush(node)
+                if node._retained is not None:
+                    _retain(node)
                 grads = node._backward(node._grad)
                 for parent, parent_grad in zip(node._parents, grads):
                     if parent_grad is None or not parent.requires_grad:
@@ -581,6 +673,73 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 _new = object.__new__
 
 
+class _Size(int):
+    """``Tensor.size``: the number of elements (an int, as NumPy's ``size``) that, called,
+    gives the shape or one axis of it, as PyTorch's ``size()`` and ``size(dim)``."""
+
+    def __new__(cls, shape: tuple[int, ...]):
+        size = super().__new__(cls, math.prod(shape))
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
+            raise TypeError(f"size: dim must be an int, got {dim!r}")
+        if not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self.shape} "
+                             f"(expected -{len(self.shape)} <= dim < {len(self.shape)})"
+                             if self.shape else f"size: a 0-d tensor has no dim {dim}")
+        return self.shape[dim]
+
+
+class GradFn:
+    """``Tensor.grad_fn``: names the op that made a non-leaf tensor (``name()``)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"
+
+
+_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta")  # device strings ``to`` recognizes (only cpu runs)
+
+
+def to_arguments(op: str, args: tuple, dtype, device) -> np.dtype | None:
+    """The dtype that PyTorch's ``to`` arguments ask for (None: keep it): ``to(dtype)``,
+    ``to(tensor)`` (its dtype), ``to("cpu")``, ``to(device, dtype)`` or the keywords. The only
+    device is the CPU; a dtype or a device given twice is refused."""
+    def once(current, given):
+        if current is not None:
+            raise TypeError(f"{op}: got two dtypes or devices, {current!r} and {given!r}")
+        return given
+
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = once(dtype, arg.dtype)
+        elif isinstance(arg, str) and arg.split(":")[0] in _DEVICES:
+            device = once(device, arg)
+        else:
+            dtype = once(dtype, arg)
+    if device is not None and (not isinstance(device, str) or device.split(":")[0] != "cpu"):
+        raise ValueError(f"{op}: this library runs on the CPU only, got device {device!r}")
+    return None if dtype is None else _as_dtype(dtype, op)
+
+
+def _retain(node: Tensor) -> None:
+    """Keep a copy of ``node``'s gradient (complete when its backward is about to run) in
+    its retained slot, adding to what an earlier sweep left there."""
+    held, grad = node._retained, node._grad
+    held[0] = np.array(grad, copy=True) if held[0] is None else held[0] + grad
+
+
 def _leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     """Wrap an array without copying or checking (internal fast path)."""
     out = _new(Tensor)
@@ -594,6 +753,7 @@ def _leaf(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     out._owns_grad = False
     out._pending = None
     out._view = None
+    out._retained = None
     return out
 
 
@@ -645,6 +805,7 @@ def result(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op
     out._owns_grad = False
     out._pending = None
     out._view = None
+    out._retained = None
     out._op = op
     if _grad_enabled:
         for parent in parents:
@@ -661,23 +822,23 @@ def result(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op
     return out
 
 
-def _to_array(data, dtype) -> np.ndarray:
+def _to_array(data, dtype, op: str = "Tensor") -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        dtype = _as_dtype(dtype, "Tensor")
+        dtype = _as_dtype(dtype, op)
     if isinstance(data, (np.ndarray, np.generic)):
         array = np.array(data, dtype=dtype)
     else:
         try:
             array = np.array(data, dtype=dtype)
         except (TypeError, ValueError) as error:
-            raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__}: {error}") from None
+            raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__}: {error}") from None
         if dtype is None and array.dtype.kind in "biuf":
             array = array.astype(np.float32)
     if array.dtype.kind not in "biuf":
         raise TypeError(
-            f"Tensor: unsupported dtype {array.dtype} (from {type(data).__name__}); "
+            f"{op}: unsupported dtype {array.dtype} (from {type(data).__name__}); "
             "use a boolean, integer or floating-point array"
         )
     return array
@@ -743,6 +904,107 @@ def rand(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad:
                          f"low={low!r}, high={high!r}")
     data = _rng.resolve(rng, "rand").uniform(low, high, _shape("rand", shape)).astype(dtype)
     return _leaf(data, requires_grad)
+
+
+def _like(op: str, input: Tensor, dtype) -> np.dtype:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    dtype = input.dtype if dtype is None else _as_dtype(dtype, op)
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{op}: unsupported dtype {dtype}; use a boolean, integer or floating-point dtype")
+    return dtype
+
+
+def _new_leaf(op: str, data: np.ndarray, requires_grad) -> Tensor:
+    if not isinstance(requires_grad, (bool, np.bool_)):
+        raise TypeError(f"{op}: requires_grad must be True or False, got {requires_grad!r}")
+    if requires_grad and data.dtype.kind != "f":
+        raise TypeError(f"{op}: only floating-point tensors can require gradients, got dtype {data.dtype}")
+    return _leaf(data, bool(requires_grad))
+
+
+def zeros_like(input: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``input``'s shape and (unless ``dtype``) dtype, as ``torch.zeros_like``."""
+    return _new_leaf("zeros_like", np.zeros(input.shape, _like("zeros_like", input, dtype)), requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``input``'s shape and (unless ``dtype``) dtype, as ``torch.ones_like``."""
+    return _new_leaf("ones_like", np.ones(input.shape, _like("ones_like", input, dtype)), requires_grad)
+
+
+def _number_dtype(op: str, values) -> np.dtype:
+    """PyTorch's dtype for Python numbers: bool if all are bools, int64 if all are
+    integers, else float32 (its default float)."""
+    for value in values:
+        if not isinstance(value, numbers.Real):
+            raise TypeError(f"{op}: expected real numbers, got {type(value).__name__} {value!r}")
+    if all(isinstance(value, (bool, np.bool_)) for value in values):
+        return np.dtype(np.bool_)
+    if all(isinstance(value, numbers.Integral) for value in values):
+        return np.dtype(np.int64)
+    return np.dtype(np.float32)
+
+
+def full(size, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``size`` (a tuple or list) filled with ``fill_value``, as
+    ``torch.full``: its dtype follows the value (bool, int64 or float32) unless ``dtype``."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full: size must be a tuple or list of ints, got {type(size).__name__}")
+    dtype = _number_dtype("full", (fill_value,)) if dtype is None else _as_dtype(dtype, "full")
+    if dtype.kind not in "biuf":
+        raise TypeError(f"full: unsupported dtype {dtype}; use a boolean, integer or floating-point dtype")
+    return _new_leaf("full", np.full(_shape("full", (size,)), fill_value, dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``start, start + step, ...`` up to (not including) ``end``, as ``torch.arange``:
+    ``arange(5)``, ``arange(1, 5)``, ``arange(0, 1, 0.25)``. int64 when every bound is an
+    integer, else float32, unless ``dtype``; the values are computed in float64 and cast."""
+    if end is None:
+        start, end = 0, start
+    inferred = _number_dtype("arange", (start, end, step))
+    if dtype is None:
+        dtype = np.dtype(np.int64) if inferred.kind == "b" else inferred
+    dtype = _as_dtype(dtype, "arange")
+    if dtype.kind not in "iuf":
+        raise TypeError(f"arange: unsupported dtype {dtype}; use an integer or floating-point dtype")
+    if not all(math.isfinite(bound) for bound in (start, end, step)):
+        raise ValueError(f"arange: start, end and step must be finite, got {start}, {end}, {step}")
+    if step == 0 or (end - start) * step < 0:
+        raise ValueError(f"arange: step {step} cannot go from {start} to {end}"
+                         if step else "arange: step must be non-zero")
+    count = math.ceil((end - start) / step)
+    values = (start + np.arange(_shape("arange", (count,))[0], dtype=np.float64) * step
+              if inferred.kind == "f" else np.arange(start, end, step, dtype=np.int64))
+    return _new_leaf("arange", values.astype(dtype), requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory, as ``torch.from_numpy`` (``Tensor(array)`` copies)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: unsupported dtype {array.dtype} (array of shape {array.shape}); "
+                        "use a boolean, integer or floating-point array")
+    return _leaf(array)
+
+
+def tensor(data, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor copied from ``data``, as ``torch.tensor``: Python bools become bool,
+    Python ints int64 and any float float32 (``Tensor(data)`` makes all of them float32);
+    arrays and tensors keep their dtype."""
+    if dtype is None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
+        try:
+            array = np.array(data)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}: {error}") from None
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"tensor: unsupported data {type(data).__name__} (NumPy reads it as "
+                            f"{array.dtype}); use numbers, nested lists of numbers or an array")
+        dtype = {"b": np.bool_, "f": np.float32}.get(array.dtype.kind, np.int64)
+        data = array
+    return _new_leaf("tensor", _to_array(data, dtype, "tensor"), requires_grad)
 
 
 Tensor.zeros = staticmethod(zeros)
@@ -860,3 +1122,14 @@ class set_grad_enabled:
                 return function(*args, **kwargs)
 
         return in_mode
+
+
+class _TensorModule(types.ModuleType):
+    """This module, callable: ``tinygrad_rnn.tensor(data)`` is :func:`tensor` (PyTorch's
+    ``torch.tensor``), while ``tinygrad_rnn.tensor.Tensor`` and the rest stay where they are."""
+
+    def __call__(self, data, *, dtype=None, requires_grad: bool = False) -> Tensor:
+        return tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+sys.modules[__name__].__class__ = _TensorModule

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, to_arguments
 
 
 class NameClashError(KeyError, ValueError):
@@ -393,19 +393,25 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
-    def to(self, dtype) -> Module:
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> Module:
         """Cast every parameter and its gradient, and every floating-point buffer, to
         ``dtype`` (same Parameter objects, as in PyTorch; an array already of that dtype is
-        kept); return self. Integer and bool buffers keep their dtype, as in PyTorch. A
-        buffer stays the same Tensor object, where PyTorch puts a new one in its place (and
-        so splits a buffer held under two names into two).
+        kept); return self. The arguments are PyTorch's: ``to(dtype)``, ``to(tensor)``,
+        ``to("cpu")`` (the only device: nothing to move), ``to(device, dtype)``. Integer and
+        bool buffers keep their dtype, as in PyTorch. A buffer stays the same Tensor object,
+        where PyTorch puts a new one in its place (and so splits a buffer held under two
+        names into two).
 
         >>> import numpy as np
         >>> from tinygrad_rnn import nn
         >>> nn.Linear(2, 3).to(np.float64).weight.dtype
         dtype('float64')
         """
-        dtype = float_dtype(dtype, f"{type(self).__name__}.to")
+        owner = f"{type(self).__name__}.to"
+        dtype = to_arguments(owner, args, dtype, device)
+        if dtype is None:
+            return self
+        dtype = float_dtype(dtype, owner)
         for parameter in self.parameters():
             grad = parameter.grad  # kept, as PyTorch keeps it: backward(); float(); step() updates
             parameter.data = parameter.data.astype(dtype, copy=False)

@@ -341,3 +341,63 @@ def test_matmul_and_masked_fill_at_the_top_level():
     a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4)))
     np.testing.assert_array_equal(tg.matmul(a, b).data, np.full((2, 4), 3.0))
     np.testing.assert_array_equal(tg.masked_fill(a, a.data > 0, 0.0).data, np.zeros((2, 3)))
+
+
+# -- multinomial -------------------------------------------------------------------------------------------
+def test_multinomial_draws_in_proportion_to_the_weights():
+    weights = np.array([0.1, 0.0, 0.6, 0.3, 2.0])  # not normalised
+    draws = tg.multinomial(Tensor(weights), 40_000, replacement=True, rng=np.random.default_rng(0))
+    assert draws.dtype == np.int64 and draws.shape == (40_000,)
+    frequencies = np.bincount(draws.data, minlength=5) / 40_000
+    np.testing.assert_allclose(frequencies, weights / weights.sum(), atol=0.01)
+    assert frequencies[1] == 0.0
+
+
+@given(st.data(), st.integers(1, 3), st.integers(1, 6), st.booleans())
+def test_multinomial_shapes_zero_weights_and_no_repeats_without_replacement(data, rows, categories,
+                                                                           replacement):
+    weights = data.draw(arrays((rows, categories), st.sampled_from([0.0, 0.5, 1.0, 3.0])))
+    weights[:, 0] += 1.0  # every row has a positive weight
+    nonzero = np.count_nonzero(weights, axis=1)
+    count = data.draw(st.integers(1, 8 if replacement else categories))
+    draws = tg.multinomial(Tensor(weights), count, replacement, rng=np.random.default_rng(1)).data
+    assert draws.shape == (rows, count) and draws.dtype == np.int64
+    assert ((0 <= draws) & (draws < categories)).all()
+    for row in range(rows):
+        positive = weights[row, draws[row]] > 0
+        if replacement:
+            assert positive.all()  # a zero weight is never drawn
+        else:
+            assert len(set(draws[row].tolist())) == count  # each category at most once
+            assert positive[: min(count, nonzero[row])].all() and not positive[nonzero[row]:].any()
+    single = tg.multinomial(Tensor(weights[0]), count, replacement).data
+    assert single.shape == (count,)
+
+
+def test_multinomial_follows_the_seeded_generator_and_is_a_method():
+    weights = Tensor([1.0, 2.0, 3.0])
+    tg.manual_seed(5)
+    first = weights.multinomial(10, True).data
+    tg.manual_seed(5)
+    np.testing.assert_array_equal(tg.multinomial(weights, 10, replacement=True).data, first)
+    assert tg.multinomial(tg.zeros(0, 3), 2).shape == (0, 2)
+
+
+@pytest.mark.parametrize(("args", "error", "message"), [
+    ((Tensor([1.0, 2.0]), 3), ValueError, r"multinomial: cannot draw 3 samples without replacement from 2 "
+                                          r"categories \(input of shape \(2,\)\)"),
+    ((Tensor([1.0, 2.0]), 0), ValueError, "multinomial: num_samples must be a positive int, got 0"),
+    ((Tensor([[1.0, 0.0], [0.0, 0.0]]), 1, True), ValueError,
+     "multinomial: every row needs a positive weight"),
+    ((Tensor([1.0, -1.0]), 1), ValueError, "multinomial: weights must be finite and non-negative"),
+    ((Tensor([1.0, np.nan]), 1), ValueError, "multinomial: weights must be finite and non-negative"),
+    ((Tensor(np.array([1, 2])), 1), ValueError,
+     r"multinomial: input must be a 1-D or 2-D floating-point tensor with at least one category, "
+     r"got shape \(2,\) and dtype int64"),
+    ((Tensor(np.ones((2, 2, 2))), 1), ValueError, r"got shape \(2, 2, 2\)"),
+    ((np.ones(2), 1), TypeError, "multinomial: input must be a Tensor of weights, got ndarray"),
+    ((Tensor([1.0]), 1, "yes"), TypeError, "multinomial: replacement must be True or False"),
+])
+def test_multinomial_refuses_bad_input(args, error, message):
+    with pytest.raises(error, match=message):
+        tg.multinomial(*args)

@@ -906,6 +906,55 @@ def rand(*shape, low: float = 0.0, high: float = 1.0, dtype=None, requires_grad:
     return _leaf(data, requires_grad)
 
 
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, rng=None) -> Tensor:
+    """Category indices drawn in proportion to the weights in each row of ``input`` (1-D, or
+    2-D for one draw per row), as ``torch.multinomial``: int64, shape ``(num_samples,)`` or
+    ``(rows, num_samples)``. The weights need not sum to 1. Without ``replacement`` a row
+    gives each category at most once (zero-weight ones only after all the others).
+
+    >>> import tinygrad_rnn as tg
+    >>> tg.multinomial(tg.Tensor([0.0, 1.0, 0.0]), 2, replacement=True).tolist()
+    [1, 1]
+    """
+    op = "multinomial"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor of weights, got {type(input).__name__}")
+    weights = input.data
+    if weights.dtype.kind != "f" or weights.ndim not in (1, 2) or weights.shape[-1] == 0:
+        raise ValueError(f"{op}: input must be a 1-D or 2-D floating-point tensor with at least one "
+                         f"category, got shape {input.shape} and dtype {input.dtype}")
+    if isinstance(num_samples, (bool, np.bool_)) or not isinstance(num_samples, (int, np.integer)) \
+            or num_samples <= 0:
+        raise ValueError(f"{op}: num_samples must be a positive int, got {num_samples!r}")
+    if not isinstance(replacement, (bool, np.bool_)):
+        raise TypeError(f"{op}: replacement must be True or False, got {replacement!r}")
+    rows = weights.reshape(-1, weights.shape[-1]).astype(np.float64)
+    count = int(num_samples)
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise ValueError(f"{op}: weights must be finite and non-negative (input of shape {input.shape})")
+    if len(rows) and not (rows.sum(axis=1) > 0).all():
+        raise ValueError(f"{op}: every row needs a positive weight (input of shape {input.shape})")
+    if not replacement and count > rows.shape[1]:
+        raise ValueError(f"{op}: cannot draw {count} samples without replacement from "
+                         f"{rows.shape[1]} categories (input of shape {input.shape})")
+    generator = _rng.resolve(rng, op)
+    samples = np.empty((len(rows), count), dtype=np.int64)
+    for row, row_weights in enumerate(rows):
+        probabilities = row_weights / row_weights.sum()
+        if replacement:  # inverse CDF: a zero weight has an empty interval and is never drawn
+            cdf = np.cumsum(probabilities)
+            cdf /= cdf[-1]
+            samples[row] = np.searchsorted(cdf, generator.random(count), side="right")
+            continue
+        # Without replacement the non-zero categories come first; once they are used up, the
+        # rest are zero-weight ones in random order (where PyTorch goes on too).
+        drawn = min(count, np.count_nonzero(probabilities))
+        samples[row, :drawn] = generator.choice(len(probabilities), drawn, replace=False, p=probabilities)
+        if drawn < count:
+            samples[row, drawn:] = generator.permutation(np.flatnonzero(probabilities == 0))[:count - drawn]
+    return _leaf(samples.reshape(weights.shape[:-1] + (count,)))
+
+
 def _like(op: str, input: Tensor, dtype) -> np.dtype:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
@@ -1011,6 +1060,7 @@ Tensor.zeros = staticmethod(zeros)
 Tensor.ones = staticmethod(ones)
 Tensor.randn = staticmethod(randn)
 Tensor.rand = staticmethod(rand)
+Tensor.multinomial = multinomial
 
 
 # -- grad mode --------------------------------------------------------------------------

@@ -318,6 +318,45 @@ def rpow(a: Tensor, base: float) -> Tensor:
         return result(out.astype(data.dtype, copy=False), (a,), backward, "rpow")
 
 
+def _elementwise_extreme(op: str, function, beats, input: Tensor, other: _Operand) -> Tensor:
+    """``function(input, other)`` broadcast (np.maximum or np.minimum: NaN wins), with torch's
+    gradient: the side that ``beats`` the other gets it all, a tie gives each side half, and
+    where either is NaN both sides get it all (neither beats, nor equals, the other)."""
+    other, out = _binary(function, input, other, op)
+
+    def backward(grad):
+        x, y = input.data, other.data
+        shared = np.where(x == y, grad / 2, grad)
+        zero = grad.dtype.type(0)
+        return (np.where(beats(y, x), zero, shared) if input.requires_grad else None,
+                np.where(beats(x, y), zero, shared) if other.requires_grad else None)
+
+    return result(out, (input, other), backward, op)
+
+
+@_tensor_first
+def maximum(input: Tensor, other: _Operand) -> Tensor:
+    """The elementwise larger of ``input`` and ``other``, broadcast, as ``torch.maximum``: a NaN
+    on either side gives NaN. ``other`` may also be an array or a number, as in ``x + y``.
+
+    The larger side gets the gradient; ties split it in halves, as torch's:
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = tg.Tensor([2.0, 2.0, 0.0], requires_grad=True)
+    >>> x.maximum(y).sum().backward()
+    >>> x.grad.tolist(), y.grad.tolist()
+    ([0.0, 0.5, 1.0], [1.0, 0.5, 0.0])
+    """
+    return _elementwise_extreme("maximum", np.maximum, np.greater, input, other)
+
+
+@_tensor_first
+def minimum(input: Tensor, other: _Operand) -> Tensor:
+    """The elementwise smaller of ``input`` and ``other``, as ``torch.minimum`` (see :func:`maximum`)."""
+    return _elementwise_extreme("minimum", np.minimum, np.less, input, other)
+
+
 # -- selection ---------------------------------------------------------------------------
 def _condition(op: str, condition) -> np.ndarray:
     """A bool Tensor's or array's data, or a TypeError naming ``op`` (torch refuses integer
@@ -504,6 +543,20 @@ def matmul(a: Tensor, b: _Operand) -> Tensor:
         return grad_a, grad_b
 
     return result(out, (a, b), backward, "matmul")
+
+
+@_tensor_first
+def mm(input: Tensor, mat2: _Operand) -> Tensor:
+    """The matrix product of two 2-D operands, as ``torch.mm``: :func:`matmul` with no other
+    case (no 1-D vectors, no batches), so a misplaced axis is an error instead of a broadcast."""
+    mat2 = _operand(mat2, input, "mm")
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise ValueError(f"mm: both operands must be 2-D matrices, got shapes {input.shape} and "
+                         f"{mat2.shape}; matmul takes other shapes")
+    if input.shape[1] != mat2.shape[0]:
+        raise ValueError(f"mm: shapes {input.shape} and {mat2.shape} cannot be multiplied: inner "
+                         f"dimensions differ ({input.shape[1]} != {mat2.shape[0]})")
+    return matmul(input, mat2)
 
 
 def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -1218,6 +1271,40 @@ def norm(a: Tensor, p: float | str = "fro", axis=None, keepdims: bool = False) -
     return result(_rounded(out, a.data.dtype), (a,), backward, "norm")
 
 
+def _running_sum(data: np.ndarray, axis: int) -> np.ndarray:
+    """``np.cumsum`` along ``axis`` (of an array with at least one), in PyTorch's dtypes: bool and
+    integers count in int64, float16 is summed in float32 and rounded once, as in ``_sum``."""
+    if data.dtype.kind in "biu":
+        return np.cumsum(data, axis=axis, dtype=np.uint64 if data.dtype == np.uint64 else np.int64)
+    if data.dtype == np.float16:
+        return _rounded(np.cumsum(data, axis=axis, dtype=np.float32), data.dtype)
+    return np.cumsum(data, axis=axis)
+
+
+@_tensor_first
+def cumsum(input: Tensor, dim: int) -> Tensor:
+    """Running sums along ``dim`` (required, as torch's; 0 or −1 for a 0-d tensor), as
+    ``torch.cumsum``: y_i = Σ_{j≤i} x_j, so ∂L/∂x_j = Σ_{i≥j} ∂L/∂y_i, the running sum of the
+    gradient from the far end. Bool and integer tensors give int64.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = x.cumsum(0)
+    >>> y.backward(tg.Tensor([1.0, 0.0, 10.0]))
+    >>> y.tolist(), x.grad.tolist()
+    ([1.0, 3.0, 6.0], [11.0, 10.0, 10.0])
+    """
+    axis = _axis("cumsum", input.shape, dim, name="dim")
+    shape = input.shape
+    data = input.data if input.ndim else input.data.reshape(1)
+
+    def backward(grad):
+        work = grad.reshape(data.shape)
+        return (np.flip(_running_sum(np.flip(work, axis), axis), axis).reshape(shape),)
+
+    return result(_running_sum(data, axis).reshape(shape), (input,), backward, "cumsum")
+
+
 @_tensor_first
 def clone(a: Tensor) -> Tensor:
     """A copy of ``a`` that stays in the graph, its gradient passed straight back, as
@@ -1372,6 +1459,17 @@ def permute(a: Tensor, *dims) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     return _transposed(a, _permutation("permute", a, dims), "permute")
+
+
+@_tensor_first
+def t(input: Tensor) -> Tensor:
+    """The transpose of a matrix, as ``torch.t``: a 0-d or 1-D tensor comes back as it is (a
+    node passing the gradient through), more than two axes are an error (``transpose``
+    reverses any number, ``permute`` takes any order)."""
+    if input.ndim > 2:
+        raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {input.shape}; "
+                         "use transpose or permute")
+    return transpose(input)
 
 
 @_tensor_first
@@ -1541,6 +1639,110 @@ def embedding_prechecked(weight: Tensor, index: np.ndarray, padding_idx: int | N
     return result(weight.data[index], (weight,), backward, "embedding")
 
 
+def _integer_index(op: str, input: Tensor, index) -> np.ndarray:
+    """``index``'s data: an integer Tensor or NumPy array (torch takes only a Tensor; bool,
+    float and Python lists are refused, as there)."""
+    data = index.data if isinstance(index, Tensor) else index
+    if not isinstance(data, np.ndarray):
+        raise TypeError(f"{op}: index must be an integer Tensor or array, got {type(index).__name__} "
+                        f"(input of shape {input.shape})")
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must hold integers, got dtype {data.dtype} (index of shape "
+                        f"{data.shape}, input of shape {input.shape})")
+    return data
+
+
+def _check_index_range(op: str, input: Tensor, index: np.ndarray, dim: int, extent: int) -> None:
+    """Every value of ``index`` in [0, extent), the length of ``input`` along ``dim``; negative
+    values are refused, as torch refuses them here (getitem counts them from the end)."""
+    outside = (index < 0) | (index >= extent)
+    if outside.any():
+        raise ValueError(f"{op}: index values must lie in [0, {extent}) along dim {dim} of the input of "
+                         f"shape {input.shape}, got {index[outside][0]} (index of shape {index.shape})")
+
+
+def _scatter_added(grad: np.ndarray, shape: tuple[int, ...], key: tuple) -> np.ndarray:
+    """Zeros of ``shape`` with ``grad`` added at ``key`` (repeated positions add up)."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    np.add.at(out, key, grad)
+    return out
+
+
+@_tensor_first
+def gather(input: Tensor, dim: int, index) -> Tensor:
+    """The entries of ``input`` that ``index`` picks along ``dim``, as ``torch.gather``:
+    ``out[i][j][k] = input[index[i][j][k]][j][k]`` for dim 0 (likewise for the others).
+
+    ``index`` is an integer Tensor or array with as many axes as ``input`` (a 0-d one counts
+    as having one), at most as long as ``input`` on every axis but ``dim``, with values in
+    [0, input.shape[dim]); the result has ``index``'s shape and ``input``'s dtype. Backward
+    adds the gradient into the picked places (repeats add up).
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> scores = tg.Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    >>> picked = scores.gather(1, np.array([[2], [0]]))
+    >>> picked.sum().backward()
+    >>> picked.tolist(), scores.grad.tolist()
+    ([[3.0], [4.0]], [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    """
+    index = _integer_index("gather", input, index)
+    axis = _axis("gather", input.shape, dim, name="dim")
+    data = input.data if input.ndim else input.data.reshape(1)
+    positions = index if index.ndim else index.reshape(1)
+    if positions.ndim != data.ndim:
+        raise ValueError(f"gather: index must have as many dimensions as input, got index of shape "
+                         f"{index.shape} for input of shape {input.shape}")
+    if positions.size:  # torch checks nothing of an empty index
+        if any(n > data.shape[d] for d, n in enumerate(positions.shape) if d != axis):
+            raise ValueError(f"gather: index of shape {index.shape} is longer than the input of shape "
+                             f"{input.shape} along a dim other than {axis}")
+        _check_index_range("gather", input, positions, axis, data.shape[axis])
+    # Each position's full coordinates: the index along dim, its own place along the others.
+    key = tuple(positions if d == axis else
+                np.arange(n).reshape([n if e == d else 1 for e in range(positions.ndim)])
+                for d, n in enumerate(positions.shape))
+    shape = input.shape
+
+    def backward(grad):
+        return (_scatter_added(grad.reshape(positions.shape), data.shape, key).reshape(shape),)
+
+    return result(data[key].reshape(index.shape), (input,), backward, "gather")
+
+
+@_tensor_first
+def index_select(input: Tensor, dim: int, index) -> Tensor:
+    """The slices of ``input`` at the positions ``index`` names along ``dim``, as
+    ``torch.index_select``: ``index`` is a 1-D (or 0-d) integer Tensor or array with values
+    in [0, input.shape[dim]), and the result is ``input`` with that axis ``len(index)`` long.
+    A 0-d input takes one position, 0, and stays 0-d. Repeated positions add their gradients.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> x = tg.Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    >>> rows = x.index_select(1, np.array([2, 2, 0]))
+    >>> rows.sum().backward()
+    >>> rows.tolist(), x.grad.tolist()
+    ([[3.0, 3.0, 1.0], [6.0, 6.0, 4.0]], [[1.0, 0.0, 2.0], [1.0, 0.0, 2.0]])
+    """
+    index = _integer_index("index_select", input, index)
+    axis = _axis("index_select", input.shape, dim, name="dim")
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 1-D or 0-d, got shape {index.shape} (input of "
+                         f"shape {input.shape})")
+    positions = index.reshape(-1)
+    data = input.data if input.ndim else input.data.reshape(1)
+    if not input.ndim and positions.size != 1:
+        raise ValueError(f"index_select: a 0-d input takes exactly one index, got index of shape "
+                         f"{index.shape}")
+    _check_index_range("index_select", input, positions, axis, data.shape[axis])
+    out = np.take(data, positions, axis=axis)
+    key, selected, shape = (slice(None),) * axis + (positions,), out.shape, input.shape
+
+    def backward(grad):
+        return (_scatter_added(grad.reshape(selected), data.shape, key).reshape(shape),)
+
+    return result(out if input.ndim else out.reshape(shape), (input,), backward, "index_select")
+
+
 def _as_tensors(op: str, tensors) -> list[Tensor]:
     # A list or tuple skips the Sequence ABC's isinstance, several times slower (a
     # recurrent layer stacks its outputs at every call).
@@ -1698,6 +1900,44 @@ def expand(a: Tensor, *sizes) -> Tensor:
                              f"{i}, which is not 1 (sizes {tuple(sizes)}, tensor of shape {a.shape})")
         shape.append(size)
     return result(np.broadcast_to(a.data, tuple(shape)), (a,), lambda grad: (grad,), "expand")
+
+
+@_tensor_first
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """``input`` tiled ``sizes[i]`` times along axis i, as ``torch.Tensor.repeat`` (NumPy's
+    ``tile``): sizes come as ints or one tuple, at least one per axis (extra ones add leading
+    axes), 0 allowed. Unlike ``expand`` it copies; the gradient sums the tiles.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> y = x.repeat(3, 2, 1)
+    >>> y.sum().backward()
+    >>> y.shape, y[0].tolist(), x.grad.tolist()
+    ((3, 2, 2), [[1.0, 2.0], [1.0, 2.0]], [[6.0, 6.0]])
+    """
+    if not sizes:
+        raise TypeError(f"repeat: give the number of repeats along each axis, none given (tensor of "
+                        f"shape {input.shape})")
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if not all(_is_int(size) for size in sizes):
+        raise TypeError(f"repeat: sizes must be ints, got {sizes!r} (tensor of shape {input.shape})")
+    sizes = tuple(int(size) for size in sizes)
+    if len(sizes) < input.ndim:
+        raise ValueError(f"repeat: {len(sizes)} sizes {sizes} for a tensor of shape {input.shape}: give "
+                         f"at least one per axis ({input.ndim})")
+    if any(size < 0 for size in sizes):
+        raise ValueError(f"repeat: sizes must not be negative, got {sizes} (tensor of shape "
+                         f"{input.shape})")
+    shape = input.shape
+    padded = (1,) * (len(sizes) - input.ndim) + shape
+
+    def backward(grad):
+        # Axis i of the output is (tile, position): split each, then sum over the tiles.
+        tiles = grad.reshape([n for pair in zip(sizes, padded) for n in pair])
+        return (tiles.sum(axis=tuple(range(0, tiles.ndim, 2))).reshape(shape),)
+
+    return result(np.tile(input.data, sizes), (input,), backward, "repeat")
 
 
 @_tensor_first
@@ -1999,11 +2239,13 @@ Tensor.__rmul__ = _method(mul)
 Tensor.__truediv__ = _method(div)
 Tensor.__rtruediv__ = _reflected(_method(div))
 Tensor.__neg__ = _method(neg)
+Tensor.neg = _method(neg)
 Tensor.__pow__ = _method(pow)
 Tensor.pow = _method(pow)
 Tensor.__rpow__ = _method(rpow)
 Tensor.__matmul__ = _method(matmul)
 Tensor.matmul = _method(matmul)
+Tensor.mm = _method(mm)
 Tensor.__rmatmul__ = _method(rmatmul)
 Tensor.addmm = addmm
 Tensor.__getitem__ = _method(getitem)
@@ -2016,6 +2258,7 @@ Tensor.view = _method(reshape)  # PyTorch's name; a copy where no view can be ma
 Tensor.clone = _method(clone)
 Tensor.transpose = _method(transpose)
 Tensor.T = property(_method(transpose))
+Tensor.t = _method(t)
 Tensor.permute = _method(permute)
 Tensor.squeeze = _method(squeeze)
 Tensor.unsqueeze = _method(unsqueeze)
@@ -2025,6 +2268,12 @@ Tensor.argmin = _method(argmin)
 Tensor.split = _method(split)
 Tensor.chunk = _method(chunk)
 Tensor.expand = _method(expand)
+Tensor.repeat = _method(repeat)
+Tensor.gather = _method(gather)
+Tensor.index_select = _method(index_select)
+Tensor.maximum = _method(maximum)
+Tensor.minimum = _method(minimum)
+Tensor.cumsum = _method(cumsum)
 Tensor.where = _where_method
 Tensor.masked_fill = _method(masked_fill)
 Tensor.var = _method(var)

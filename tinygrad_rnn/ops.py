@@ -357,6 +357,253 @@ def minimum(input: Tensor, other: _Operand) -> Tensor:
     return _elementwise_extreme("minimum", np.minimum, np.less, input, other)
 
 
+# -- comparisons and logic: bool results, outside the graph ------------------------------
+def _compared(function, input: Tensor, other, op: str) -> Tensor:
+    """``function(input, other)`` broadcast, as a bool Tensor that records no graph: a
+    comparison has no gradient, as in torch. ``other`` is an operand as in ``x + y``, met in
+    the dtype arithmetic would use (``_meeting``), except that an integer beside a bool or
+    integer tensor is compared exactly, outside the dtype's range too: int8 < 1000 is true, as
+    in NumPy (torch wraps 1000 into int8 first, to -24, and answers false)."""
+    if input.data.dtype.kind in "biu" and _is_int(other):
+        x, y = input.data, int(other)
+        shape = ()
+    else:
+        other = _operand(other, input, op)
+        x, y = _meeting(input, other)
+        shape = other.shape
+    try:
+        return _leaf(np.asarray(function(x, y)))
+    except ValueError:
+        raise ValueError(f"{op}: shapes {input.shape} and {shape} cannot be broadcast together") from None
+
+
+@_tensor_first
+def eq(input: Tensor, other: _Operand) -> Tensor:
+    """``input == other`` elementwise, as ``torch.eq``: a bool Tensor with no gradient; ``other``
+    a Tensor, a real array or a number, broadcast. ``x == y`` is this op.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([1.0, 2.0, 3.0])
+    >>> (x == tg.Tensor([1.0, 0.0, 3.0])).tolist(), (x >= 2).tolist()
+    ([True, False, True], [False, True, True])
+    >>> tg.where(x > 1.5, x, 0.0).tolist()
+    [0.0, 2.0, 3.0]
+    """
+    return _compared(np.equal, input, other, "eq")
+
+
+@_tensor_first
+def ne(input: Tensor, other: _Operand) -> Tensor:
+    """``input != other`` elementwise, as ``torch.ne`` (see :func:`eq`); NaN differs from everything."""
+    return _compared(np.not_equal, input, other, "ne")
+
+
+@_tensor_first
+def lt(input: Tensor, other: _Operand) -> Tensor:
+    """``input < other`` elementwise, as ``torch.lt`` (see :func:`eq`)."""
+    return _compared(np.less, input, other, "lt")
+
+
+@_tensor_first
+def le(input: Tensor, other: _Operand) -> Tensor:
+    """``input <= other`` elementwise, as ``torch.le`` (see :func:`eq`)."""
+    return _compared(np.less_equal, input, other, "le")
+
+
+@_tensor_first
+def gt(input: Tensor, other: _Operand) -> Tensor:
+    """``input > other`` elementwise, as ``torch.gt`` (see :func:`eq`)."""
+    return _compared(np.greater, input, other, "gt")
+
+
+@_tensor_first
+def ge(input: Tensor, other: _Operand) -> Tensor:
+    """``input >= other`` elementwise, as ``torch.ge`` (see :func:`eq`)."""
+    return _compared(np.greater_equal, input, other, "ge")
+
+
+def _comparison_operator(op):
+    """``op`` as ``x == y``, ``x < y``, ...: NotImplemented for an operand no op takes (None, a
+    str, a list), so that Python answers ``x == None`` with False, as it does for torch's
+    tensors, and ``x < "a"`` with its own TypeError."""
+    compared = _method(op)
+
+    def compare(self: Tensor, other):
+        if isinstance(other, (Tensor, np.ndarray, *_SCALARS)):
+            return compared(self, other)
+        return NotImplemented
+
+    compare.__name__ = compare.__qualname__ = op.__name__
+    compare.__doc__ = op.__doc__
+    return compare
+
+
+def _integer_data(op: str, tensor: Tensor) -> np.ndarray:
+    data = tensor.data
+    if data.dtype.kind not in "biu":
+        raise TypeError(f"{op}: defined for bool and integer tensors, got dtype {tensor.dtype} "
+                        f"(shape {tensor.shape}); compare floats with eq, lt, ... instead")
+    return data
+
+
+def _bitwise(function, input: Tensor, other, op: str) -> Tensor:
+    """``function(input, other)`` of bool or integer operands, broadcast, as torch's ``&``, ``|``
+    and ``^``: logical for bools, bitwise for integers, floats refused; ``other`` a Tensor, an
+    array or a bool or int. The result records no graph."""
+    x = _integer_data(op, input)
+    if isinstance(other, (Tensor, np.ndarray)):
+        other = _integer_data(op, _operand(other, input, op))
+    elif not isinstance(other, (bool, int, np.bool_, np.integer)):
+        raise TypeError(f"{op}: other must be a bool or integer Tensor, array or number, got "
+                        f"{type(other).__name__} (tensor of shape {input.shape})")
+    try:
+        return _leaf(np.asarray(function(x, other)))
+    except ValueError:
+        raise ValueError(f"{op}: shapes {input.shape} and {np.shape(other)} cannot be broadcast "
+                         "together") from None
+    except OverflowError:
+        raise ValueError(f"{op}: the integer {other} does not fit the dtype {input.dtype} (shape "
+                         f"{input.shape})") from None
+
+
+@_tensor_first
+def bitwise_and(input: Tensor, other) -> Tensor:
+    """``input & other`` of bool or integer tensors, as ``torch.bitwise_and``: ``(x > 0) & (x < 1)``
+    is the mask of both."""
+    return _bitwise(np.bitwise_and, input, other, "bitwise_and")
+
+
+@_tensor_first
+def bitwise_or(input: Tensor, other) -> Tensor:
+    """``input | other`` of bool or integer tensors, as ``torch.bitwise_or``."""
+    return _bitwise(np.bitwise_or, input, other, "bitwise_or")
+
+
+@_tensor_first
+def bitwise_xor(input: Tensor, other) -> Tensor:
+    """``input ^ other`` of bool or integer tensors, as ``torch.bitwise_xor``."""
+    return _bitwise(np.bitwise_xor, input, other, "bitwise_xor")
+
+
+@_tensor_first
+def bitwise_not(input: Tensor) -> Tensor:
+    """``~input``: logical not of a bool tensor, bitwise not of an integer one (−x − 1), as
+    torch's; floats are refused. ``~(x > 0)`` is the mask of the rest."""
+    return _leaf(np.invert(_integer_data("bitwise_not", input)))
+
+
+@_tensor_first
+def logical_not(input: Tensor) -> Tensor:
+    """True where ``input`` is zero (False, 0, 0.0), as ``torch.logical_not``: any dtype, bool result."""
+    return _leaf(np.logical_not(input.data))
+
+
+def _as_array(op: str, other, input: Tensor) -> np.ndarray:
+    return other.data if isinstance(other, Tensor) else _operand(other, input, op).data
+
+
+@_tensor_first
+def isnan(input: Tensor) -> Tensor:
+    """True where ``input`` is NaN, as ``torch.isnan`` (never, for bool and integer tensors)."""
+    return _leaf(np.isnan(input.data) if input.data.dtype.kind == "f" else np.zeros(input.shape, bool))
+
+
+@_tensor_first
+def isinf(input: Tensor) -> Tensor:
+    """True where ``input`` is +inf or −inf, as ``torch.isinf``."""
+    return _leaf(np.isinf(input.data) if input.data.dtype.kind == "f" else np.zeros(input.shape, bool))
+
+
+@_tensor_first
+def isfinite(input: Tensor) -> Tensor:
+    """True where ``input`` is neither NaN nor ±inf, as ``torch.isfinite``."""
+    return _leaf(np.isfinite(input.data) if input.data.dtype.kind == "f" else np.ones(input.shape, bool))
+
+
+@_tensor_first
+def isclose(input: Tensor, other: _Operand, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """|input − other| <= atol + rtol·|other| elementwise, broadcast, as ``torch.isclose`` (and
+    NumPy's, with torch's defaults): a bool Tensor; NaNs are close to each other only with
+    ``equal_nan``, inf only to the same inf.
+
+    >>> import tinygrad_rnn as tg
+    >>> tg.Tensor([1.0, 1.001, float("nan")]).isclose(tg.Tensor([1.0, 1.0, float("nan")])).tolist()
+    [True, False, False]
+    """
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not value >= 0:
+            raise ValueError(f"isclose: {name} must be a non-negative number, got {value!r}")
+    if not isinstance(equal_nan, (bool, np.bool_)):
+        raise TypeError(f"isclose: equal_nan must be a bool, got {equal_nan!r}")
+    x, y = input.data, _as_array("isclose", other, input)
+    try:
+        return _leaf(np.asarray(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+    except ValueError:
+        raise ValueError(f"isclose: shapes {input.shape} and {y.shape} cannot be broadcast "
+                         "together") from None
+
+
+@_tensor_first
+def allclose(input: Tensor, other: _Operand, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """True if :func:`isclose` holds everywhere, as ``torch.allclose``: a Python bool."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+
+
+@_tensor_first
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True if ``other`` is a Tensor of the same shape with the same values, as ``torch.equal``
+    (dtypes may differ; a NaN is unequal to itself): a Python bool, never broadcast."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"equal: other must be a Tensor, got {type(other).__name__} (tensor of shape "
+                        f"{input.shape})")
+    return bool(np.array_equal(input.data, other.data))  # False for different shapes
+
+
+def _truth(function, input: Tensor, axis, keepdims: bool, op: str) -> Tensor:
+    axes = _axes(op, input.shape, axis, keepdims)
+    out = np.asarray(function(input.data, axis=axes, keepdims=keepdims))
+    return _leaf(out.astype(np.uint8) if input.data.dtype == np.uint8 else out)
+
+
+def _named(name: str):
+    """Give a function the public ``name`` its errors and its repr use."""
+    def rename(function):
+        function.__name__ = function.__qualname__ = name
+        return function
+
+    return rename
+
+
+# Named all_ and any_ here, where the builtins serve the other ops; tinygrad_rnn.all and
+# tinygrad_rnn.any, and the Tensor methods, are these.
+@_tensor_first
+@_torch_keywords
+@_named("all")
+def all_(input: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """True where every element over ``dim`` is nonzero, as ``torch.all``: ``dim`` None (every
+    element), an int or a tuple, ``keepdim`` as in ``sum``; a bool Tensor (uint8 of uint8, as
+    torch) with no gradient. Of no elements, True.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[1.0, 0.0], [2.0, 3.0]])
+    >>> (x > 0).all().item(), (x > 0).all(dim=1).tolist(), (x > 0).any(dim=0).tolist()
+    (False, [False, True], [True, True])
+    """
+    return _truth(np.all, input, axis, keepdims, "all")
+
+
+@_tensor_first
+@_torch_keywords
+@_named("any")
+def any_(input: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """True where some element over ``dim`` is nonzero, as ``torch.any`` (see :func:`all_`); of
+    no elements, False."""
+    return _truth(np.any, input, axis, keepdims, "any")
+
+
 # -- selection ---------------------------------------------------------------------------
 def _condition(op: str, condition) -> np.ndarray:
     """A bool Tensor's or array's data, or a TypeError naming ``op`` (torch refuses integer
@@ -382,17 +629,27 @@ def _scalar_pair(input, other) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(input, dtype=dtype), np.asarray(other, dtype=dtype)
 
 
+def _meeting(input: Tensor, other: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The data of two operands, one of which may be a scalar (``_operand``), in the dtype where
+    they meet: a scalar beside float16 rounded to float16 (to inf if need be, as torch rounds
+    it), a float scalar beside integers float32 (as in arithmetic); as they are otherwise."""
+    x, y = input.data, other.data
+    if type(input) is _HalfScalar or type(other) is _HalfScalar:
+        dtype = np.float16
+    else:
+        dtype = _scalar_dtype(x, y)
+    if dtype is None:
+        return x, y
+    with np.errstate(over="ignore"):
+        return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
+
+
 def _select(op: str, mask: np.ndarray, input: Tensor, other: Tensor) -> Tensor:
     """The node ``input`` where ``mask`` else ``other``, all three broadcast together; each side's
     gradient is the incoming one where it was chosen, 0 elsewhere (summed back by the engine)."""
-    x, y = input.data, other.data
-    if type(input) is _HalfScalar or type(other) is _HalfScalar:  # a scalar beside float16
-        dtype = np.float16  # the scalar rounded, to inf if need be, as torch
-    else:
-        dtype = _scalar_dtype(x, y)  # a float scalar beside integers: float32, as in arithmetic
+    x, y = _meeting(input, other)
     try:
-        with np.errstate(over="ignore"):
-            out = np.where(mask, x, y) if dtype is None else np.where(mask, x.astype(dtype), y.astype(dtype))
+        out = np.where(mask, x, y)
     except ValueError:
         raise ValueError(f"{op}: shapes {mask.shape} (condition), {input.shape} and {other.shape} "
                          "cannot be broadcast together") from None
@@ -2275,6 +2532,25 @@ Tensor.maximum = _method(maximum)
 Tensor.minimum = _method(minimum)
 Tensor.cumsum = _method(cumsum)
 Tensor.where = _where_method
+for _op in (eq, ne, lt, le, gt, ge):
+    setattr(Tensor, _op.__name__, _method(_op))
+Tensor.__eq__ = _comparison_operator(eq)
+Tensor.__ne__ = _comparison_operator(ne)
+Tensor.__lt__ = _comparison_operator(lt)
+Tensor.__le__ = _comparison_operator(le)
+Tensor.__gt__ = _comparison_operator(gt)
+Tensor.__ge__ = _comparison_operator(ge)
+Tensor.__hash__ = object.__hash__  # by identity, as torch's: a Tensor stays a dict key and a set member
+Tensor.__and__ = Tensor.__rand__ = _method(bitwise_and)
+Tensor.__or__ = Tensor.__ror__ = _method(bitwise_or)
+Tensor.__xor__ = Tensor.__rxor__ = _method(bitwise_xor)
+Tensor.__invert__ = _method(bitwise_not)
+for _op in (bitwise_and, bitwise_or, bitwise_xor, bitwise_not, logical_not, isnan, isinf, isfinite,
+            isclose, allclose, equal):
+    setattr(Tensor, _op.__name__, _method(_op))
+Tensor.all = _method(all_)
+Tensor.any = _method(any_)
+del _op
 Tensor.masked_fill = _method(masked_fill)
 Tensor.var = _method(var)
 Tensor.std = _method(std)

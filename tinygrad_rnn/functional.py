@@ -10,6 +10,8 @@ array([[-0.156,  0.114,  0.042]], dtype=float32)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import ops
@@ -202,19 +204,27 @@ def check_class_weight(op: str, weight, classes: int | None = None) -> np.ndarra
     """``weight`` for a classification loss: None, or a 1-D float Tensor or array (C,) (C =
     ``classes`` if given) as an array. It gets no gradient: one that requires grad is refused,
     as torch refuses it."""
-    if weight is None:
+    data = _weight_data(op, weight, "weight", " of one weight per class")
+    if data is None:
         return None
-    if isinstance(weight, Tensor) and weight.requires_grad:
-        raise ValueError(f"{op}: weight cannot require grad (the loss is not differentiated with "
-                         f"respect to it, as in torch); pass weight.detach() (shape {weight.shape})")
-    data = weight.data if isinstance(weight, Tensor) else weight
-    if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
-        described = (f"dtype {data.dtype}" if isinstance(data, np.ndarray) else type(weight).__name__)
-        raise TypeError(f"{op}: weight must be a floating-point Tensor or array of one weight per "
-                        f"class, got {described}")
     if data.ndim != 1 or (classes is not None and data.shape[0] != classes):
         expected = "(C,)" if classes is None else f"({classes},) for {classes} classes"
         raise ValueError(f"{op}: weight must have shape {expected}, got {data.shape}")
+    return data
+
+
+def _weight_data(op: str, weight, name: str, described: str = "") -> np.ndarray | None:
+    """A loss's ``weight`` (called ``name``) as an array: None, or a float Tensor or array
+    that gets no gradient (one that requires grad is refused, as torch refuses it)."""
+    if weight is None:
+        return None
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise ValueError(f"{op}: {name} cannot require grad (the loss is not differentiated with "
+                         f"respect to it, as in torch); pass {name}.detach() (shape {weight.shape})")
+    data = weight.data if isinstance(weight, Tensor) else weight
+    if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
+        found = f"dtype {data.dtype}" if isinstance(data, np.ndarray) else type(weight).__name__
+        raise TypeError(f"{op}: {name} must be a floating-point Tensor or array{described}, got {found}")
     return data
 
 
@@ -315,16 +325,7 @@ def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
     check_reduction(op, reduction)
     if not isinstance(prediction, Tensor):
         raise TypeError(f"{op}: prediction must be a Tensor, got {type(prediction).__name__}")
-    if not isinstance(target, Tensor):
-        try:
-            array = np.asarray(target)
-        except ValueError:  # ragged nested lists
-            array = np.empty(0, dtype=object)
-        if array.dtype.kind not in "biuf":  # a str, a complex number, None, ... is refused, not cast
-            raise TypeError(f"{op}: target must be real numbers (a Tensor, an array or a number), got "
-                            f"{type(target).__name__} of dtype {array.dtype} (prediction of shape "
-                            f"{prediction.shape} and dtype {prediction.dtype})")
-        target = array
+    target = _real_target(op, target, prediction, "prediction")
     if target.shape != prediction.shape:
         raise ValueError(
             f"{op}: prediction of shape {prediction.shape} and target of shape "
@@ -336,6 +337,249 @@ def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
         target = target.astype(prediction.dtype, copy=False)
     difference = ops.sub(prediction, target)
     return _reduce(ops.mul(difference, difference), reduction)
+
+
+def _real_target(op: str, target, input: Tensor, name: str) -> Tensor | np.ndarray:
+    """A regression loss's ``target``: a Tensor as it is, else an array of real numbers; a str,
+    a complex number, None or a ragged list is refused (a TypeError naming ``op`` and
+    ``input``, called ``name``), not cast."""
+    if isinstance(target, Tensor):
+        return target
+    try:
+        array = np.asarray(target)
+    except ValueError:  # ragged nested lists
+        array = np.empty(0, dtype=object)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: target must be real numbers (a Tensor, an array or a number), got "
+                        f"{type(target).__name__} of dtype {array.dtype} ({name} of shape "
+                        f"{input.shape} and dtype {input.dtype})")
+    return array
+
+
+def _elementwise_operands(op: str, input: Tensor, target, reduction: str,
+                          binary: bool = False) -> tuple[Tensor, Tensor]:
+    """The checks of an elementwise loss (the BCE losses, l1, smooth_l1, huber), at the public
+    call: ``input`` a floating-point Tensor, ``target`` real numbers of the same shape (a
+    floating-point dtype for the ``binary`` losses, as torch asks), a "mean" over at least
+    one element.
+
+    Returns ``(input, target)``: a floating-point Tensor target as it is (it promotes as in
+    arithmetic, float32 with float64 giving float64, and gets its gradient), any other target
+    as a constant Tensor in the input's dtype.
+    """
+    check_reduction(op, reduction)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a floating-point Tensor, got dtype {input.dtype} "
+                        f"(shape {input.shape})")
+    target = _real_target(op, target, input, "input")
+    if binary and target.dtype.kind != "f":
+        raise TypeError(f"{op}: target must be floating-point probabilities, got dtype {target.dtype} "
+                        f"(input of shape {input.shape} and dtype {input.dtype})")
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: target size {target.shape} must be the same as input size {input.shape}")
+    if input.size == 0 and reduction == "mean":
+        raise ValueError(f"{op}: the mean of an empty input {input.shape} is undefined")
+    if isinstance(target, Tensor) and target.dtype.kind == "f":
+        return input, target
+    data = target.data if isinstance(target, Tensor) else target
+    return input, Tensor(data.astype(input.dtype, copy=False))
+
+
+def check_elementwise_weight(op: str, weight, name: str = "weight",
+                             shape: tuple[int, ...] | None = None) -> np.ndarray | None:
+    """``weight`` (called ``name``) for an elementwise loss: None, or a float Tensor or array
+    with no gradient that broadcasts to the input's ``shape`` (if given) without enlarging
+    it, as torch requires; returned as an array."""
+    data = _weight_data(op, weight, name)
+    if data is None or shape is None:
+        return data
+    try:
+        fits = np.broadcast_shapes(data.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: {name} of shape {data.shape} does not broadcast to the input's "
+                         f"shape {shape}")
+    return data
+
+
+def _weighted(losses: Tensor, weight: np.ndarray | None) -> Tensor:
+    return losses if weight is None else losses * weight.astype(losses.dtype, copy=False)
+
+
+def _softplus(z: Tensor) -> Tensor:
+    """log(1 + e^z) = relu(z) + log(1 + e^−|z|), which never overflows.
+
+    −|z| is written z − 2·relu(z) so that at z = 0 the subgradients (relu's and abs's are
+    0 there) add up to the derivative σ(0) = 1/2. Without a log1p op, a term e^−|z| below
+    an ulp of 1 is lost: the result is within half an ulp of 1 of log(1 + e^z) (absolute).
+    """
+    positive = z.relu()
+    return positive + (1 + (z - 2 * positive).exp()).log()
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """PyTorch's ``F.binary_cross_entropy_with_logits``: the binary cross-entropy of
+    probabilities σ(x) given as logits x, against targets t in [0, 1] of the same shape:
+
+        loss = w · ((1 − t)·x + (1 + (p − 1)·t)·log(1 + e^−x))
+
+    with ``weight`` w and ``pos_weight`` p (the weight of the positive term −t·log σ(x)),
+    float Tensors or arrays with no gradient that broadcast to the input's shape, cast to
+    its dtype. log(1 + e^−x) is computed without overflow (``_softplus``), so logits of
+    ±1e4 give a finite loss and gradient σ(x) − t. ``reduction``: "mean" | "sum" | "none";
+    "mean" averages w·loss over the elements (it does not divide by Σ w).
+
+    The target may require grad. Torch's deprecated ``size_average`` and ``reduce`` are
+    not offered, so ``reduction`` and ``pos_weight``, which follow them in torch, are
+    keyword-only: torch's positional call is a TypeError here, not another loss. Where torch
+    returns nan, the mean of an empty input is a ValueError, as in ``mse_loss``.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> logits = tg.Tensor([0.0, 2.0, -1e4], requires_grad=True)
+    >>> loss = binary_cross_entropy_with_logits(logits, [1.0, 0.0, 1.0], reduction="sum")
+    >>> loss.backward()
+    >>> round(loss.item(), 2), np.round(logits.grad, 4)          # σ(x) − t
+    (10002.82, array([-0.5   ,  0.8808, -1.    ], dtype=float32))
+    """
+    op = "binary_cross_entropy_with_logits"
+    input, target = _elementwise_operands(op, input, target, reduction, binary=True)
+    weight = check_elementwise_weight(op, weight, "weight", input.shape)
+    pos_weight = check_elementwise_weight(op, pos_weight, "pos_weight", input.shape)
+    log_loss = _softplus(-input)  # −log σ(x)
+    if pos_weight is not None:
+        log_loss = log_loss * (target * (pos_weight.astype(input.dtype, copy=False) - 1) + 1)
+    return _reduce(_weighted((1 - target) * input + log_loss, weight), reduction)
+
+
+def _clamped_log(p: Tensor) -> Tensor:
+    """max(log p, −100) for p in [0, 1], as torch's BCE clamps it: p = 0 gives −100 and
+    gradient 0, where log alone would give −inf and a nan gradient."""
+    zero = np.asarray(p.data == 0)  # an array for a 0-d p too, not a NumPy bool
+    return p.masked_fill(zero, 1.0).log().masked_fill(zero, -100.0).clamp(min=-100.0)
+
+
+def _check_probabilities(op: str, name: str, values: Tensor) -> None:
+    data = values.data
+    outside = np.logical_not((data >= 0) & (data <= 1))  # nan too
+    if outside.any():
+        raise ValueError(f"{op}: all elements of {name} must lie in [0, 1], got {data[outside][:5].tolist()} "
+                         f"({name} of shape {values.shape})")
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str = "mean") -> Tensor:
+    """PyTorch's ``F.binary_cross_entropy`` of probabilities x against targets t, both in
+    [0, 1] and of the same shape (values outside, or nan, are a ValueError, as in torch):
+
+        loss = −w · (t·max(log x, −100) + (1 − t)·max(log(1 − x), −100))
+
+    with ``weight`` w, a float Tensor or array with no gradient that broadcasts to the
+    input's shape, cast to its dtype. ``reduction``: "mean" | "sum" | "none"; "mean"
+    averages w·loss over the elements. The clamp at −100 keeps x = 0 and x = 1 finite.
+
+    The gradient is the derivative of that loss (t may require grad too). It is torch's,
+    (x − t)/(x(1 − x)), wherever x(1 − x) > 1e-12; closer to 0 or 1 torch divides by 1e-12
+    instead, a value no finite difference of the loss gives, and where the clamp holds
+    (log x < −100, x = 0) the derivative here is 0. Prefer
+    ``binary_cross_entropy_with_logits`` of the logits, which never saturates. As in
+    ``binary_cross_entropy_with_logits``, ``reduction`` is keyword-only, and the mean of an
+    empty input is a ValueError where torch returns nan.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> probabilities = tg.Tensor([0.5, 0.9, 0.0])
+    >>> loss = binary_cross_entropy(probabilities, [1.0, 0.0, 1.0], reduction="none")
+    >>> np.round(loss.data, 4)                         # −log 0.5, −log 0.1, the clamp
+    array([  0.6931,   2.3026, 100.    ], dtype=float32)
+    """
+    op = "binary_cross_entropy"
+    input, target = _elementwise_operands(op, input, target, reduction, binary=True)
+    _check_probabilities(op, "input", input)
+    _check_probabilities(op, "target", target)
+    weight = check_elementwise_weight(op, weight, "weight", input.shape)
+    losses = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    return _reduce(_weighted(losses, weight), reduction)
+
+
+def check_positive(op: str, value, name: str, allow_zero: bool = False) -> float:
+    """``value`` as a float > 0 (>= 0 with ``allow_zero``; inf included), or a TypeError or
+    ValueError naming ``op`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    if not (value >= 0 if allow_zero else value > 0):  # nan fails both
+        raise ValueError(f"{op}: {name} must be {'non-negative' if allow_zero else 'positive'}, got {value}")
+    return float(value)
+
+
+def _huber(distance: Tensor, delta: float) -> Tensor:
+    """distance²/2 below ``delta``, delta·(distance − delta/2) above, for distance = |d| >= 0,
+    as m·(distance − m/2) with m = min(distance, delta): one expression, whose gradient,
+    m, is continuous at delta and 0 at d = 0 (``abs``'s choice there, as torch's)."""
+    nearest = distance.clamp(max=delta)
+    return nearest * (distance - 0.5 * nearest)
+
+
+def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
+    """PyTorch's ``F.l1_loss``: |input − target|, reduced by "mean" | "sum" | "none"; the
+    gradient of |d| at d = 0 is 0, as torch's.
+
+    The shapes must be equal: torch broadcasts different ones with a warning, refused here as
+    ``mse_loss`` refuses them. Both operands may require grad; an integer or bool target is
+    taken in the input's dtype. ``reduction`` is keyword-only (torch's next positional
+    arguments are the deprecated ``size_average`` and ``reduce``), and the mean of an empty
+    input is a ValueError where torch returns nan. Torch 2.13's per-element ``weight`` is not
+    offered.
+
+    >>> import tinygrad_rnn as tg
+    >>> l1_loss(tg.Tensor([1.0, -2.0, 3.0]), [0.0, 0.0, 3.0]).item()
+    1.0
+    """
+    op = "l1_loss"
+    input, target = _elementwise_operands(op, input, target, reduction)
+    return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """PyTorch's ``F.smooth_l1_loss``: for d = input − target, 0.5·d²/beta where |d| < beta and
+    |d| − 0.5·beta elsewhere (``huber_loss`` / beta); ``beta`` >= 0, and beta = 0 is
+    ``l1_loss``, as in torch. Shapes, dtypes, keyword-only arguments and the empty mean as in
+    ``l1_loss``.
+
+    >>> import tinygrad_rnn as tg
+    >>> smooth_l1_loss(tg.Tensor([0.5, 3.0]), [0.0, 0.0], reduction="none", beta=1.0).tolist()
+    [0.125, 2.5]
+    """
+    op = "smooth_l1_loss"
+    beta = check_positive(op, beta, "beta", allow_zero=True)
+    input, target = _elementwise_operands(op, input, target, reduction)
+    distance = (input - target).abs()
+    if beta < np.finfo(distance.dtype).tiny:  # 0, or below the dtype's normal numbers: l1, within beta/2
+        return _reduce(distance, reduction)
+    if math.isinf(beta):  # every |d| is below beta: 0, with gradient 0, as torch's
+        return _reduce(distance * 0.0, reduction)
+    # r·(distance − r·beta/2) with r = min(distance/beta, 1): huber/beta without a product
+    # m·(distance − m/2) that underflows for a tiny beta before it is divided by beta.
+    ratio = (distance / beta).clamp(max=1.0)
+    return _reduce(ratio * (distance - (0.5 * beta) * ratio), reduction)
+
+
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """PyTorch's ``F.huber_loss``: for d = input − target, 0.5·d² where |d| <= delta and
+    delta·(|d| − 0.5·delta) elsewhere, ``delta`` > 0 (``smooth_l1_loss`` times delta, with
+    beta = delta). Torch's signature has no deprecated arguments, so ``reduction`` and
+    ``delta`` are positional, as there; torch 2.13's per-element ``weight`` is not offered.
+    Shapes, dtypes and the empty mean as in ``l1_loss``.
+
+    >>> import tinygrad_rnn as tg
+    >>> huber_loss(tg.Tensor([0.5, 3.0]), [0.0, 0.0], "none", 2.0).tolist()
+    [0.125, 4.0]
+    """
+    op = "huber_loss"
+    delta = check_positive(op, delta, "delta")
+    input, target = _elementwise_operands(op, input, target, reduction)
+    return _reduce(_huber((input - target).abs(), delta), reduction)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, *,

@@ -97,6 +97,13 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
             lambda x: x.unsqueeze(0).permute(2, 0, 3, 1).flatten(1).squeeze() * 1.5, shape=(2, 1, 3)),
         "getitem (slices)": unary(lambda x: x[1:, ::-2, None, ...], shape=(3, 4, 2)),
         "getitem (gather, repeats)": unary(lambda x: x[np.array([[1, 1], [4, 0]])], shape=(5, 3)),
+        "gather, index_select (repeated indices)": unary(
+            lambda x: x.gather(1, np.array([[0, 0], [2, 1], [3, 3]])) * x.index_select(1, np.array([2, 0])),
+            shape=(3, 4)),
+        "maximum, minimum (broadcast)": lambda r: (
+            lambda a, b: a.maximum(b) + 2.0 * a.minimum(b), [_t(r, 3, 4), _t(r, 4)], ["a (3,4)", "b (4,)"]),
+        "cumsum, repeat, t, mm": unary(lambda x: x.cumsum(dim=0).repeat(2, 1).t().mm(x.repeat(2, 1)),
+                                       shape=(3, 4)),
         "concatenate, stack, split": lambda r: (_join_and_split, [_t(r, 3, 2), _t(r, 3, 3)],
                                                 ["a (3,2)", "b (3,3)"]),
         "clone": unary(lambda x: x.clone() * x),
@@ -128,6 +135,18 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "pad_sequence": lambda r: (lambda a, b: pad_sequence([a, b], padding_value=0.5) * 2.0,
                                    [_t(r, 3, 2), _t(r, 1, 2)], ["a (3,2)", "b (1,2)"]),
         "mse_loss": lambda r: (F.mse_loss, [_t(r, 3, 2), _t(r, 3, 2)], ["prediction", "target"]),
+        "binary_cross_entropy_with_logits (weight, pos_weight)": lambda r: (
+            lambda x, y: F.binary_cross_entropy_with_logits(x, y, weight=np.array([1.0, 0.5, 2.0]),
+                                                            pos_weight=np.array([3.0, 1.0, 0.25])),
+            [_t(r, 4, 3, low=-3, high=3), _t(r, 4, 3, low=0, high=1)], ["logits (4,3)", "target (4,3)"]),
+        "binary_cross_entropy (weight)": lambda r: (
+            lambda p, y: F.binary_cross_entropy(p, y, weight=np.array([[1.0], [2.0]]), reduction="sum"),
+            [_t(r, 2, 3, low=0.1, high=0.9), _t(r, 2, 3, low=0, high=1)], ["input (2,3)", "target (2,3)"]),
+        # |input − target| ≥ 0.15: smooth_l1's linear branch (beta 0.1), huber's quadratic (delta 2).
+        "l1_loss, smooth_l1_loss, huber_loss": lambda r: (
+            lambda x, y: F.l1_loss(x, y) + F.smooth_l1_loss(x, y, reduction="sum", beta=0.1)
+            + F.huber_loss(x, y, "none", delta=2.0).sum(),
+            [_away_from_zero(r, 3, 4), _t(r, 3, 4, low=-0.05, high=0.05)], ["input (3,4)", "target (3,4)"]),
         "nll_loss (weight, ignore_index)": lambda r: (
             lambda x: F.nll_loss(x.log_softmax(-1), np.array([0, 3, -100, 1]),
                                  weight=np.array([1.0, 2.0, 0.5, 1.5])),

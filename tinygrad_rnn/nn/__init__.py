@@ -9,7 +9,16 @@
 """
 
 from .layers import Dropout, Embedding, Identity, LayerNorm, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .loss import CrossEntropyLoss, MSELoss, NLLLoss
+from .loss import (
+                   BCELoss,
+                   BCEWithLogitsLoss,
+                   CrossEntropyLoss,
+                   HuberLoss,
+                   L1Loss,
+                   MSELoss,
+                   NLLLoss,
+                   SmoothL1Loss,
+)
 from .models import RecurrentModel
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -18,11 +27,15 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
     "GRUCell",
+    "HuberLoss",
     "Identity",
+    "L1Loss",
     "LSTMCell",
     "LayerNorm",
     "Linear",
@@ -38,6 +51,7 @@ __all__ = [
     "RecurrentModel",
     "Sequential",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "Tanh",
     "clip_grad_norm_",

@@ -1,9 +1,10 @@
-"""``CrossEntropyLoss``, ``NLLLoss`` and ``MSELoss``: PyTorch's loss modules over ``functional``'s losses.
+"""PyTorch's loss modules over ``functional``'s losses: ``CrossEntropyLoss``, ``NLLLoss``,
+``MSELoss``, ``BCEWithLogitsLoss``, ``BCELoss``, ``L1Loss``, ``SmoothL1Loss`` and ``HuberLoss``.
 
 They hold settings, not parameters: the arguments are checked once, when the module is
 made, and each call hands them to the functional loss, which checks the inputs.
-The class weight of ``CrossEntropyLoss`` and ``NLLLoss`` is a buffer named ``weight``, in
-``state_dict`` when given, as in PyTorch.
+The weights (``weight``, and ``BCEWithLogitsLoss``'s ``pos_weight``) are buffers of those
+names, in ``state_dict`` when given, as in PyTorch.
 
 >>> import numpy as np, tinygrad_rnn as tg
 >>> from tinygrad_rnn import nn
@@ -24,13 +25,23 @@ from ..tensor import Tensor
 from .module import Module
 
 
+def _register_weight(module: Module, name: str, weight, checked) -> None:
+    """Register a loss's ``weight``, already ``checked`` (its array, or None), as the buffer
+    ``name``: a Tensor as it is, a NumPy array (which torch does not take) as a Tensor copy,
+    None as None."""
+    module.register_buffer(name, weight if checked is None or isinstance(weight, Tensor) else Tensor(weight))
+
+
 def _register_class_weight(module: Module, weight) -> None:
-    """Check a loss's per-class ``weight`` and register it as the buffer ``weight``: a Tensor
-    as it is, a NumPy array (which torch does not take) as a Tensor copy, None as None."""
-    if functional.check_class_weight(type(module).__name__, weight) is not None \
-            and not isinstance(weight, Tensor):
-        weight = Tensor(weight)
-    module.register_buffer("weight", weight)
+    """Check a loss's per-class ``weight`` (C,) and register it as the buffer ``weight``."""
+    _register_weight(module, "weight", weight, functional.check_class_weight(type(module).__name__, weight))
+
+
+def _register_elementwise_weight(module: Module, name: str, weight) -> None:
+    """Check a BCE loss's ``weight`` or ``pos_weight`` (any shape; the input's is checked at
+    the call) and register it as the buffer ``name``."""
+    checked = functional.check_elementwise_weight(type(module).__name__, weight, name)
+    _register_weight(module, name, weight, checked)
 
 
 def _weight_repr(module: Module) -> str:
@@ -132,3 +143,144 @@ class MSELoss(Module):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
+
+
+class BCEWithLogitsLoss(Module):
+    """``functional.binary_cross_entropy_with_logits`` as a module: logits and targets in
+    [0, 1] of one shape, optional ``weight`` and ``pos_weight`` that broadcast to it, with
+    no gradient.
+
+    PyTorch's names and defaults, ``weight`` first; its ``size_average`` and ``reduce`` are
+    not offered, so ``reduction`` and ``pos_weight`` are keyword-only (torch's second and
+    third positional arguments are ``size_average`` and ``reduce``: a TypeError here rather
+    than a silent mix-up). As in torch, both weights are buffers of their names (None when
+    not given): in ``state_dict``, cast by ``to()``; a NumPy array is held as a Tensor copy.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> criterion = nn.BCEWithLogitsLoss(pos_weight=np.array([3.0]))
+    >>> criterion
+    BCEWithLogitsLoss(reduction='mean', pos_weight=[3.0])
+    >>> round(criterion(tg.zeros(2, 1), np.array([[1.0], [0.0]])).item(), 4)   # (3 + 1) log 2 / 2
+    1.3863
+    >>> list(criterion.state_dict())
+    ['pos_weight']
+    """
+
+    def __init__(self, weight=None, *, reduction: str = "mean", pos_weight=None) -> None:
+        super().__init__()
+        _register_elementwise_weight(self, "weight", weight)
+        self.reduction = functional.check_reduction(type(self).__name__, reduction)
+        _register_elementwise_weight(self, "pos_weight", pos_weight)
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight)
+
+    def extra_repr(self) -> str:
+        pos_weight = "" if self.pos_weight is None else f", pos_weight={self.pos_weight.tolist()}"
+        return f"{_weight_repr(self)}reduction={self.reduction!r}{pos_weight}"
+
+
+class BCELoss(Module):
+    """``functional.binary_cross_entropy`` as a module: probabilities and targets in [0, 1] of
+    one shape, an optional ``weight`` that broadcasts to it, with no gradient.
+
+    As ``BCEWithLogitsLoss``: ``weight`` first, ``reduction`` keyword-only, the weight the
+    buffer ``weight``. Prefer ``BCEWithLogitsLoss`` on the logits: it never saturates.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> criterion = nn.BCELoss(np.array([1.0, 2.0]), reduction="sum")
+    >>> criterion
+    BCELoss(weight=[1.0, 2.0], reduction='sum')
+    >>> round(criterion(tg.Tensor([0.5, 0.5]), np.array([1.0, 0.0])).item(), 4)   # (1 + 2) log 2
+    2.0794
+    """
+
+    def __init__(self, weight=None, *, reduction: str = "mean") -> None:
+        super().__init__()
+        _register_elementwise_weight(self, "weight", weight)
+        self.reduction = functional.check_reduction(type(self).__name__, reduction)
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"{_weight_repr(self)}reduction={self.reduction!r}"
+
+
+class L1Loss(Module):
+    """``functional.l1_loss`` as a module: |input − target|, reduced; equal shapes only.
+
+    ``reduction`` is keyword-only: torch's first positional argument is ``size_average``.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.L1Loss(reduction="sum")(tg.Tensor([1.0, 2.0]), tg.Tensor([0.0, 4.0])).item()
+    3.0
+    """
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = functional.check_reduction(type(self).__name__, reduction)
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.l1_loss(input, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class SmoothL1Loss(Module):
+    """``functional.smooth_l1_loss`` as a module: quadratic below ``beta`` (>= 0), linear
+    above; equal shapes only. ``reduction`` and ``beta`` are keyword-only: torch's first
+    positional arguments are ``size_average`` and ``reduce``.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> criterion = nn.SmoothL1Loss(beta=0.5)
+    >>> criterion
+    SmoothL1Loss(reduction='mean', beta=0.5)
+    >>> criterion(tg.Tensor([0.25, 2.0]), tg.zeros(2)).item()    # (0.0625 + 1.75) / 2
+    0.90625
+    """
+
+    def __init__(self, *, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.reduction = functional.check_reduction(owner, reduction)
+        self.beta = functional.check_positive(owner, beta, "beta", allow_zero=True)
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, beta={self.beta}"
+
+
+class HuberLoss(Module):
+    """``functional.huber_loss`` as a module: quadratic up to ``delta`` (> 0), linear above;
+    equal shapes only. Torch's signature, ``(reduction, delta)``, has no deprecated
+    arguments, so both are positional, as there.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> criterion = nn.HuberLoss("sum", 0.5)
+    >>> criterion
+    HuberLoss(reduction='sum', delta=0.5)
+    >>> criterion(tg.Tensor([0.25, 2.0]), tg.zeros(2)).item()    # 0.03125 + 0.875
+    0.90625
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.reduction = functional.check_reduction(owner, reduction)
+        self.delta = functional.check_positive(owner, delta, "delta")
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.huber_loss(input, target, self.reduction, self.delta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, delta={self.delta}"

@@ -756,3 +756,20 @@ def test_one_hot_matches_torch(shape, data):
 def test_one_hot_refuses_what_torch_refuses_by_name(arguments, error, message):
     with pytest.raises(error, match=f"^one_hot: {message}"):
         tg.functional.one_hot(*arguments)
+
+
+def test_torch_nn_functional_import_spellings_give_this_module():
+    """``import torch.nn.functional as F``, rewritten for this library, needs nothing else."""
+    import tinygrad_rnn.nn.functional as nn_functional
+    from tinygrad_rnn.nn import functional as attribute
+    from tinygrad_rnn.nn.functional import binary_cross_entropy_with_logits, cross_entropy
+
+    assert nn_functional is attribute is tg.nn.functional is tg.functional
+    assert cross_entropy is tg.functional.cross_entropy
+    assert binary_cross_entropy_with_logits is tg.functional.binary_cross_entropy_with_logits
+    assert "functional" in tg.nn.__all__
+    for name in ("relu", "tanh", "sigmoid"):  # F.relu(x) as in torch: the op, with its gradient
+        assert getattr(tg.functional, name) is getattr(tg.ops, name)
+    x = Tensor([-1.0, 2.0], requires_grad=True)
+    tg.functional.relu(x).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0]

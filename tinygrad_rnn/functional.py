@@ -20,6 +20,9 @@ from .tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
+# torch.nn.functional's activations, the ops themselves: F.relu(x), F.tanh(x), F.sigmoid(x).
+relu, tanh, sigmoid = ops.relu, ops.tanh, ops.sigmoid
+
 
 def check_reduction(op: str, reduction: str) -> str:
     """``reduction`` if it is "mean", "sum" or "none", else a ValueError naming ``op``."""

@@ -56,10 +56,11 @@ __all__ = [
     "Tanh",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "functional",
     "init",
     "pad_sequence",
     "utils",
 ]
 
-from . import init, utils  # noqa: E402  (in-place initialisers; clipping, padding and packing)
+from . import functional, init, utils  # noqa: E402  (torch.nn.functional's alias; initialisers; clipping, padding, packing)
 from .utils import clip_grad_norm_, clip_grad_value_, pad_sequence  # noqa: E402

@@ -34,6 +34,7 @@ TIED = st.sampled_from([-1.0, 0.0, 1.0, 2.0, float("nan")])
 def assert_mask(result, expected):
     """``result`` is a graph-free bool Tensor holding ``expected``."""
     assert isinstance(result, Tensor) and result.dtype == np.bool_
+    assert isinstance(result.data, np.ndarray)  # for 0-d too: not a NumPy scalar
     assert not result.requires_grad and result.grad_fn is None
     assert result.shape == np.shape(expected)
     np.testing.assert_array_equal(result.data, expected)

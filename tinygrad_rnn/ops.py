@@ -358,6 +358,12 @@ def minimum(input: Tensor, other: _Operand) -> Tensor:
 
 
 # -- comparisons and logic: bool results, outside the graph ------------------------------
+def _mask(data) -> Tensor:
+    """A result of this section as a graph-free Tensor: ``np.asarray`` because a ufunc of a 0-d
+    array gives a NumPy scalar, not the array a Tensor holds."""
+    return _leaf(np.asarray(data))
+
+
 def _compared(function, input: Tensor, other, op: str) -> Tensor:
     """``function(input, other)`` broadcast, as a bool Tensor that records no graph: a
     comparison has no gradient, as in torch. ``other`` is an operand as in ``x + y``, met in
@@ -372,7 +378,7 @@ def _compared(function, input: Tensor, other, op: str) -> Tensor:
         x, y = _meeting(input, other)
         shape = other.shape
     try:
-        return _leaf(np.asarray(function(x, y)))
+        return _mask(function(x, y))
     except ValueError:
         raise ValueError(f"{op}: shapes {input.shape} and {shape} cannot be broadcast together") from None
 
@@ -457,7 +463,7 @@ def _bitwise(function, input: Tensor, other, op: str) -> Tensor:
         raise TypeError(f"{op}: other must be a bool or integer Tensor, array or number, got "
                         f"{type(other).__name__} (tensor of shape {input.shape})")
     try:
-        return _leaf(np.asarray(function(x, other)))
+        return _mask(function(x, other))
     except ValueError:
         raise ValueError(f"{op}: shapes {input.shape} and {np.shape(other)} cannot be broadcast "
                          "together") from None
@@ -489,35 +495,31 @@ def bitwise_xor(input: Tensor, other) -> Tensor:
 def bitwise_not(input: Tensor) -> Tensor:
     """``~input``: logical not of a bool tensor, bitwise not of an integer one (−x − 1), as
     torch's; floats are refused. ``~(x > 0)`` is the mask of the rest."""
-    return _leaf(np.invert(_integer_data("bitwise_not", input)))
+    return _mask(np.invert(_integer_data("bitwise_not", input)))
 
 
 @_tensor_first
 def logical_not(input: Tensor) -> Tensor:
     """True where ``input`` is zero (False, 0, 0.0), as ``torch.logical_not``: any dtype, bool result."""
-    return _leaf(np.logical_not(input.data))
-
-
-def _as_array(op: str, other, input: Tensor) -> np.ndarray:
-    return other.data if isinstance(other, Tensor) else _operand(other, input, op).data
+    return _mask(np.logical_not(input.data))
 
 
 @_tensor_first
 def isnan(input: Tensor) -> Tensor:
     """True where ``input`` is NaN, as ``torch.isnan`` (never, for bool and integer tensors)."""
-    return _leaf(np.isnan(input.data) if input.data.dtype.kind == "f" else np.zeros(input.shape, bool))
+    return _mask(np.isnan(input.data))
 
 
 @_tensor_first
 def isinf(input: Tensor) -> Tensor:
     """True where ``input`` is +inf or −inf, as ``torch.isinf``."""
-    return _leaf(np.isinf(input.data) if input.data.dtype.kind == "f" else np.zeros(input.shape, bool))
+    return _mask(np.isinf(input.data))
 
 
 @_tensor_first
 def isfinite(input: Tensor) -> Tensor:
     """True where ``input`` is neither NaN nor ±inf, as ``torch.isfinite``."""
-    return _leaf(np.isfinite(input.data) if input.data.dtype.kind == "f" else np.ones(input.shape, bool))
+    return _mask(np.isfinite(input.data))
 
 
 @_tensor_first
@@ -537,9 +539,9 @@ def isclose(input: Tensor, other: _Operand, rtol: float = 1e-05, atol: float = 1
             raise ValueError(f"isclose: {name} must be a non-negative number, got {value!r}")
     if not isinstance(equal_nan, (bool, np.bool_)):
         raise TypeError(f"isclose: equal_nan must be a bool, got {equal_nan!r}")
-    x, y = input.data, _as_array("isclose", other, input)
+    x, y = input.data, _operand(other, input, "isclose").data
     try:
-        return _leaf(np.asarray(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+        return _mask(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
     except ValueError:
         raise ValueError(f"isclose: shapes {input.shape} and {y.shape} cannot be broadcast "
                          "together") from None
@@ -564,8 +566,8 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 def _truth(function, input: Tensor, axis, keepdims: bool, op: str) -> Tensor:
     axes = _axes(op, input.shape, axis, keepdims)
-    out = np.asarray(function(input.data, axis=axes, keepdims=keepdims))
-    return _leaf(out.astype(np.uint8) if input.data.dtype == np.uint8 else out)
+    out = function(input.data, axis=axes, keepdims=keepdims)
+    return _mask(out.astype(np.uint8) if input.data.dtype == np.uint8 else out)
 
 
 def _named(name: str):

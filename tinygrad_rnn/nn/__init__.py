@@ -10,14 +10,14 @@
 
 from .layers import Dropout, Embedding, Identity, LayerNorm, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .loss import (
-                   BCELoss,
-                   BCEWithLogitsLoss,
-                   CrossEntropyLoss,
-                   HuberLoss,
-                   L1Loss,
-                   MSELoss,
-                   NLLLoss,
-                   SmoothL1Loss,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
 )
 from .models import RecurrentModel
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential

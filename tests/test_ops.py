@@ -214,6 +214,8 @@ def test_rpow_scalar_base(base, x, data):
 UNARY = {
     "exp": (Tensor.exp, np.exp, uniform(-3.0, 3.0)),
     "log": (Tensor.log, np.log, uniform(0.1, 5.0)),
+    "log1p": (Tensor.log1p, np.log1p, uniform(-0.9, 5.0)),
+    "expm1": (Tensor.expm1, np.expm1, uniform(-3.0, 3.0)),
     "tanh": (Tensor.tanh, np.tanh, uniform(-3.0, 3.0)),
     "sigmoid": (Tensor.sigmoid, lambda x: 1 / (1 + np.exp(-x)), uniform(-6.0, 6.0)),
     "relu": (Tensor.relu, lambda x: np.maximum(x, 0), away_from_zero(0.1, 3.0)),
@@ -239,7 +241,8 @@ def test_unary_op_passes_gradcheck(name, data):
     assert tg.gradcheck(op, [x])
 
 
-FLOAT_FUNCTIONS = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax"]
+FLOAT_FUNCTIONS = ["exp", "log", "log1p", "expm1", "sqrt", "tanh", "sigmoid", "relu", "softmax",
+                   "log_softmax"]
 
 
 @pytest.mark.parametrize(("name", "dtype"), [(name, dtype) for name in FLOAT_FUNCTIONS for dtype in DTYPES
@@ -287,6 +290,46 @@ def test_sigmoid_is_accurate_in_relative_terms(x):
         rounded = np.asarray(x, dtype=dtype)
         exact = 1 / (1 + np.exp(-rounded.astype(np.float64)))
         assert abs(Tensor(rounded).sigmoid().item() - exact) <= 4 * np.finfo(dtype).eps * exact
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@given(data=st.data())
+def test_log1p_and_expm1_keep_tiny_values_exactly(dtype, data):
+    """log(1 + x) and e^x − 1 are 0 for x below an ulp of 1 (and inexact above it); log1p
+    and expm1 are x to the dtype's precision there (x²/2 is below an ulp of x), and their
+    gradients 1."""
+    below_an_ulp = np.log10(np.finfo(dtype).eps) - 1
+    exponent = data.draw(uniform(-300.0, below_an_ulp), label="exponent")
+    x = np.asarray(10.0**exponent, dtype=dtype)
+    if x == 0:  # below float32's smallest subnormal
+        x = np.asarray(np.finfo(dtype).tiny, dtype=dtype)
+    for name in ("log1p", "expm1"):
+        t = Tensor(x, requires_grad=True)
+        out = getattr(t, name)()
+        out.backward()
+        assert out.dtype == dtype
+        np.testing.assert_allclose(out.item(), x, rtol=2 * np.finfo(dtype).eps)
+        np.testing.assert_allclose(t.grad, 1.0, rtol=2 * np.finfo(dtype).eps)
+
+
+def test_expm1_gradient_is_exact_where_e_to_the_x_is_below_an_ulp_of_1():
+    """At x = −40, e^x − 1 rounds to −1 in float64; the gradient is e^−40, not (−1) + 1 = 0."""
+    x = Tensor([-40.0, -800.0], dtype="float64", requires_grad=True)
+    out = x.expm1()
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, [-1.0, -1.0])
+    np.testing.assert_allclose(x.grad, [np.exp(-40.0), 0.0], rtol=1e-15)
+
+
+def test_log1p_at_minus_one_is_minus_infinity_with_an_infinite_gradient_as_torch():
+    x = Tensor([-1.0, 0.0], dtype="float64", requires_grad=True)
+    with np.errstate(divide="ignore"):
+        out = x.log1p()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out.sum().backward()
+    np.testing.assert_array_equal(out.data, [-np.inf, 0.0])
+    np.testing.assert_array_equal(x.grad, [np.inf, 1.0])
 
 
 # Values kept 0.1 away from the bounds -0.5 and 0.5, where clamp has a kink.

@@ -2245,6 +2245,42 @@ def log(a: Tensor) -> Tensor:
 
 
 @_tensor_first
+def log1p(a: Tensor) -> Tensor:
+    """log(1 + x), exact where 1 + x would round x away; the gradient is grad / (1 + x).
+
+    >>> import tinygrad_rnn as tg
+    >>> tg.Tensor([1e-20], dtype="float64").log1p().item()
+    1e-20
+    """
+    x = _floating(a)
+
+    def backward(grad):
+        with np.errstate(divide="ignore"):  # at x = −1 the gradient is infinite, as in PyTorch
+            return (grad / (1 + x),)
+
+    return result(np.log1p(x), (a,), backward, "log1p")
+
+
+@_tensor_first
+def expm1(a: Tensor) -> Tensor:
+    """e^x − 1, exact where e^x − 1 would cancel; the gradient is grad · e^x.
+
+    The gradient recomputes e^x rather than take (e^x − 1) + 1, which is 0 once e^x is
+    below an ulp of 1 (x < −37 in float64).
+
+    >>> import tinygrad_rnn as tg
+    >>> tg.Tensor([1e-20], dtype="float64").expm1().item()
+    1e-20
+    """
+    x = _floating(a)
+
+    def backward(grad):
+        return (grad * np.exp(x),)
+
+    return result(np.expm1(x), (a,), backward, "expm1")
+
+
+@_tensor_first
 def sqrt(a: Tensor) -> Tensor:
     """√x; the gradient is grad / (2√x) (infinite at 0, as in PyTorch)."""
     out = np.sqrt(_floating(a))
@@ -2561,6 +2597,8 @@ Tensor.norm = _method(norm)
 Tensor.astype = _method(astype)
 Tensor.exp = _method(exp)
 Tensor.log = _method(log)
+Tensor.log1p = _method(log1p)
+Tensor.expm1 = _method(expm1)
 Tensor.tanh = _method(tanh)
 Tensor.sigmoid = _method(sigmoid)
 Tensor.relu = _method(relu)

@@ -381,6 +381,82 @@ def test_layer_norm_matches_torch(leading, normalized_shape, affine, bias, seed)
                                    err_msg=name)
 
 
+# -- functional.layer_norm: the module's computation, with weight and bias passed in -------------
+@given(leading_shapes, normalized_shapes, st.booleans(), st.booleans(), st.sampled_from([1e-5, 0.5]),
+       st.integers(0, 2**32 - 1), st.data())
+def test_functional_layer_norm_values_and_gradcheck(leading, normalized_shape, with_weight, with_bias,
+                                                    eps, seed, data):
+    rng = np.random.default_rng(seed)
+    x = tg.Tensor(data.draw(arrays(leading + normalized_shape), label="x"), requires_grad=True)
+    weight = tg.Tensor(rng.standard_normal(normalized_shape), requires_grad=True) if with_weight else None
+    bias = tg.Tensor(rng.standard_normal(normalized_shape), requires_grad=True) if with_bias else None
+    y = functional.layer_norm(x, normalized_shape, weight, bias, eps)
+    assert y.shape == x.shape and y.dtype == np.float64
+    expected = layer_norm_formula(x.data, normalized_shape, eps, *(None if p is None else p.data
+                                                                   for p in (weight, bias)))
+    np.testing.assert_allclose(y.data, expected, rtol=1e-10, atol=1e-10)
+    given_parameters = [p for p in (weight, bias) if p is not None]
+
+    def fn(x, *parameters):
+        supplied = iter(parameters)
+        return functional.layer_norm(x, normalized_shape, *(next(supplied) if p is not None else None
+                                                            for p in (weight, bias)), eps=eps)
+
+    assert tg.gradcheck(fn, [x, *given_parameters])
+
+
+@given(leading_shapes, normalized_shapes, st.booleans(), st.integers(0, 2**32 - 1))
+def test_functional_layer_norm_is_the_module(leading, normalized_shape, bias, seed):
+    norm = random_layer_norm(normalized_shape, True, bias, seed)
+    x = np.random.default_rng(seed + 1).standard_normal(leading + normalized_shape)
+    np.testing.assert_array_equal(
+        functional.layer_norm(tg.Tensor(x), normalized_shape, norm.weight, norm.bias).data, norm(x).data)
+    assert nn.functional.layer_norm is functional.layer_norm
+
+
+@given(leading_shapes, normalized_shapes, st.booleans(), st.booleans(), st.integers(0, 2**32 - 1))
+def test_functional_layer_norm_matches_torch(leading, normalized_shape, with_weight, with_bias, seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    x, upstream = rng.standard_normal((2,) + leading + normalized_shape)
+    weight = rng.standard_normal(normalized_shape) if with_weight else None
+    bias = rng.standard_normal(normalized_shape) if with_bias else None
+    ours = [tg.Tensor(v, requires_grad=True) if v is not None else None for v in (x, weight, bias)]
+    theirs = [torch.tensor(v, requires_grad=True) if v is not None else None for v in (x, weight, bias)]
+    y = functional.layer_norm(ours[0], normalized_shape, ours[1], ours[2], 1e-3)
+    expected = torch.nn.functional.layer_norm(theirs[0], normalized_shape, theirs[1], theirs[2], 1e-3)
+    np.testing.assert_allclose(y.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    y.backward(upstream)
+    expected.backward(torch.tensor(upstream))
+    for mine, reference in zip(ours, theirs):
+        if mine is not None:
+            np.testing.assert_allclose(mine.grad, reference.grad.numpy(), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: functional.layer_norm(np.zeros((2, 3)), 3), TypeError, r"input must be a Tensor, got ndarray"),
+    (lambda: functional.layer_norm(tg.Tensor(np.zeros((2, 3), dtype=np.int64)), 3), TypeError,
+     r"input must have a floating-point dtype, got int64 \(shape \(2, 3\)\)"),
+    (lambda: functional.layer_norm(tg.zeros(3, 2), 3), ValueError,
+     r"input of shape \(3, 2\) does not end in normalized_shape \(3,\)$"),
+    (lambda: functional.layer_norm(tg.zeros(3), (2, 3)), ValueError,
+     r"input of shape \(3,\) does not end in normalized_shape \(2, 3\)$"),
+    (lambda: functional.layer_norm(tg.zeros(2, 3), 0), ValueError, r".*every size must be at least 1"),
+    (lambda: functional.layer_norm(tg.zeros(2, 3), "3"), TypeError, r"normalized_shape must be an int"),
+    (lambda: functional.layer_norm(tg.zeros(2, 3), 3, np.ones(3)), TypeError,
+     r"weight must be a Tensor or None, got ndarray$"),
+    (lambda: functional.layer_norm(tg.zeros(2, 3), 3, None, tg.zeros(2)), ValueError,
+     r"bias must have shape \(3,\) and the input's dtype float32, got shape \(2,\) and dtype float32$"),
+    (lambda: functional.layer_norm(tg.zeros(2, 3), 3, tg.ones(3, dtype="float64")), ValueError,
+     r"weight must have shape \(3,\) and the input's dtype float32, got shape \(3,\) and dtype float64$"),
+    (lambda: functional.layer_norm(tg.zeros(2, 3), 3, eps=-1.0), ValueError,
+     r"eps must be a finite number >= 0, got -1.0$"),
+])
+def test_functional_layer_norm_errors_name_the_op(call, error, message):
+    with pytest.raises(error, match="^layer_norm: " + message):
+        call()
+
+
 # -- activations -------------------------------------------------------------------------------
 def sigmoid_formula(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))

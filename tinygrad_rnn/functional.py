@@ -413,14 +413,15 @@ def _weighted(losses: Tensor, weight: np.ndarray | None) -> Tensor:
 
 
 def _softplus(z: Tensor) -> Tensor:
-    """log(1 + e^z) = relu(z) + log(1 + e^−|z|), which never overflows.
+    """log(1 + e^z) = relu(z) + log1p(e^−|z|), which never overflows and keeps a tiny
+    e^z (z ≪ 0) exactly, as log(1 + e^z) would not.
 
-    −|z| is written z − 2·relu(z) so that at z = 0 the subgradients (relu's and abs's are
-    0 there) add up to the derivative σ(0) = 1/2. Without a log1p op, a term e^−|z| below
-    an ulp of 1 is lost: the result is within half an ulp of 1 of log(1 + e^z) (absolute).
+    −|z| is written min(z, 0) − relu(z) so that at z = 0 the subgradients (clamp's is 1 at
+    its bound, relu's 0) add up to the derivative σ(0) = 1/2; unlike z − 2·relu(z), it
+    cannot overflow for z above half the dtype's largest number.
     """
     positive = z.relu()
-    return positive + (1 + (z - 2 * positive).exp()).log()
+    return positive + (ops.clamp(z, max=0.0) - positive).exp().log1p()
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *, reduction: str = "mean",
@@ -603,11 +604,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, *,
     True
     """
     op = "dropout"
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input must have a floating-point dtype, got {input.dtype} "
-                        f"(shape {input.shape})")
+    input = _float_input(op, input)
     p = check_probability(op, p)
     if not isinstance(training, (bool, np.bool_)):  # training="False" is truthy: it would drop
         raise TypeError(f"{op}: training must be a bool, got {training!r}")
@@ -625,3 +622,158 @@ def check_probability(op: str, p, name: str = "p") -> float:
     if not 0 <= p <= 1:
         raise ValueError(f"{op}: {name} must be in [0, 1], got {p}")
     return float(p)
+
+
+def _float_input(op: str, input) -> Tensor:
+    """``input`` if it is a Tensor of floats, else a TypeError naming ``op``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must have a floating-point dtype, got {input.dtype} "
+                        f"(shape {input.shape})")
+    return input
+
+
+def check_real(op: str, value, name: str, allow_infinity: bool = False) -> float:
+    """``value`` as a float, finite unless ``allow_infinity`` (never nan), or a TypeError or
+    ValueError naming ``op`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    if math.isnan(value) or (math.isinf(value) and not allow_infinity):
+        raise ValueError(f"{op}: {name} must be a {'' if allow_infinity else 'finite '}number, "
+                         f"got {value}")
+    return float(value)
+
+
+# -- more activations: compositions of ops, with PyTorch's values and gradients ----------------
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """PyTorch's ``F.leaky_relu``: x where x > 0, else negative_slope · x; the gradient is 1
+    or negative_slope (negative_slope at 0, as in PyTorch).
+
+    >>> import tinygrad_rnn as tg
+    >>> leaky_relu(tg.Tensor([-2.0, 0.0, 3.0]), 0.1).tolist()
+    [-0.20000000298023224, 0.0, 3.0]
+    """
+    op = "leaky_relu"
+    x = _float_input(op, input)
+    slope = check_real(op, negative_slope, "negative_slope")
+    return ops.where(x > 0, x, x * slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """PyTorch's ``F.elu``: x where x > 0, else α(e^x − 1) (``expm1``, exact near 0); the
+    gradient is 1, or α·e^x for x <= 0.
+
+    >>> import tinygrad_rnn as tg
+    >>> elu(tg.Tensor([-1.0, 2.0], dtype="float64")).tolist()
+    [-0.6321205588285577, 2.0]
+    """
+    op = "elu"
+    x = _float_input(op, input)
+    alpha = check_real(op, alpha, "alpha")
+    # e^x only where x <= 0: the branch where() leaves out must not overflow (its gradient,
+    # 0 · inf, would be nan)
+    return ops.where(x > 0, x, ops.expm1(ops.clamp(x, max=0.0)) * alpha)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """PyTorch's ``F.softplus``: log(1 + e^(βx)) / β, a smooth relu, and x itself where
+    βx > ``threshold`` (where the two agree to float precision); the gradient is σ(βx), or 1.
+
+    Computed without overflow and exactly for βx ≪ 0 (``log1p``), for any threshold.
+
+    >>> import tinygrad_rnn as tg
+    >>> softplus(tg.Tensor([-50.0, 0.0, 30.0], dtype="float64")).tolist()
+    [1.9287498479639178e-22, 0.6931471805599453, 30.0]
+    """
+    op = "softplus"
+    x = _float_input(op, input)
+    beta, threshold = check_softplus_options(op, beta, threshold)
+    scaled = x if beta == 1 else x * beta
+    smooth = _softplus(scaled) if beta == 1 else _softplus(scaled) / beta
+    return ops.where(scaled > threshold, x, smooth)
+
+
+def check_softplus_options(op: str, beta, threshold) -> tuple[float, float]:
+    """softplus's ``beta`` (finite, > 0) and ``threshold`` (any number but nan) as floats."""
+    return (check_positive(op, check_real(op, beta, "beta"), "beta"),
+            check_real(op, threshold, "threshold", allow_infinity=True))
+
+
+def silu(input: Tensor) -> Tensor:
+    """PyTorch's ``F.silu`` (swish): x · σ(x); the gradient is σ(x)(1 + x(1 − σ(x))).
+
+    >>> import tinygrad_rnn as tg
+    >>> round(silu(tg.Tensor([1.0], dtype="float64")).item(), 6)
+    0.731059
+    """
+    x = _float_input("silu", input)
+    return x * x.sigmoid()
+
+
+# -- layer normalization ---------------------------------------------------------------------
+def check_normalized_shape(op: str, value) -> tuple[int, ...]:
+    """``normalized_shape`` (an int or a sequence of ints) as a non-empty tuple of sizes >= 1."""
+    sizes = (value,) if isinstance(value, (int, np.integer)) else value
+    if (not isinstance(sizes, (tuple, list))
+            or any(isinstance(size, bool) or not isinstance(size, (int, np.integer)) for size in sizes)):
+        raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got {value!r}")
+    sizes = tuple(int(size) for size in sizes)
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"{op}: normalized_shape must hold at least one size and every size must "
+                         f"be at least 1, got {sizes}")
+    return sizes
+
+
+def check_eps(op: str, eps) -> float:
+    """A normalization's ``eps``: a finite number >= 0."""
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: eps must be a number, got {eps!r}")
+    if not (math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"{op}: eps must be a finite number >= 0, got {eps}")
+    return float(eps)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """PyTorch's ``F.layer_norm``: normalization over the last ``len(normalized_shape)``
+    axes, which must be ``normalized_shape``; ``weight`` and ``bias`` (that shape, the
+    input's dtype) scale and shift the result when given. See ``layer_norm_prechecked``.
+
+    >>> import tinygrad_rnn as tg
+    >>> layer_norm(tg.Tensor([[1.0, 2.0, 3.0]]), 3).data.round(3)
+    array([[-1.225,  0.   ,  1.225]], dtype=float32)
+    """
+    op = "layer_norm"
+    x = _float_input(op, input)
+    shape = check_normalized_shape(op, normalized_shape)
+    if x.shape[max(x.ndim - len(shape), 0):] != shape:
+        raise ValueError(f"{op}: input of shape {x.shape} does not end in normalized_shape {shape}")
+    for name, parameter in (("weight", weight), ("bias", bias)):
+        if parameter is None:
+            continue
+        if not isinstance(parameter, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(parameter).__name__}")
+        if parameter.shape != shape or parameter.dtype != x.dtype:
+            raise ValueError(f"{op}: {name} must have shape {shape} and the input's dtype {x.dtype}, "
+                             f"got shape {parameter.shape} and dtype {parameter.dtype}")
+    return layer_norm_prechecked(x, len(shape), weight, bias, check_eps(op, eps))
+
+
+def layer_norm_prechecked(x: Tensor, axes: int, weight: Tensor | None, bias: Tensor | None,
+                          eps: float) -> Tensor:
+    """``layer_norm`` over the last ``axes`` axes of ``x``, its arguments already checked
+    (by ``layer_norm`` or the ``LayerNorm`` module). With μ and σ² the mean and the biased
+    variance over those axes::
+
+        y = (x − μ) / √(σ² + eps) · weight + bias
+    """
+    over = tuple(range(-axes, 0))
+    centered = x - x.mean(axis=over, keepdims=True)
+    variance = (centered * centered).mean(axis=over, keepdims=True)
+    out = centered * (variance + eps) ** -0.5
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out

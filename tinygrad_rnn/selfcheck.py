@@ -120,10 +120,19 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
                                     _away_from_zero),
         "exp": unary(lambda x: x.exp()),
         "log": unary(lambda x: x.log(), lambda r, *s: _t(r, *s, low=0.2, high=3)),
+        "log1p, expm1": unary(lambda x: x.log1p() * x.expm1(), lambda r, *s: _t(r, *s, low=-0.8, high=2)),
         "tanh": unary(lambda x: x.tanh()),
         "sigmoid": unary(lambda x: x.sigmoid()),
         "relu": unary(lambda x: x.relu(), _away_from_zero),
         "sqrt, abs, clamp": unary(lambda x: abs(x).sqrt() * x.clamp(-0.5, 0.5), _away_from_zero),
+        # |x| >= 0.2 keeps the kinks out of the differences: 0 (leaky_relu, elu) and softplus's
+        # switch at βx = threshold (here β · 3x = 1.5x, at least 0.3 from 0; threshold 0.25).
+        "leaky_relu, elu, softplus, silu": unary(
+            lambda x: F.leaky_relu(x, 0.2) * F.elu(x, 0.7) + F.softplus(x * 3.0, beta=0.5, threshold=0.25)
+            + F.silu(x), _away_from_zero),
+        "layer_norm (weight, bias)": lambda r: (
+            lambda x, w, b: F.layer_norm(x, (2, 3), w, b, eps=1e-3),
+            [_t(r, 4, 2, 3), _t(r, 2, 3), _t(r, 2, 3)], ["input (4,2,3)", "weight (2,3)", "bias (2,3)"]),
         "softmax": unary(lambda x: x.softmax(axis=0)),
         "log_softmax": unary(lambda x: x.log_softmax(axis=-1)),
         "cross_entropy": lambda r: (lambda x: F.cross_entropy(x, np.array([[0, 3], [2, 2]])),

@@ -8,7 +8,22 @@
 ((5, 2, 4), (2, 2, 4))
 """
 
-from .layers import Dropout, Embedding, Identity, LayerNorm, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .layers import (
+    ELU,
+    Dropout,
+    Embedding,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -24,6 +39,7 @@ from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
+    "ELU",
     "GRU",
     "LSTM",
     "RNN",
@@ -38,6 +54,7 @@ __all__ = [
     "L1Loss",
     "LSTMCell",
     "LayerNorm",
+    "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MSELoss",
@@ -50,9 +67,11 @@ __all__ = [
     "ReLU",
     "RecurrentModel",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "SmoothL1Loss",
     "Softmax",
+    "Softplus",
     "Tanh",
     "clip_grad_norm_",
     "clip_grad_value_",

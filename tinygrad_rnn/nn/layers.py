@@ -203,9 +203,9 @@ class Dropout(Module):
 
 
 class LayerNorm(Module):
-    """Layer normalization over the last ``len(normalized_shape)`` axes, as PyTorch's.
-
-    With μ and σ² the mean and the biased variance over those axes::
+    """Layer normalization over the last ``len(normalized_shape)`` axes, as PyTorch's
+    (``functional.layer_norm``). With μ and σ² the mean and the biased variance over
+    those axes::
 
         y = (x − μ) / √(σ² + eps) · weight + bias
 
@@ -225,12 +225,8 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True, dtype=None) -> None:
         super().__init__()
-        self.normalized_shape = _normalized_shape(normalized_shape)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
-            raise TypeError(f"LayerNorm: eps must be a number, got {eps!r}")
-        if not (math.isfinite(eps) and eps >= 0):
-            raise ValueError(f"LayerNorm: eps must be a finite number >= 0, got {eps}")
-        self.eps = float(eps)
+        self.normalized_shape = functional.check_normalized_shape("LayerNorm", normalized_shape)
+        self.eps = functional.check_eps("LayerNorm", eps)
         self.elementwise_affine = flag(elementwise_affine, "elementwise_affine", "LayerNorm")
         bias = flag(bias, "bias", "LayerNorm")
         dtype = float_dtype(dtype, "LayerNorm")
@@ -248,33 +244,12 @@ class LayerNorm(Module):
         expected = f"(..., {', '.join(map(str, shape))}) (normalized_shape {shape} in the last axes)"
         x = check_float_input("LayerNorm", input, shape,
                               None if self.weight is None else self.weight.dtype, expected)
-        axes = tuple(range(-len(shape), 0))
-        centered = x - x.mean(axis=axes, keepdims=True)
-        variance = (centered * centered).mean(axis=axes, keepdims=True)
-        out = centered * (variance + self.eps) ** -0.5
-        if self.weight is not None:
-            out = out * self.weight
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return functional.layer_norm_prechecked(x, len(shape), self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
                 + ("" if self.weight is None else _dtype_note(self.weight.dtype)))
-
-
-def _normalized_shape(value) -> tuple[int, ...]:
-    """LayerNorm's ``normalized_shape`` (an int or a sequence of ints) as a non-empty tuple of sizes >= 1."""
-    sizes = (value,) if isinstance(value, (int, np.integer)) else value
-    if (not isinstance(sizes, (tuple, list))
-            or any(isinstance(size, bool) or not isinstance(size, (int, np.integer)) for size in sizes)):
-        raise TypeError(f"LayerNorm: normalized_shape must be an int or a tuple of ints, got {value!r}")
-    sizes = tuple(int(size) for size in sizes)
-    if not sizes or min(sizes) < 1:
-        raise ValueError(f"LayerNorm: normalized_shape must hold at least one size and every size must "
-                         f"be at least 1, got {sizes}")
-    return sizes
 
 
 # -- activations: no parameters, one Tensor op each ---------------------------------------
@@ -362,6 +337,79 @@ class LogSoftmax(_SoftmaxAlong):
     >>> nn.LogSoftmax()(tg.Tensor([[0.0, 0.0]])).data.round(4), nn.LogSoftmax(dim=-1)
     (array([[-0.6931, -0.6931]], dtype=float32), LogSoftmax(dim=-1))
     """
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope · x (``functional.leaky_relu``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.LeakyReLU(0.5)(tg.Tensor([-2.0, 2.0])).tolist(), nn.LeakyReLU()
+    ([-1.0, 2.0], LeakyReLU(negative_slope=0.01))
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = functional.check_real("LeakyReLU", negative_slope, "negative_slope")
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.leaky_relu(_tensor_input("LeakyReLU", input), self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """x where x > 0, else α(e^x − 1) (``functional.elu``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.ELU()(tg.Tensor([0.0, 2.0])).tolist(), nn.ELU(alpha=0.5)
+    ([0.0, 2.0], ELU(alpha=0.5))
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = functional.check_real("ELU", alpha, "alpha")
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.elu(_tensor_input("ELU", input), self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Softplus(Module):
+    """log(1 + e^(βx)) / β, and x where βx > threshold (``functional.softplus``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Softplus()(tg.Tensor([0.0, 30.0])).data.round(4), nn.Softplus(beta=2)
+    (array([ 0.6931, 30.    ], dtype=float32), Softplus(beta=2.0, threshold=20.0))
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = functional.check_softplus_options("Softplus", beta, threshold)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.softplus(_tensor_input("Softplus", input), self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class SiLU(Module):
+    """x · σ(x), the swish (``functional.silu``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.SiLU()(tg.Tensor([0.0, 1.0])).data.round(4)
+    array([0.    , 0.7311], dtype=float32)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.silu(_tensor_input("SiLU", input))
 
 
 class Identity(Module):

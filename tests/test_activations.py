@@ -1,0 +1,253 @@
+"""leaky_relu, elu, softplus, silu and their modules: values against the formulas (in
+float64 NumPy), gradients against central differences over hypothesis shapes (kinks kept
+out of the differences), PyTorch's values and gradients (also at the kinks), dtypes kept,
+no overflow, errors that name the op."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from helpers import arrays, away_from_zero, check_vjp, shapes, uniform
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import functional as F
+from tinygrad_rnn import nn
+
+
+# -- the formulas, in float64 NumPy ------------------------------------------------------------
+def leaky_relu_formula(x, negative_slope=0.01):
+    return np.where(x > 0, x, negative_slope * x)
+
+
+def elu_formula(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def softplus_formula(x, beta=1.0, threshold=20.0):
+    z = beta * x
+    return np.where(z > threshold, x, (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta)
+
+
+def silu_formula(x):
+    return x / (1 + np.exp(-x))
+
+
+slopes = uniform(-2.0, 2.0)
+alphas = uniform(-2.0, 2.0)
+betas = uniform(0.25, 4.0)
+thresholds = uniform(-5.0, 20.0)
+
+
+# -- values and gradients over shapes ----------------------------------------------------------
+@given(x=arrays(shapes(), away_from_zero(0.01, 3.0)), slope=slopes, data=st.data())
+def test_leaky_relu_values_and_vjp(x, slope, data):
+    [out] = check_vjp(lambda t: F.leaky_relu(t, slope), [x], data)
+    np.testing.assert_allclose(out.data, leaky_relu_formula(x, slope), rtol=1e-15, atol=0)
+
+
+@given(x=arrays(shapes(), away_from_zero(0.01, 3.0)), alpha=alphas, data=st.data())
+def test_elu_values_and_vjp(x, alpha, data):
+    [out] = check_vjp(lambda t: F.elu(t, alpha), [x], data)
+    np.testing.assert_allclose(out.data, elu_formula(x, alpha), rtol=1e-14, atol=1e-300)
+
+
+@st.composite
+def softplus_case(draw):
+    """(x, beta, threshold) with βx at least 0.01 from the threshold, where softplus switches
+    to the identity and the two sides differ by a kink (and a jump, for a low threshold)."""
+    beta, threshold = draw(betas, label="beta"), draw(thresholds, label="threshold")
+    gaps = draw(arrays(shapes(), away_from_zero(0.01, 6.0)), label="βx − threshold")
+    return (gaps + threshold) / beta, beta, threshold
+
+
+@given(case=softplus_case(), data=st.data())
+def test_softplus_values_and_vjp(case, data):
+    x, beta, threshold = case
+    [out] = check_vjp(lambda t: F.softplus(t, beta, threshold), [x], data)
+    np.testing.assert_allclose(out.data, softplus_formula(x, beta, threshold), rtol=1e-14, atol=1e-300)
+
+
+@given(x=arrays(shapes()), data=st.data())
+def test_silu_values_and_vjp(x, data):
+    [out] = check_vjp(F.silu, [x], data)
+    np.testing.assert_allclose(out.data, silu_formula(x), rtol=1e-14, atol=1e-300)
+
+
+MODULES = {
+    "LeakyReLU": (lambda: nn.LeakyReLU(0.2), lambda x: leaky_relu_formula(x, 0.2)),
+    "ELU": (lambda: nn.ELU(0.7), lambda x: elu_formula(x, 0.7)),
+    "Softplus": (lambda: nn.Softplus(beta=2.0, threshold=3.0), lambda x: softplus_formula(x, 2.0, 3.0)),
+    "SiLU": (nn.SiLU, silu_formula),
+}
+
+
+@pytest.mark.parametrize("name", MODULES)
+@given(x=arrays(shapes(max_dims=3), st.one_of(uniform(-3.0, -0.01), uniform(0.01, 1.49),
+                                                 uniform(1.51, 3.0))))  # Softplus switches at 1.5
+def test_activation_modules_values_and_gradcheck(name, x):
+    make, formula = MODULES[name]
+    activation = make()
+    tensor = tg.Tensor(x, requires_grad=True)
+    y = activation(tensor)
+    assert y.shape == x.shape and y.dtype == np.float64
+    np.testing.assert_allclose(y.data, formula(x), rtol=1e-14, atol=1e-300)
+    assert tg.gradcheck(activation, [tensor])
+
+
+# -- dtypes, extremes ------------------------------------------------------------------------------
+FUNCTIONS = {"leaky_relu": F.leaky_relu, "elu": F.elu, "softplus": F.softplus, "silu": F.silu}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_the_input_dtype_is_kept_and_huge_inputs_do_not_overflow(name, dtype):
+    """±1e4 (±inf in float16) and the dtype's extremes: no overflow warning, finite gradients,
+    the value of the formula."""
+    big = np.finfo(dtype).max
+    x = tg.Tensor(np.array([-big, -1e4, -50.0, -1.0, 0.5, 1e4, big], dtype=dtype), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = FUNCTIONS[name](x)
+        out.sum().backward()
+    assert out.dtype == dtype and x.grad.dtype == dtype
+    assert np.isfinite(x.grad).all()
+    with np.errstate(over="ignore"):  # silu's formula: e^big overflows to inf, x / inf = -0
+        expected = {"leaky_relu": leaky_relu_formula, "elu": elu_formula, "softplus": softplus_formula,
+                    "silu": silu_formula}[name](x.data.astype(np.float64))
+    np.testing.assert_allclose(out.data, expected.astype(dtype), rtol=2 * np.finfo(dtype).eps)
+
+
+def test_softplus_of_very_negative_inputs_is_exact_not_zero():
+    """log(1 + e^−50) rounds 1 + e^−50 to 1: 0. softplus keeps e^−50, and so its gradient."""
+    x = tg.Tensor([-50.0, -700.0], dtype="float64", requires_grad=True)
+    out = F.softplus(x)
+    out.sum().backward()
+    np.testing.assert_allclose(out.data, np.exp([-50.0, -700.0]), rtol=1e-15)
+    np.testing.assert_allclose(x.grad, np.exp([-50.0, -700.0]), rtol=1e-14)
+
+
+def test_gradients_at_the_kinks_are_pytorch_s():
+    """At 0, leaky_relu's gradient is negative_slope and elu's α; at βx = threshold, softplus
+    is on its smooth side (σ(threshold)), as in PyTorch (checked against it below)."""
+    x = tg.Tensor([0.0], dtype="float64", requires_grad=True)
+    F.leaky_relu(x, 0.3).backward()
+    assert x.grad.tolist() == [0.3]
+    x.grad = None
+    F.elu(x, 0.7).backward()
+    assert x.grad.tolist() == [0.7]
+    x = tg.Tensor([1.5], dtype="float64", requires_grad=True)
+    out = F.softplus(x, beta=2.0, threshold=3.0)
+    out.backward()
+    np.testing.assert_allclose(out.item(), np.log1p(np.exp(3.0)) / 2, rtol=1e-15)
+    np.testing.assert_allclose(x.grad, [1 / (1 + np.exp(-3.0))], rtol=1e-15)
+
+
+# -- PyTorch's values and gradients, kinks included -----------------------------------------------
+TORCH_CASES = [
+    ("leaky_relu", {}), ("leaky_relu", {"negative_slope": 0.3}), ("leaky_relu", {"negative_slope": -1.5}),
+    ("elu", {}), ("elu", {"alpha": 0.5}), ("elu", {"alpha": -2.0}),
+    ("softplus", {}), ("softplus", {"beta": 2.0, "threshold": 3.0}),
+    ("softplus", {"beta": 0.5, "threshold": -1.0}),
+    ("silu", {}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), TORCH_CASES, ids=[f"{n}{o}" for n, o in TORCH_CASES])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_functions_match_torch_values_and_gradients(name, options, dtype):
+    torch = pytest.importorskip("torch")
+    kinks = [0.0, -0.0, 1.5, -2.0, 10.0, 20.0, 40.0]  # 0, βx = threshold for the options above
+    values = np.concatenate([kinks, np.random.default_rng(0).standard_normal(40) * 10,
+                             [-1e4, -100.0, 100.0, 1e4]]).astype(dtype)
+    ours = tg.Tensor(values, requires_grad=True)
+    theirs = torch.tensor(values, requires_grad=True)
+    upstream = np.random.default_rng(1).uniform(-2, 2, values.shape).astype(dtype)
+    out = getattr(F, name)(ours, **options)
+    expected = getattr(torch.nn.functional, name)(theirs, **options)
+    out.backward(upstream)
+    expected.backward(torch.from_numpy(upstream))
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=4 * eps, atol=np.finfo(dtype).tiny)
+    # silu's gradient σ(x)(1 + x(1 − σ(x))) crosses 0 near x = −1.28: there ours (the product
+    # rule's two terms) and torch's (that formula) differ by rounding, relative to the terms
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=4 * eps, atol=8 * eps)
+
+
+MODULE_PAIRS = [
+    ("LeakyReLU", (), {}), ("LeakyReLU", (0.2,), {}), ("ELU", (), {}), ("ELU", (), {"alpha": 0.5}),
+    ("Softplus", (), {}), ("Softplus", (), {"beta": 2.0, "threshold": 3.0}), ("SiLU", (), {}),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs"), MODULE_PAIRS)
+def test_modules_repr_and_match_torch(name, args, kwargs):
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert dict(ours.state_dict()) == {} and list(ours.parameters()) == []
+    x = np.random.default_rng(2).standard_normal((3, 5)) * 4
+    np.testing.assert_allclose(ours(tg.Tensor(x)).data, theirs(torch.tensor(x)).numpy(), rtol=1e-14)
+
+
+def test_module_arguments_are_stored_as_floats():
+    """torch keeps ``nn.Softplus(beta=2)`` an int (repr ``beta=2``); ours is 2.0 (``beta=2.0``)."""
+    assert repr(nn.Softplus(beta=2, threshold=np.int64(5))) == "Softplus(beta=2.0, threshold=5.0)"
+    assert repr(nn.ELU(np.float32(0.5))) == "ELU(alpha=0.5)"
+    assert repr(nn.LeakyReLU(1)) == "LeakyReLU(negative_slope=1.0)"
+    assert repr(nn.SiLU()) == "SiLU()"
+
+
+# -- errors ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("value", [np.zeros(3), [1.0], 2.0, None])
+def test_functions_refuse_non_tensors_by_name(name, value):
+    with pytest.raises(TypeError, match=rf"^{name}: input must be a Tensor, got {type(value).__name__}$"):
+        FUNCTIONS[name](value)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_functions_refuse_integer_and_bool_tensors_naming_the_dtype(name, dtype):
+    with pytest.raises(TypeError, match=rf"^{name}: input must have a floating-point dtype, got {dtype} "
+                                        r"\(shape \(2,\)\)$"):
+        FUNCTIONS[name](tg.Tensor(np.ones(2, dtype=dtype)))
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda x: F.leaky_relu(x, "0.1"), TypeError, r"^leaky_relu: negative_slope must be a number, got '0.1'"),
+    (lambda x: F.leaky_relu(x, True), TypeError, r"^leaky_relu: negative_slope must be a number, got True$"),
+    (lambda x: F.leaky_relu(x, float("nan")), ValueError, r"^leaky_relu: negative_slope must be a finite"),
+    (lambda x: F.elu(x, float("inf")), ValueError, r"^elu: alpha must be a finite number, got inf$"),
+    (lambda x: F.elu(x, None), TypeError, r"^elu: alpha must be a number, got None$"),
+    (lambda x: F.softplus(x, 0.0), ValueError, r"^softplus: beta must be .*0"),
+    (lambda x: F.softplus(x, -1.0), ValueError, r"^softplus: beta must be .*-1"),
+    (lambda x: F.softplus(x, float("inf")), ValueError, r"^softplus: beta must be a finite number"),
+    (lambda x: F.softplus(x, 1.0, float("nan")), ValueError, r"^softplus: threshold must be a number"),
+    (lambda x: F.softplus(x, 1.0, "20"), TypeError, r"^softplus: threshold must be a number, got '20'$"),
+    (lambda x: nn.LeakyReLU("a"), TypeError, r"^LeakyReLU: negative_slope must be a number"),
+    (lambda x: nn.ELU(float("nan")), ValueError, r"^ELU: alpha must be a finite number"),
+    (lambda x: nn.Softplus(beta=0), ValueError, r"^Softplus: beta must be"),
+    (lambda x: nn.Softplus(threshold=[20]), TypeError, r"^Softplus: threshold must be a number"),
+])
+def test_bad_arguments_are_refused_by_name(call, error, message):
+    with pytest.raises(error, match=message):
+        call(tg.Tensor([1.0]))
+
+
+def test_softplus_takes_an_infinite_threshold_as_never_switching():
+    x = tg.Tensor([30.0, 100.0], dtype="float64")
+    expected = softplus_formula(x.data, 1.0, np.inf)  # 30 + e^−30: not switched to x
+    assert expected[0] > 30.0
+    np.testing.assert_allclose(F.softplus(x, threshold=float("inf")).data, expected, rtol=1e-15)
+    assert F.softplus(x, threshold=-float("inf")).tolist() == [30.0, 100.0]
+
+
+@pytest.mark.parametrize("name", ["LeakyReLU", "ELU", "Softplus", "SiLU"])
+@pytest.mark.parametrize("value", [np.zeros(3), 1.0, [1.0]])
+def test_modules_want_tensors(name, value):
+    with pytest.raises(TypeError, match=rf"^{name}: expected a Tensor, got {type(value).__name__}$"):
+        getattr(nn, name)()(value)

@@ -252,7 +252,7 @@ class LayerNorm(Module):
                 + ("" if self.weight is None else _dtype_note(self.weight.dtype)))
 
 
-# -- activations: no parameters, one Tensor op each ---------------------------------------
+# -- activations: no parameters, an op or a functional each -------------------------------
 def _tensor_input(owner: str, input) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"{owner}: expected a Tensor, got {type(input).__name__}")

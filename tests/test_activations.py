@@ -121,6 +121,20 @@ def test_the_input_dtype_is_kept_and_huge_inputs_do_not_overflow(name, dtype):
     np.testing.assert_allclose(out.data, expected.astype(dtype), rtol=2 * np.finfo(dtype).eps)
 
 
+@pytest.mark.parametrize("beta", [0.3, 4.0])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softplus_with_a_beta_where_beta_x_overflows_is_x_without_a_warning(beta, dtype):
+    big = np.finfo(dtype).max
+    x = tg.Tensor(np.array([big, -big, big / 2], dtype=dtype), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = F.softplus(x, beta=beta)
+        out.backward(np.ones(3, dtype=dtype))
+    np.testing.assert_array_equal(out.data[[0, 2]], x.data[[0, 2]])
+    assert out.data[1] == 0 and out.dtype == dtype
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 1.0])
+
+
 def test_softplus_of_very_negative_inputs_is_exact_not_zero():
     """log(1 + e^−50) rounds 1 + e^−50 to 1: 0. softplus keeps e^−50, and so its gradient."""
     x = tg.Tensor([-50.0, -700.0], dtype="float64", requires_grad=True)

@@ -689,8 +689,11 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     op = "softplus"
     x = _float_input(op, input)
     beta, threshold = check_softplus_options(op, beta, threshold)
-    scaled = x if beta == 1 else x * beta
-    smooth = _softplus(scaled) if beta == 1 else _softplus(scaled) / beta
+    # βx, and the smooth branch divided by β, may overflow where βx is huge: there the
+    # identity branch is taken, and the smooth one gets a zero gradient
+    with np.errstate(over="ignore"):
+        scaled = x if beta == 1 else x * beta
+        smooth = _softplus(scaled) if beta == 1 else _softplus(scaled) / beta
     return ops.where(scaled > threshold, x, smooth)
 
 

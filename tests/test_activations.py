@@ -135,6 +135,17 @@ def test_softplus_with_a_beta_where_beta_x_overflows_is_x_without_a_warning(beta
     np.testing.assert_array_equal(x.grad, [1.0, 0.0, 1.0])
 
 
+def test_leaky_relu_with_a_slope_above_one_overflows_only_where_the_answer_does():
+    big = np.finfo(np.float32).max
+    x = tg.Tensor([big, -big, -1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = F.leaky_relu(x, 2.0)
+        out.backward(np.ones(3, dtype=np.float32))
+    assert out.tolist() == [float(big), -np.inf, -2.0]  # as torch's
+    assert x.grad.tolist() == [1.0, 2.0, 2.0]
+
+
 def test_softplus_of_very_negative_inputs_is_exact_not_zero():
     """log(1 + e^−50) rounds 1 + e^−50 to 1: 0. softplus keeps e^−50, and so its gradient."""
     x = tg.Tensor([-50.0, -700.0], dtype="float64", requires_grad=True)

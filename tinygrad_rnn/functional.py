@@ -657,7 +657,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     op = "leaky_relu"
     x = _float_input(op, input)
     slope = check_real(op, negative_slope, "negative_slope")
-    return ops.where(x > 0, x, x * slope)
+    with np.errstate(over="ignore"):  # slope · x for a huge x > 0 is not taken; for x < 0, −inf
+        return ops.where(x > 0, x, x * slope)
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:

@@ -1738,6 +1738,18 @@ def test_where_result_dtypes_follow_torch(input, other):
     np.testing.assert_array_equal(out.data, expected)
 
 
+@pytest.mark.parametrize("make_condition", [lambda x: x.data > 0, lambda x: x > 0])
+def test_where_and_masked_fill_of_a_0d_tensor_take_a_numpy_bool_scalar(make_condition):
+    """``x.data > 0`` of a 0-d x is an ``np.bool_``, not an array: a 0-d condition."""
+    for value, expected in ((2.0, 2.0), (-2.0, 0.0)):
+        x = Tensor(value, dtype="float64", requires_grad=True)
+        condition = make_condition(x)
+        out = tg.where(condition, x, 0.0)
+        out.backward()
+        assert out.shape == () and out.item() == expected and x.grad.tolist() == float(value > 0)
+        assert x.masked_fill(condition, 5.0).item() == (5.0 if value > 0 else value)
+
+
 def test_where_refuses_bad_conditions_sides_and_shapes():
     x = Tensor([1.0, 2.0, 3.0])
     with pytest.raises(TypeError, match=r"^where: the condition must be a bool Tensor or array, got "

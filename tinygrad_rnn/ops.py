@@ -609,8 +609,11 @@ def any_(input: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 # -- selection ---------------------------------------------------------------------------
 def _condition(op: str, condition) -> np.ndarray:
     """A bool Tensor's or array's data, or a TypeError naming ``op`` (torch refuses integer
-    conditions too)."""
+    conditions too). A NumPy bool scalar, which is what ``x.data > 0`` gives for a 0-d x,
+    is a 0-d condition."""
     data = condition.data if isinstance(condition, Tensor) else condition
+    if isinstance(data, np.bool_):
+        data = np.asarray(data)
     if not isinstance(data, np.ndarray) or data.dtype != np.bool_:
         detail = (f" of dtype {data.dtype} and shape {data.shape}" if isinstance(data, np.ndarray)
                   else f" {type(condition).__name__}")

@@ -1,7 +1,7 @@
-"""leaky_relu, elu, softplus, silu and their modules: values against the formulas (in
-float64 NumPy), gradients against central differences over hypothesis shapes (kinks kept
-out of the differences), PyTorch's values and gradients (also at the kinks), dtypes kept,
-no overflow, errors that name the op."""
+"""leaky_relu, elu, softplus, silu and their modules (and the Tanh, Sigmoid, ReLU modules):
+values against the formulas (in float64 NumPy), gradients against central differences over
+hypothesis shapes (kinks kept out of the differences), PyTorch's values and gradients (also
+at the kinks), dtypes kept, no overflow, errors that name the op."""
 
 from __future__ import annotations
 
@@ -78,6 +78,9 @@ def test_silu_values_and_vjp(x, data):
 
 
 MODULES = {
+    "Tanh": (nn.Tanh, np.tanh),
+    "Sigmoid": (nn.Sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    "ReLU": (nn.ReLU, lambda x: np.maximum(x, 0)),
     "LeakyReLU": (lambda: nn.LeakyReLU(0.2), lambda x: leaky_relu_formula(x, 0.2)),
     "ELU": (lambda: nn.ELU(0.7), lambda x: elu_formula(x, 0.7)),
     "Softplus": (lambda: nn.Softplus(beta=2.0, threshold=3.0), lambda x: softplus_formula(x, 2.0, 3.0)),
@@ -94,7 +97,7 @@ def test_activation_modules_values_and_gradcheck(name, x):
     tensor = tg.Tensor(x, requires_grad=True)
     y = activation(tensor)
     assert y.shape == x.shape and y.dtype == np.float64
-    np.testing.assert_allclose(y.data, formula(x), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(y.data, formula(x), rtol=1e-13, atol=1e-300)
     assert tg.gradcheck(activation, [tensor])
 
 

@@ -1,10 +1,11 @@
-"""leaky_relu, elu, softplus, silu and their modules (and the Tanh, Sigmoid, ReLU modules):
+"""leaky_relu, elu, softplus, silu, gelu and their modules (and the Tanh, Sigmoid, ReLU modules):
 values against the formulas (in float64 NumPy), gradients against central differences over
 hypothesis shapes (kinks kept out of the differences), PyTorch's values and gradients (also
 at the kinks), dtypes kept, no overflow, errors that name the op."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -34,6 +35,18 @@ def softplus_formula(x, beta=1.0, threshold=20.0):
 
 def silu_formula(x):
     return x / (1 + np.exp(-x))
+
+
+def gelu_formula(x, approximate="none"):
+    """x · Φ(x), Φ written without cancellation for x ≪ 0: erfc(−x/√2)/2, or for the tanh
+    form (1 + tanh(u))/2 = 1/(1 + e^−2u)."""
+    x = np.asarray(x, dtype=np.float64)
+    if approximate == "tanh":
+        with np.errstate(over="ignore"):  # x³ or e^−2u = inf: Φ = 0 or 1
+            cdf = 1 / (1 + np.exp(-2 * np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    else:
+        cdf = np.vectorize(math.erfc, otypes=[np.float64])(-x / np.sqrt(2)) / 2
+    return x * cdf
 
 
 slopes = uniform(-2.0, 2.0)
@@ -71,6 +84,15 @@ def test_softplus_values_and_vjp(case, data):
     np.testing.assert_allclose(out.data, softplus_formula(x, beta, threshold), rtol=1e-14, atol=1e-300)
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@given(x=arrays(shapes(), uniform(-12.0, 12.0)), data=st.data())
+def test_gelu_values_and_vjp(approximate, x, data):
+    """Past |x| = 10 the tanh form's cubic is clamped: the values and gradients (1 or 0 to
+    float64 precision) are the formula's still."""
+    [out] = check_vjp(lambda t: F.gelu(t, approximate), [x], data)
+    np.testing.assert_allclose(out.data, gelu_formula(x, approximate), rtol=1e-13, atol=1e-300)
+
+
 @given(x=arrays(shapes()), data=st.data())
 def test_silu_values_and_vjp(x, data):
     [out] = check_vjp(F.silu, [x], data)
@@ -85,6 +107,8 @@ MODULES = {
     "ELU": (lambda: nn.ELU(0.7), lambda x: elu_formula(x, 0.7)),
     "Softplus": (lambda: nn.Softplus(beta=2.0, threshold=3.0), lambda x: softplus_formula(x, 2.0, 3.0)),
     "SiLU": (nn.SiLU, silu_formula),
+    "GELU": (nn.GELU, gelu_formula),
+    "GELU tanh": (lambda: nn.GELU("tanh"), lambda x: gelu_formula(x, "tanh")),
 }
 
 
@@ -102,7 +126,10 @@ def test_activation_modules_values_and_gradcheck(name, x):
 
 
 # -- dtypes, extremes ------------------------------------------------------------------------------
-FUNCTIONS = {"leaky_relu": F.leaky_relu, "elu": F.elu, "softplus": F.softplus, "silu": F.silu}
+FUNCTIONS = {"leaky_relu": F.leaky_relu, "elu": F.elu, "softplus": F.softplus, "silu": F.silu,
+             "gelu": F.gelu}
+FORMULAS = {"leaky_relu": leaky_relu_formula, "elu": elu_formula, "softplus": softplus_formula,
+            "silu": silu_formula, "gelu": gelu_formula}
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -119,8 +146,7 @@ def test_the_input_dtype_is_kept_and_huge_inputs_do_not_overflow(name, dtype):
     assert out.dtype == dtype and x.grad.dtype == dtype
     assert np.isfinite(x.grad).all()
     with np.errstate(over="ignore"):  # silu's formula: e^big overflows to inf, x / inf = -0
-        expected = {"leaky_relu": leaky_relu_formula, "elu": elu_formula, "softplus": softplus_formula,
-                    "silu": silu_formula}[name](x.data.astype(np.float64))
+        expected = FORMULAS[name](x.data.astype(np.float64))
     np.testing.assert_allclose(out.data, expected.astype(dtype), rtol=2 * np.finfo(dtype).eps)
 
 
@@ -147,6 +173,25 @@ def test_leaky_relu_with_a_slope_above_one_overflows_only_where_the_answer_does(
         out.backward(np.ones(3, dtype=np.float32))
     assert out.tolist() == [float(big), -np.inf, -2.0]  # as torch's
     assert x.grad.tolist() == [1.0, 2.0, 2.0]
+
+
+# x · Φ(x) and its tanh form, from mpmath at 30 digits
+GELU_VALUES = {-5.0: (-1.4332578593959696e-06, -2.291796196629506e-07),
+               -1.0: (-0.15865525393145705, -0.1588080093917233),
+               0.5: (0.34573123063700655, 0.34571400982514392),
+               3.0: (2.9959503059051097, 2.996362607918227),
+               -30.0: (-1.4720141781444561e-196, None)}
+
+
+@pytest.mark.parametrize("x", GELU_VALUES)
+def test_gelu_matches_high_precision_values_also_far_in_the_left_tail(x):
+    """1 + erf(x/√2) (or 1 + tanh) would cancel at x = −5 to a few digits, at −30 to 0."""
+    exact, approximate = GELU_VALUES[x]
+    value = tg.Tensor([x], dtype="float64")
+    # erfc(z) at z = −x/√2 has condition number 2z²: at x = −30, 900 ulps of the rounded z
+    np.testing.assert_allclose(F.gelu(value).item(), exact, rtol=1e-14 * max(1.0, x * x))
+    if approximate is not None:
+        np.testing.assert_allclose(F.gelu(value, "tanh").item(), approximate, rtol=1e-13)
 
 
 def test_softplus_of_very_negative_inputs_is_exact_not_zero():
@@ -180,7 +225,7 @@ TORCH_CASES = [
     ("elu", {}), ("elu", {"alpha": 0.5}), ("elu", {"alpha": -2.0}),
     ("softplus", {}), ("softplus", {"beta": 2.0, "threshold": 3.0}),
     ("softplus", {"beta": 0.5, "threshold": -1.0}),
-    ("silu", {}),
+    ("silu", {}), ("gelu", {}), ("gelu", {"approximate": "tanh"}),
 ]
 
 
@@ -199,6 +244,15 @@ def test_functions_match_torch_values_and_gradients(name, options, dtype):
     out.backward(upstream)
     expected.backward(torch.from_numpy(upstream))
     eps = np.finfo(dtype).eps
+    if name == "gelu":
+        # torch's Φ is 0.5 · (1 + erf(x/√2)) (or 1 + tanh), whose absolute error is an ulp of 1:
+        # x · Φ is off by about eps · |x| (all of it for x < −6 in float32); ours (erfc, σ)
+        # is accurate relative to itself. So torch is met within eps · |x| here, and ours
+        # against the exact values in the tests above.
+        scale = np.abs(values).astype(np.float64)
+        assert (np.abs(out.data - expected.detach().numpy()) <= 4 * eps * (np.abs(out.data) + scale)).all()
+        assert (np.abs(ours.grad - theirs.grad.numpy()) <= 8 * eps * (1 + scale)).all()
+        return
     np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=4 * eps, atol=np.finfo(dtype).tiny)
     # silu's gradient σ(x)(1 + x(1 − σ(x))) crosses 0 near x = −1.28: there ours (the product
     # rule's two terms) and torch's (that formula) differ by rounding, relative to the terms
@@ -208,6 +262,7 @@ def test_functions_match_torch_values_and_gradients(name, options, dtype):
 MODULE_PAIRS = [
     ("LeakyReLU", (), {}), ("LeakyReLU", (0.2,), {}), ("ELU", (), {}), ("ELU", (), {"alpha": 0.5}),
     ("Softplus", (), {}), ("Softplus", (), {"beta": 2.0, "threshold": 3.0}), ("SiLU", (), {}),
+    ("GELU", (), {}), ("GELU", ("tanh",), {}),
 ]
 
 
@@ -218,7 +273,10 @@ def test_modules_repr_and_match_torch(name, args, kwargs):
     assert repr(ours) == repr(theirs)
     assert dict(ours.state_dict()) == {} and list(ours.parameters()) == []
     x = np.random.default_rng(2).standard_normal((3, 5)) * 4
-    np.testing.assert_allclose(ours(tg.Tensor(x)).data, theirs(torch.tensor(x)).numpy(), rtol=1e-14)
+    difference = np.abs(ours(tg.Tensor(x)).data - theirs(torch.tensor(x)).numpy())
+    # torch's GELU is off by about an ulp of |x| (see the functional test); the others agree
+    # relative to the value
+    assert (difference <= 1e-14 * np.abs(x if name == "GELU" else theirs(torch.tensor(x)).numpy())).all()
 
 
 def test_module_arguments_are_stored_as_floats():
@@ -260,6 +318,9 @@ def test_functions_refuse_integer_and_bool_tensors_naming_the_dtype(name, dtype)
     (lambda x: nn.ELU(float("nan")), ValueError, r"^ELU: alpha must be a finite number"),
     (lambda x: nn.Softplus(beta=0), ValueError, r"^Softplus: beta must be"),
     (lambda x: nn.Softplus(threshold=[20]), TypeError, r"^Softplus: threshold must be a number"),
+    (lambda x: F.gelu(x, "exact"), ValueError, r"^gelu: approximate must be 'none' or 'tanh', got 'exact'$"),
+    (lambda x: F.gelu(x, None), ValueError, r"^gelu: approximate must be 'none' or 'tanh', got None$"),
+    (lambda x: nn.GELU(approximate=True), ValueError, r"^GELU: approximate must be 'none' or 'tanh'"),
 ])
 def test_bad_arguments_are_refused_by_name(call, error, message):
     with pytest.raises(error, match=message):
@@ -274,7 +335,7 @@ def test_softplus_takes_an_infinite_threshold_as_never_switching():
     assert F.softplus(x, threshold=-float("inf")).tolist() == [30.0, 100.0]
 
 
-@pytest.mark.parametrize("name", ["LeakyReLU", "ELU", "Softplus", "SiLU"])
+@pytest.mark.parametrize("name", ["LeakyReLU", "ELU", "Softplus", "SiLU", "GELU"])
 @pytest.mark.parametrize("value", [np.zeros(3), 1.0, [1.0]])
 def test_modules_want_tensors(name, value):
     with pytest.raises(TypeError, match=rf"^{name}: expected a Tensor, got {type(value).__name__}$"):

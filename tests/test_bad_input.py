@@ -95,9 +95,9 @@ def float_tensor(shape, requires_grad: bool = False) -> tg.Tensor:
 
 
 # -- ops and Tensor methods ------------------------------------------------------------------
-UNARY_OPS = ["abs", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sigmoid", "relu", "neg", "clone",
-             "softmax", "log_softmax", "sum", "mean", "max", "min", "argmax", "argmin", "flatten", "squeeze",
-             "var", "std", "norm"]
+UNARY_OPS = ["abs", "exp", "log", "log1p", "expm1", "erf", "erfc", "sqrt", "tanh", "sigmoid", "relu", "neg",
+             "clone", "softmax", "log_softmax", "sum", "mean", "max", "min", "argmax", "argmin", "flatten",
+             "squeeze", "var", "std", "norm"]
 BINARY_OPS = ["add", "sub", "mul", "div", "matmul"]
 REDUCTIONS = ["sum", "mean", "max", "min", "argmax", "argmin", "var", "std", "logsumexp", "norm",
               "softmax", "log_softmax", "squeeze"]

@@ -7,6 +7,7 @@ the check also asserts that inputs are not mutated and gradients do not alias.
 """
 
 import inspect
+import math
 import operator
 import warnings
 
@@ -216,6 +217,10 @@ UNARY = {
     "log": (Tensor.log, np.log, uniform(0.1, 5.0)),
     "log1p": (Tensor.log1p, np.log1p, uniform(-0.9, 5.0)),
     "expm1": (Tensor.expm1, np.expm1, uniform(-3.0, 3.0)),
+    # forward: the same libm function (test_erf_and_erfc_match_high_precision_values checks
+    # it); backward: against central differences, as every op
+    "erf": (Tensor.erf, np.vectorize(math.erf, otypes=[np.float64]), uniform(-3.0, 3.0)),
+    "erfc": (Tensor.erfc, np.vectorize(math.erfc, otypes=[np.float64]), uniform(-3.0, 3.0)),
     "tanh": (Tensor.tanh, np.tanh, uniform(-3.0, 3.0)),
     "sigmoid": (Tensor.sigmoid, lambda x: 1 / (1 + np.exp(-x)), uniform(-6.0, 6.0)),
     "relu": (Tensor.relu, lambda x: np.maximum(x, 0), away_from_zero(0.1, 3.0)),
@@ -241,8 +246,8 @@ def test_unary_op_passes_gradcheck(name, data):
     assert tg.gradcheck(op, [x])
 
 
-FLOAT_FUNCTIONS = ["exp", "log", "log1p", "expm1", "sqrt", "tanh", "sigmoid", "relu", "softmax",
-                   "log_softmax"]
+FLOAT_FUNCTIONS = ["exp", "log", "log1p", "expm1", "erf", "erfc", "sqrt", "tanh", "sigmoid", "relu",
+                   "softmax", "log_softmax"]
 
 
 @pytest.mark.parametrize(("name", "dtype"), [(name, dtype) for name in FLOAT_FUNCTIONS for dtype in DTYPES
@@ -310,6 +315,36 @@ def test_log1p_and_expm1_keep_tiny_values_exactly(dtype, data):
         assert out.dtype == dtype
         np.testing.assert_allclose(out.item(), x, rtol=2 * np.finfo(dtype).eps)
         np.testing.assert_allclose(t.grad, 1.0, rtol=2 * np.finfo(dtype).eps)
+
+
+# erf and erfc from mpmath at 30 digits
+ERF_VALUES = {1e-10: (1.1283791670955126e-10, 0.99999999988716208),
+              0.5: (0.52049987781304654, 0.47950012218695346),
+              -2.0: (-0.99532226501895273, 1.9953222650189527),
+              5.0: (0.99999999999846254, 1.5374597944280349e-12),
+              10.0: (1.0, 2.0884875837625448e-45), 27.0: (1.0, 5.2370489237892557e-319)}
+
+
+@pytest.mark.parametrize("x", ERF_VALUES)
+def test_erf_and_erfc_match_high_precision_values(x):
+    """erfc keeps the tail that 1 − erf loses (erfc(27) is a subnormal); both are odd/even
+    as they should be, and float32 is the float64 value rounded."""
+    erf, erfc = ERF_VALUES[x]
+    value = Tensor([x, -x], dtype="float64")
+    np.testing.assert_allclose(value.erf().data, [erf, -erf], rtol=1e-15)
+    np.testing.assert_allclose(value.erfc().data[0], erfc, rtol=1e-15 if erfc > 1e-300 else 1e-9)
+    np.testing.assert_allclose(value.erfc().data[1], 2 - erfc, rtol=0, atol=4e-16)  # erfc(−x) = 2 − erfc(x)
+    single = Tensor([x], dtype="float32").erf()
+    assert single.dtype == np.float32 and single.item() == np.float32(math.erf(np.float32(x)))
+
+
+def test_erf_and_erfc_gradients_at_huge_and_special_inputs_warn_nothing():
+    x = Tensor([1e200, -1e200, np.inf, 0.0], dtype="float64", requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x.erf() + x.erfc() * 3.0).sum().backward()
+    slope = 2 / math.sqrt(math.pi)
+    np.testing.assert_allclose(x.grad, [0.0, 0.0, 0.0, slope - 3 * slope], rtol=1e-15)
 
 
 def test_expm1_gradient_is_exact_where_e_to_the_x_is_below_an_ulp_of_1():

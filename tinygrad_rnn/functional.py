@@ -715,6 +715,37 @@ def silu(input: Tensor) -> Tensor:
     return x * x.sigmoid()
 
 
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """PyTorch's ``F.gelu``: x · Φ(x), Φ the standard normal CDF (1 + erf(x/√2)) / 2; or,
+    with ``approximate="tanh"``, Φ ≈ (1 + tanh(√(2/π)(x + 0.044715 x³))) / 2, at tanh's
+    speed rather than ``erfc``'s (see ``ops.erf``).
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([-1.0, 0.0, 2.0], dtype="float64")
+    >>> [round(v, 6) for v in gelu(x).tolist()], [round(v, 6) for v in gelu(x, "tanh").tolist()]
+    ([-0.158655, 0.0, 1.9545], [-0.158808, 0.0, 1.954598])
+    """
+    op = "gelu"
+    x = _float_input(op, input)
+    # Φ without cancellation for x ≪ 0, where 1 + erf(x/√2) or 1 + tanh(u) would lose it
+    # (in float32, all of it from x ≈ −6): Φ(x) = erfc(−x/√2) / 2, and (1 + tanh(u)) / 2 = σ(2u)
+    if check_gelu_approximate(op, approximate) == "none":
+        cdf = (x * (-1 / math.sqrt(2))).erfc() * 0.5
+    else:
+        # σ(2u) is 0 or 1 in float64 (and its slope 0) beyond |x| = 25; the clamp keeps x³
+        # from overflowing there, whose gradient, 0 · inf, would be nan
+        z = ops.clamp(x, -25.0, 25.0)
+        cdf = ((z + z * z * z * 0.044715) * (2 * math.sqrt(2 / math.pi))).sigmoid()
+    return x * cdf  # Φ in [0, 1]: x · (1 + erf) / 2 would overflow near the largest x
+
+
+def check_gelu_approximate(op: str, approximate) -> str:
+    """gelu's ``approximate``: "none" or "tanh", as PyTorch."""
+    if approximate not in ("none", "tanh") or not isinstance(approximate, str):
+        raise ValueError(f"{op}: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate
+
+
 # -- layer normalization ---------------------------------------------------------------------
 def check_normalized_shape(op: str, value) -> tuple[int, ...]:
     """``normalized_shape`` (an int or a sequence of ints) as a non-empty tuple of sizes >= 1."""

@@ -121,6 +121,7 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "exp": unary(lambda x: x.exp()),
         "log": unary(lambda x: x.log(), lambda r, *s: _t(r, *s, low=0.2, high=3)),
         "log1p, expm1": unary(lambda x: x.log1p() * x.expm1(), lambda r, *s: _t(r, *s, low=-0.8, high=2)),
+        "erf, erfc": unary(lambda x: x.erf() * x.erfc()),
         "tanh": unary(lambda x: x.tanh()),
         "sigmoid": unary(lambda x: x.sigmoid()),
         "relu": unary(lambda x: x.relu(), _away_from_zero),
@@ -130,6 +131,7 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "leaky_relu, elu, softplus, silu": unary(
             lambda x: F.leaky_relu(x, 0.2) * F.elu(x, 0.7) + F.softplus(x * 3.0, beta=0.5, threshold=0.25)
             + F.silu(x), _away_from_zero),
+        "gelu (exact and approximate)": unary(lambda x: F.gelu(x) * F.gelu(x, approximate="tanh")),
         "layer_norm (weight, bias)": lambda r: (
             lambda x, w, b: F.layer_norm(x, (2, 3), w, b, eps=1e-3),
             [_t(r, 4, 2, 3), _t(r, 2, 3), _t(r, 2, 3)], ["input (4,2,3)", "weight (2,3)", "bias (2,3)"]),

@@ -10,6 +10,7 @@
 
 from .layers import (
     ELU,
+    GELU,
     Dropout,
     Embedding,
     Identity,
@@ -40,6 +41,7 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "ELU",
+    "GELU",
     "GRU",
     "LSTM",
     "RNN",

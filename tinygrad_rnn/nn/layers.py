@@ -412,6 +412,26 @@ class SiLU(Module):
         return functional.silu(_tensor_input("SiLU", input))
 
 
+class GELU(Module):
+    """x · Φ(x), Φ the standard normal CDF, or its tanh approximation (``functional.gelu``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.GELU()(tg.Tensor([0.0, 3.0])).data.round(4), nn.GELU("tanh")
+    (array([0.   , 2.996], dtype=float32), GELU(approximate='tanh'))
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = functional.check_gelu_approximate("GELU", approximate)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.gelu(_tensor_input("GELU", input), self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
 class Identity(Module):
     """Returns its input: a placeholder where a model expects a layer.
 

@@ -507,11 +507,16 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str =
     return _reduce(_weighted(losses, weight), reduction)
 
 
+def _check_number(op: str, value, name: str) -> None:
+    """A TypeError naming ``op`` and ``name`` unless ``value`` is a real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+
+
 def check_positive(op: str, value, name: str, allow_zero: bool = False) -> float:
     """``value`` as a float > 0 (>= 0 with ``allow_zero``; inf included), or a TypeError or
     ValueError naming ``op`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    _check_number(op, value, name)
     if not (value >= 0 if allow_zero else value > 0):  # nan fails both
         raise ValueError(f"{op}: {name} must be {'non-negative' if allow_zero else 'positive'}, got {value}")
     return float(value)
@@ -637,8 +642,7 @@ def _float_input(op: str, input) -> Tensor:
 def check_real(op: str, value, name: str, allow_infinity: bool = False) -> float:
     """``value`` as a float, finite unless ``allow_infinity`` (never nan), or a TypeError or
     ValueError naming ``op`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    _check_number(op, value, name)
     if math.isnan(value) or (math.isinf(value) and not allow_infinity):
         raise ValueError(f"{op}: {name} must be a {'' if allow_infinity else 'finite '}number, "
                          f"got {value}")
@@ -693,8 +697,11 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     # βx, and the smooth branch divided by β, may overflow where βx is huge: there the
     # identity branch is taken, and the smooth one gets a zero gradient
     with np.errstate(over="ignore"):
-        scaled = x if beta == 1 else x * beta
-        smooth = _softplus(scaled) if beta == 1 else _softplus(scaled) / beta
+        if beta == 1:
+            scaled, smooth = x, _softplus(x)
+        else:
+            scaled = x * beta
+            smooth = _softplus(scaled) / beta
     return ops.where(scaled > threshold, x, smooth)
 
 
@@ -741,7 +748,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def check_gelu_approximate(op: str, approximate) -> str:
     """gelu's ``approximate``: "none" or "tanh", as PyTorch."""
-    if approximate not in ("none", "tanh") or not isinstance(approximate, str):
+    if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
         raise ValueError(f"{op}: approximate must be 'none' or 'tanh', got {approximate!r}")
     return approximate
 
@@ -762,8 +769,7 @@ def check_normalized_shape(op: str, value) -> tuple[int, ...]:
 
 def check_eps(op: str, eps) -> float:
     """A normalization's ``eps``: a finite number >= 0."""
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{op}: eps must be a number, got {eps!r}")
+    _check_number(op, eps, "eps")
     if not (math.isfinite(eps) and eps >= 0):
         raise ValueError(f"{op}: eps must be a finite number >= 0, got {eps}")
     return float(eps)

@@ -420,7 +420,9 @@ def test_pack_padded_sequence_lengths_are_checked_against_the_batch(lengths):
 OPTIMIZERS = {"SGD": ["lr", "momentum", "dampening", "weight_decay"],
               "Adagrad": ["lr", "lr_decay", "weight_decay", "eps"],
               "Adam": ["lr", "eps", "weight_decay"], "AdamW": ["lr", "eps", "weight_decay"],
-              "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum"]}
+              "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum"],
+              "Adamax": ["lr", "eps", "weight_decay"], "RAdam": ["lr", "eps", "weight_decay"],
+              "NAdam": ["lr", "eps", "weight_decay", "momentum_decay"]}
 
 
 @given(name=st.sampled_from(sorted(OPTIMIZERS)), data=st.data(),

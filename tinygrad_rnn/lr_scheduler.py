@@ -607,7 +607,8 @@ class OneCycleLR(LRScheduler):
     momentum, where PyTorch extrapolates the last phase past its end (its cosine climbs back
     up, its line goes below 0, and pct_start=1 divides by 0), the only step at which the two
     differ. With ``cycle_momentum`` the optimizer's ``"momentum"`` (SGD, RMSprop) or the first
-    of its ``"betas"`` (Adam, AdamW) is set at every step, and its next step uses it.
+    of its ``"betas"`` (Adam, AdamW, Adamax, NAdam, RAdam) is set at every step, and its next
+    step uses it.
     PyTorch also writes max_lr, min_lr and the momentums into the groups; here the scheduler
     holds them (``max_lrs``, ``max_momentums``, ``base_momentums``), as a group holds only its
     optimizer's hyperparameters. The schedule does not scale the current rate: not stackable.
@@ -653,8 +654,8 @@ class OneCycleLR(LRScheduler):
         self._check_settings(name)
         if cycle_momentum and not ({"momentum", "betas"} & set(optimizer.defaults)):
             raise ValueError(f"{name}: cycle_momentum=True needs an optimizer with a 'momentum' or 'betas' "
-                             f"hyperparameter (SGD, RMSprop, Adam, AdamW); {type(optimizer).__name__} has "
-                             "neither: pass cycle_momentum=False")
+                             f"hyperparameter (SGD, RMSprop, the Adam family); {type(optimizer).__name__} "
+                             "has neither: pass cycle_momentum=False")
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, self.max_lrs):
                 group["initial_lr"] = top / self.div_factor

@@ -44,7 +44,8 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RAdam", "RMSprop",
+           "lr_scheduler"]
 
 
 class Optimizer:
@@ -53,7 +54,9 @@ class Optimizer:
     A subclass passes its hyperparameters to ``__init__`` as keywords, and defines
     ``_checked(hyperparameters)`` (validate and normalize them), ``_update(data, grad,
     state, hyperparameters)`` (the update of one parameter, in place) and
-    ``_state_names`` (the arrays its per-parameter state may hold).
+    ``_state_names`` (the arrays its per-parameter state may hold); ``_scalar_state_names``
+    names the Python floats it keeps per parameter beside ``"step"`` (NAdam's
+    ``mu_product``).
 
     ``params`` is an iterable of Tensors (one parameter group), or, as in PyTorch, of
     dicts, each one group: ``{"params": tensors, "lr": ..., ...}``, whose hyperparameters
@@ -73,6 +76,7 @@ class Optimizer:
     """
 
     _state_names: tuple[str, ...] = ()
+    _scalar_state_names: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], **hyperparameters: Any):
         self.defaults: dict[str, Any] = self._settings(hyperparameters)
@@ -344,10 +348,17 @@ class Optimizer:
         for name, value in entry.items():
             if name == "step":
                 continue
+            if name in self._scalar_state_names:
+                if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+                        or not math.isfinite(value)):
+                    raise ValueError(f"{where}: state['{index}'][{name!r}] must be a finite real "
+                                     f"number, got {value!r}")
+                checked[name] = float(value)
+                continue
             if name not in self._state_names:
                 raise ValueError(
                     f"{where}: state['{index}'] has unexpected entry {name!r}; {self._name} keeps "
-                    f"{['step', *self._state_names]}"
+                    f"{['step', *self._scalar_state_names, *self._state_names]}"
                 )
             if not isinstance(value, np.ndarray) or value.shape != param.data.shape:
                 shape = value.shape if isinstance(value, np.ndarray) else type(value).__name__
@@ -358,9 +369,9 @@ class Optimizer:
             if value.dtype.kind not in "biuf":
                 raise ValueError(f"{where}: state['{index}'][{name!r}] has dtype {value.dtype}; "
                                  "expected real numbers")
-            if name in _SQUARES and np.any(value < 0):
+            if name in _NEVER_NEGATIVE and np.any(value < 0):
                 raise ValueError(f"{where}: state['{index}'][{name!r}] holds negative values; it is "
-                                 "a running sum or average of squares")
+                                 "a running sum, average or maximum of squares or magnitudes")
             checked[name] = np.array(value, dtype=param.data.dtype, copy=True)
         missing = [name for name in self._required_state(hyperparameters) if name not in checked]
         if checked["step"] > 0 and missing:
@@ -371,8 +382,8 @@ class Optimizer:
         return checked
 
     def _required_state(self, hyperparameters: dict[str, Any]) -> tuple[str, ...]:
-        """The state arrays an update with ``hyperparameters`` reads, once a step was taken."""
-        return self._state_names
+        """The state entries an update with ``hyperparameters`` reads, once a step was taken."""
+        return (*self._scalar_state_names, *self._state_names)
 
     def __repr__(self) -> str:
         def described(group):
@@ -431,9 +442,7 @@ class SGD(Optimizer):
 
     def _update(self, data, grad, state, hyperparameters):
         lr, momentum = hyperparameters["lr"], hyperparameters["momentum"]
-        weight_decay = hyperparameters["weight_decay"]
-        if weight_decay != 0.0:
-            grad = grad + weight_decay * data
+        grad = _with_weight_decay(data, grad, hyperparameters)
         if momentum != 0.0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
@@ -482,9 +491,7 @@ class Adagrad(Optimizer):
                 for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")}
 
     def _update(self, data, grad, state, hyperparameters):
-        weight_decay = hyperparameters["weight_decay"]
-        if weight_decay != 0.0:
-            grad = grad + weight_decay * data
+        grad = _with_weight_decay(data, grad, hyperparameters)
         squares = state.get("sum")
         if squares is None:
             squares = state["sum"] = np.full(
@@ -522,19 +529,8 @@ class Adam(Optimizer):
                          amsgrad=amsgrad, maximize=maximize)
 
     def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-        betas = hyperparameters["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{self._name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        checked_betas = tuple(_number(self._name, "betas", beta) for beta in betas)
-        if not all(0.0 <= beta < 1.0 for beta in checked_betas):
-            raise ValueError(f"{self._name}: each of betas must be in [0, 1), got {betas!r}")
-        return {
-            "lr": _non_negative(self._name, "lr", hyperparameters["lr"]),
-            "betas": checked_betas,
-            "eps": _non_negative(self._name, "eps", hyperparameters["eps"]),
-            "weight_decay": _non_negative(self._name, "weight_decay", hyperparameters["weight_decay"]),
-            "amsgrad": _flag(self._name, "amsgrad", hyperparameters["amsgrad"]),
-        }
+        return {**_adam_settings(self._name, hyperparameters),
+                "amsgrad": _flag(self._name, "amsgrad", hyperparameters["amsgrad"])}
 
     _decoupled_weight_decay = False
 
@@ -543,18 +539,8 @@ class Adam(Optimizer):
 
     def _update(self, data, grad, state, hyperparameters):
         beta1, beta2 = hyperparameters["betas"]
-        weight_decay = hyperparameters["weight_decay"]
-        if weight_decay != 0.0:
-            if self._decoupled_weight_decay:
-                data *= 1.0 - hyperparameters["lr"] * weight_decay
-            else:
-                grad = grad + weight_decay * data
-        exp_avg = _zeros_state(state, "exp_avg", data)
-        exp_avg_sq = _zeros_state(state, "exp_avg_sq", data)
-        exp_avg *= beta1
-        exp_avg += (1.0 - beta1) * grad
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * (grad * grad)
+        grad = _with_weight_decay(data, grad, hyperparameters, self._decoupled_weight_decay)
+        exp_avg, exp_avg_sq = _adam_moments(state, data, grad, beta1, beta2)
         if hyperparameters["amsgrad"]:
             second_moment = _zeros_state(state, "max_exp_avg_sq", data)
             np.maximum(second_moment, exp_avg_sq, out=second_moment)
@@ -562,8 +548,7 @@ class Adam(Optimizer):
             second_moment = exp_avg_sq
         step = state["step"]
         step_size = hyperparameters["lr"] / (1.0 - beta1**step)
-        denominator = np.sqrt(second_moment) / math.sqrt(1.0 - beta2**step) + hyperparameters["eps"]
-        data -= step_size * (exp_avg / denominator)
+        data -= step_size * (exp_avg / _adam_denominator(second_moment, step, beta2, hyperparameters["eps"]))
 
 
 class AdamW(Adam):
@@ -585,6 +570,187 @@ class AdamW(Adam):
                  weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          maximize=maximize)
+
+
+class Adamax(Optimizer):
+    """Adamax: Adam with an infinity norm in place of the root mean square (Kingma & Ba,
+    section 7.1), like ``torch.optim.Adamax``.
+
+    PyTorch's update, for each parameter ``p`` with gradient ``g`` at step ``t``
+    (``m`` and ``u`` start at 0)::
+
+        g = -g                                       (if maximize)
+        g = g + weight_decay * p                     (if weight_decay != 0)
+        m = beta1 * m + (1 - beta1) * g
+        u = max(beta2 * u, |g| + eps)
+        p = p - lr / (1 - beta1**t) * m / u
+
+    ``eps`` sits inside the maximum, as in PyTorch (the paper has none): ``u >= eps``, so
+    an entry whose gradients have all been 0 takes a step of 0, not 0 / 0. The state
+    holds ``exp_avg`` (``m``) and ``exp_inf`` (``u``).
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> w = tg.Tensor(np.array([1.0, 1.0]), requires_grad=True)
+    >>> opt = Adamax([w], lr=0.1)
+    >>> w.grad = np.array([4.0, 0.0])
+    >>> opt.step()
+    >>> w.data  # the first step moves by lr * sign(g), whatever the size of g
+    array([0.9, 1. ])
+    """
+
+    _state_names = ("exp_avg", "exp_inf")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         maximize=maximize)
+
+    def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        return _adam_settings(self._name, hyperparameters)
+
+    def _update(self, data, grad, state, hyperparameters):
+        beta1, beta2 = hyperparameters["betas"]
+        grad = _with_weight_decay(data, grad, hyperparameters)
+        exp_avg = _running_average(state, "exp_avg", data, grad, beta1)
+        exp_inf = _zeros_state(state, "exp_inf", data)
+        exp_inf *= beta2
+        np.maximum(exp_inf, np.abs(grad) + hyperparameters["eps"], out=exp_inf)
+        data -= (hyperparameters["lr"] / (1.0 - beta1 ** state["step"])) * (exp_avg / exp_inf)
+
+
+class NAdam(Optimizer):
+    """NAdam: Adam with Nesterov momentum (Dozat, 2016), like ``torch.optim.NAdam``.
+
+    PyTorch's update, for each parameter ``p`` with gradient ``g`` at step ``t`` (``m`` and
+    ``v`` start at 0, ``mu_product`` at 1)::
+
+        g = -g                                       (if maximize)
+        p = p * (1 - lr * weight_decay)              (if decoupled_weight_decay)
+        g = g + weight_decay * p                     (otherwise, if weight_decay != 0)
+        mu_t = beta1 * (1 - 0.5 * 0.96**(t * momentum_decay))
+        mu_product = mu_product * mu_t               (so mu_1 * mu_2 * ... * mu_t)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        d = sqrt(v / (1 - beta2**t)) + eps
+        p = p - lr * (1 - mu_t) / (1 - mu_product) * g / d
+              - lr * mu_{t+1} / (1 - mu_product * mu_{t+1}) * m / d
+
+    The momentum coefficient ``mu_t`` warms up from ``beta1 / 2`` towards ``beta1`` at a
+    pace set by ``momentum_decay``. ``decoupled_weight_decay=True`` shrinks the parameter
+    as AdamW does (PyTorch calls that NAdamW).
+
+    The state holds ``exp_avg`` (``m``), ``exp_avg_sq`` (``v``) and ``mu_product``, a
+    Python float kept beside ``step`` (and saved like it, as a JSON number). PyTorch keeps
+    ``mu_product`` as a 0-d tensor of its default dtype, float32 unless
+    ``torch.set_default_dtype(torch.float64)``, so it rounds the product to float32 at
+    every step where this class keeps float64: float64 parameters then agree with
+    PyTorch's to about 1e-7 of the step, not to the last digit.
+    """
+
+    _state_names = ("exp_avg", "exp_avg_sq")
+    _scalar_state_names = ("mu_product",)
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                         maximize=maximize)
+
+    def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        return {**_adam_settings(self._name, hyperparameters),
+                "momentum_decay": _non_negative(self._name, "momentum_decay",
+                                                hyperparameters["momentum_decay"]),
+                "decoupled_weight_decay": _flag(self._name, "decoupled_weight_decay",
+                                                hyperparameters["decoupled_weight_decay"])}
+
+    def _update(self, data, grad, state, hyperparameters):
+        beta1, beta2 = hyperparameters["betas"]
+        lr, step, momentum_decay = hyperparameters["lr"], state["step"], hyperparameters["momentum_decay"]
+        grad = _with_weight_decay(data, grad, hyperparameters, hyperparameters["decoupled_weight_decay"])
+        mu, mu_next = (beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay)) for t in (step, step + 1))
+        mu_product = state["mu_product"] = state.get("mu_product", 1.0) * mu
+        exp_avg, exp_avg_sq = _adam_moments(state, data, grad, beta1, beta2)
+        denominator = _adam_denominator(exp_avg_sq, step, beta2, hyperparameters["eps"])
+        data -= (lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denominator)
+        data -= (lr * mu_next / (1.0 - mu_product * mu_next)) * (exp_avg / denominator)
+
+
+class RAdam(Optimizer):
+    """RAdam: Adam with the variance of its adaptive rate rectified (Liu et al., 2019), like
+    ``torch.optim.RAdam``.
+
+    While few squared gradients have been averaged, the variance of Adam's adaptive rate
+    is large (unbounded in the first steps). RAdam takes plain bias-corrected momentum
+    steps until ``rho_t``, the length of the simple moving average that ``v``
+    approximates, exceeds 5, and then Adam's steps scaled by the rectification ``r_t``.
+    PyTorch's update, for each parameter ``p`` with gradient ``g`` at step ``t`` (``m`` and
+    ``v`` start at 0)::
+
+        g = -g                                       (if maximize)
+        p = p * (1 - lr * weight_decay)              (if decoupled_weight_decay)
+        g = g + weight_decay * p                     (otherwise, if weight_decay != 0)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1**t)
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+        if rho_t > 5:
+            r_t = sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            p = p - lr * m_hat * r_t * sqrt(1 - beta2**t) / (sqrt(v) + eps)
+        else:
+            p = p - lr * m_hat
+
+    The paper's threshold is 4; PyTorch's, kept here, is 5. ``rho_t`` grows with ``t``
+    towards ``rho_inf``, so with ``beta2 <= 2/3`` (``rho_inf <= 5``) every step is a
+    momentum step. ``eps`` is added to ``sqrt(v)`` before the bias
+    correction, where Adam adds it after. ``decoupled_weight_decay=True`` shrinks the
+    parameter as AdamW does. The state holds ``exp_avg`` (``m``) and ``exp_avg_sq`` (``v``).
+
+    With the default betas the first five steps are momentum steps: under a constant
+    gradient ``m_hat`` is that gradient, and each step moves by ``lr * g``.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> w = tg.Tensor(np.array([1.0]), requires_grad=True)
+    >>> opt = RAdam([w], lr=0.1)
+    >>> for _ in range(5):
+    ...     w.grad = np.array([0.5])
+    ...     opt.step()
+    >>> w.data.round(12)  # 1 - 5 * 0.1 * 0.5
+    array([0.75])
+    """
+
+    _state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
+                 maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+
+    def _checked(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        return {**_adam_settings(self._name, hyperparameters),
+                "decoupled_weight_decay": _flag(self._name, "decoupled_weight_decay",
+                                                hyperparameters["decoupled_weight_decay"])}
+
+    def _update(self, data, grad, state, hyperparameters):
+        beta1, beta2 = hyperparameters["betas"]
+        lr, step = hyperparameters["lr"], state["step"]
+        grad = _with_weight_decay(data, grad, hyperparameters, hyperparameters["decoupled_weight_decay"])
+        exp_avg, exp_avg_sq = _adam_moments(state, data, grad, beta1, beta2)
+        bias_correction1, bias_correction2 = 1.0 - beta1**step, 1.0 - beta2**step
+        rho_inf = 2.0 / (1.0 - beta2) - 1.0
+        rho = rho_inf - 2.0 * step * beta2**step / bias_correction2
+        if rho > 5.0:
+            rectification = math.sqrt((rho - 4.0) * (rho - 2.0) * rho_inf
+                                      / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho))
+            step_size = lr / bias_correction1 * rectification * math.sqrt(bias_correction2)
+            data -= step_size * (exp_avg / (np.sqrt(exp_avg_sq) + hyperparameters["eps"]))
+        else:
+            data -= (lr / bias_correction1) * exp_avg
 
 
 class RMSprop(Optimizer):
@@ -623,16 +789,11 @@ class RMSprop(Optimizer):
                 *(("momentum_buffer",) if hyperparameters["momentum"] > 0.0 else ()))
 
     def _update(self, data, grad, state, hyperparameters):
-        alpha, weight_decay = hyperparameters["alpha"], hyperparameters["weight_decay"]
-        if weight_decay != 0.0:
-            grad = grad + weight_decay * data
-        square_avg = _zeros_state(state, "square_avg", data)
-        square_avg *= alpha
-        square_avg += (1.0 - alpha) * (grad * grad)
+        alpha = hyperparameters["alpha"]
+        grad = _with_weight_decay(data, grad, hyperparameters)
+        square_avg = _running_average(state, "square_avg", data, grad * grad, alpha)
         if hyperparameters["centered"]:
-            grad_avg = _zeros_state(state, "grad_avg", data)
-            grad_avg *= alpha
-            grad_avg += (1.0 - alpha) * grad
+            grad_avg = _running_average(state, "grad_avg", data, grad, alpha)
             denominator = np.sqrt(square_avg - grad_avg * grad_avg)
         else:
             denominator = np.sqrt(square_avg)
@@ -646,7 +807,7 @@ class RMSprop(Optimizer):
             data -= hyperparameters["lr"] * (grad / denominator)
 
 
-_SQUARES = ("sum", "exp_avg_sq", "max_exp_avg_sq", "square_avg")  # state that is never negative
+_NEVER_NEGATIVE = ("sum", "exp_avg_sq", "max_exp_avg_sq", "square_avg", "exp_inf")
 
 
 def _zeros_state(state: dict[str, Any], name: str, data: np.ndarray) -> np.ndarray:
@@ -655,6 +816,60 @@ def _zeros_state(state: dict[str, Any], name: str, data: np.ndarray) -> np.ndarr
     if buffer is None:
         buffer = state[name] = np.zeros_like(data)
     return buffer
+
+
+def _with_weight_decay(data: np.ndarray, grad: np.ndarray, hyperparameters: dict[str, Any],
+                       decoupled: bool = False) -> np.ndarray:
+    """The gradient with L2 decay, ``g + weight_decay * p``; or, ``decoupled`` (AdamW's
+    rule), ``g`` itself, after shrinking ``p`` in place to ``p * (1 - lr * weight_decay)``."""
+    weight_decay = hyperparameters["weight_decay"]
+    if weight_decay == 0.0:
+        return grad
+    if decoupled:
+        data *= 1.0 - hyperparameters["lr"] * weight_decay
+        return grad
+    return grad + weight_decay * data
+
+
+def _running_average(state: dict[str, Any], name: str, data: np.ndarray, value: np.ndarray,
+                     decay: float) -> np.ndarray:
+    """``state[name] = decay * state[name] + (1 - decay) * value``, in place (from zeros)."""
+    average = _zeros_state(state, name, data)
+    average *= decay
+    average += (1.0 - decay) * value
+    return average
+
+
+def _adam_moments(state: dict[str, Any], data: np.ndarray, grad: np.ndarray, beta1: float,
+                  beta2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Adam's running averages ``exp_avg`` of ``g`` and ``exp_avg_sq`` of ``g * g``, updated."""
+    return (_running_average(state, "exp_avg", data, grad, beta1),
+            _running_average(state, "exp_avg_sq", data, grad * grad, beta2))
+
+
+def _adam_denominator(second_moment: np.ndarray, step: int, beta2: float, eps: float) -> np.ndarray:
+    """``sqrt(v / (1 - beta2**t)) + eps``: the bias-corrected root mean square, plus eps."""
+    return np.sqrt(second_moment) / math.sqrt(1.0 - beta2**step) + eps
+
+
+def _adam_settings(optimizer: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The checked ``lr``, ``betas``, ``eps`` and ``weight_decay`` every Adam variant takes."""
+    return {
+        "lr": _non_negative(optimizer, "lr", hyperparameters["lr"]),
+        "betas": _betas(optimizer, hyperparameters["betas"]),
+        "eps": _non_negative(optimizer, "eps", hyperparameters["eps"]),
+        "weight_decay": _non_negative(optimizer, "weight_decay", hyperparameters["weight_decay"]),
+    }
+
+
+def _betas(optimizer: str, betas: Any) -> tuple[float, float]:
+    """``betas`` as a pair of Python floats, each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{optimizer}: betas must be a pair (beta1, beta2), got {betas!r}")
+    checked = tuple(_number(optimizer, "betas", beta) for beta in betas)
+    if not all(0.0 <= beta < 1.0 for beta in checked):
+        raise ValueError(f"{optimizer}: each of betas must be in [0, 1), got {betas!r}")
+    return checked
 
 
 def _ordered(items: Any, where: str, name: str) -> list[Any]:

@@ -639,11 +639,15 @@ def test_a_run_may_change_dropout_and_resume_a_checkpoint_from_before_dropout(co
         run(config, dropout=1.0)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "adam", "adamw", "rmsprop"])
+@pytest.mark.parametrize("optimizer", list(DEFAULT_LR))
 def test_every_optimizer_trains_and_resumes_bitwise(config, tmp_path, optimizer):
-    straight = run(config, optimizer=optimizer, lr=None, steps=8, out=str(tmp_path / "straight"))
-    run(config, optimizer=optimizer, lr=None, steps=4, out=str(tmp_path / "split"))
-    resumed = run(config, optimizer=optimizer, lr=None, steps=8, out=str(tmp_path / "split"), resume=True)
+    # RAdam's first five steps move by lr * m_hat only (5e-3 of a gradient), and its rectified
+    # rate then starts near 0: it needs more steps than the others before the loss falls.
+    steps = 40 if optimizer == "radam" else 8
+    straight = run(config, optimizer=optimizer, lr=None, steps=steps, out=str(tmp_path / "straight"))
+    run(config, optimizer=optimizer, lr=None, steps=steps // 2, out=str(tmp_path / "split"))
+    resumed = run(config, optimizer=optimizer, lr=None, steps=steps, out=str(tmp_path / "split"),
+                  resume=True)
     np.testing.assert_array_equal(resumed.history["train_loss"], straight.history["train_loss"])
     assert straight.config.lr == DEFAULT_LR[optimizer]
     assert straight.history["train_loss"][-2:].mean() < straight.history["train_loss"][:2].mean()

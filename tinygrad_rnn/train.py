@@ -71,7 +71,7 @@ from tqdm import tqdm
 from .data import UNK, BatchStream, CharTokenizer, Tokenizer, WordTokenizer, load_text, train_val_split
 from .lr_scheduler import cosine_annealing
 from .nn import RecurrentModel, clip_grad_norm_, clip_grad_value_
-from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from .optim import SGD, Adagrad, Adam, Adamax, AdamW, NAdam, Optimizer, RAdam, RMSprop
 from .reference import param_shapes
 from .runtime import blas_threads, callable_module
 from .sample import (
@@ -94,7 +94,8 @@ __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "saved_config", "tr
 # 1.82 nats/char after 900 steps at 2e-3, 1.71 at 4e-3, 1.70 at 7e-3 but flat from step 600.
 # After 150 steps (hidden 64): SGD 3.29 at 0.5, 2.67 at 2, 2.37 at 5; Adagrad 2.03 at 0.1.
 # 900 steps, GRU hidden 128: RMSprop 1.79 at 2e-3, 1.75 at 5e-3, 1.77 at 1e-2; AdamW 1.69 at 5e-3.
-DEFAULT_LR = {"sgd": 5.0, "adagrad": 0.1, "adam": 5e-3, "adamw": 5e-3, "rmsprop": 5e-3}
+DEFAULT_LR = {"sgd": 5.0, "adagrad": 0.1, "adam": 5e-3, "adamw": 5e-3, "adamax": 5e-3, "nadam": 5e-3,
+              "radam": 5e-3, "rmsprop": 5e-3}
 LR_SCHEDULES = ("constant", "cosine")
 BEST_NAME = "best.npz"
 LOG_NAME = "log.csv"
@@ -129,7 +130,7 @@ class TrainConfig:
     (embedding size; None or 0 = one-hot inputs), ``dtype``, ``dropout`` (while training,
     between layers and before the head; a resumed run may change it).
     Optimization: ``seq_len`` (T, the truncated-BPTT window), ``batch`` (B parallel
-    streams), ``optimizer`` ("sgd" | "adagrad" | "adam" | "adamw" | "rmsprop"), ``lr`` (None = the optimizer's
+    streams), ``optimizer`` (a key of ``DEFAULT_LR``: "sgd", "adam", ...), ``lr`` (None = its
     default in ``DEFAULT_LR``), ``momentum`` (SGD only), ``clip`` (None or 0 = off) with
     ``clip_mode`` ("norm": rescale the joint gradient norm to at most ``clip``; "value":
     clip each entry to [−clip, clip]), ``steps`` or ``epochs`` (epochs, when set, wins).
@@ -398,7 +399,7 @@ def _physical_memory() -> int | None:
 
 
 # Arrays per parameter that the optimizer keeps (Adam's two moments, SGD's momentum, ...).
-_OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+_OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "adamax": 2, "nadam": 2, "radam": 2, "rmsprop": 1, "adagrad": 1}
 
 
 def _describe_size(config: TrainConfig, vocab_size: int) -> str:
@@ -428,13 +429,11 @@ def _make_optimizer(config: TrainConfig, model: RecurrentModel) -> Optimizer:
     params = list(model.parameters())
     if config.optimizer == "sgd":
         return SGD(params, lr=config.lr, momentum=config.momentum)
-    if config.optimizer == "adagrad":
-        return Adagrad(params, lr=config.lr)
-    if config.optimizer == "rmsprop":
-        return RMSprop(params, lr=config.lr)
-    if config.optimizer == "adamw":
-        return AdamW(params, lr=config.lr)
-    return Adam(params, lr=config.lr)
+    return _ADAPTIVE_OPTIMIZERS[config.optimizer](params, lr=config.lr)
+
+
+_ADAPTIVE_OPTIMIZERS = {"adagrad": Adagrad, "adam": Adam, "adamw": AdamW, "adamax": Adamax,
+                        "nadam": NAdam, "radam": RAdam, "rmsprop": RMSprop}
 
 
 def _state_arrays(state):

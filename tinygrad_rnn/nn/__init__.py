@@ -36,7 +36,7 @@ from .loss import (
     SmoothL1Loss,
 )
 from .models import RecurrentModel
-from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .module import Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList, Sequential
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
@@ -65,6 +65,8 @@ __all__ = [
     "ModuleList",
     "NLLLoss",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "RNNCell",
     "ReLU",
     "RecurrentModel",

@@ -539,11 +539,14 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [self.extra_repr()] if self.extra_repr() else []
+        """PyTorch's layout: settings on one line stay inside the parentheses; several
+        lines of settings, or sub-modules, go one per line, indented."""
+        lines = self.extra_repr().split("\n") if self.extra_repr() else []
+        single = len(lines) == 1
         for name, module in self._modules.items():
             child = repr(module).replace("\n", "\n  ")  # None too, as PyTorch prints it
             lines.append(f"({name}): {child}")
-        if not self._modules:
+        if single and not self._modules or not lines:
             return f"{type(self).__name__}({''.join(lines)})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
@@ -665,7 +668,70 @@ class Sequential(ModuleList):
         return x
 
 
-class ModuleDict(Module):
+class _Mapping(Module):
+    """The mapping protocol shared by :class:`ModuleDict` and :class:`ParameterDict`: its
+    entries are the members of one registry (``_members``), kept in insertion order, each
+    also an attribute, so their state_dict keys are ``"name..."``."""
+
+    _members = "_modules"
+    _kind = "module"
+
+    def _entries(self) -> OrderedDict:
+        return getattr(self, self._members)
+
+    def __getitem__(self, key: str):
+        if key not in self._entries():
+            raise KeyError(key)
+        return self._entries()[key]
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._entries():
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries()
+
+    def keys(self):
+        return self._entries().keys()
+
+    def values(self):
+        return self._entries().values()
+
+    def items(self):
+        return self._entries().items()
+
+    def pop(self, key: str):
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        for key in list(self._entries()):
+            delattr(self, key)
+
+    def update(self, entries) -> None:
+        """Add or replace entries from a mapping (another ModuleDict or ParameterDict too) or
+        from (name, value) pairs, in their order."""
+        owner, kind = f"{type(self).__name__}.update", self._kind
+        named = isinstance(entries, (Mapping, _Mapping))
+        if not named and (isinstance(entries, (str, Tensor, Module)) or not isinstance(entries, Iterable)):
+            raise TypeError(f"{owner}: expected a mapping or (name, {kind}) pairs, got "
+                            f"{type(entries).__name__}")
+        pairs = entries.items() if named else entries
+        for position, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"{owner}: item {position} is not a (name, {kind}) pair")
+            self[pair[0]] = pair[1]
+
+
+class ModuleDict(_Mapping):
     """Modules held by name, in insertion order, as ``torch.nn.ModuleDict``: a mapping whose
     entries are registered sub-modules (their parameters are ``"name.weight"``, ...).
 
@@ -680,53 +746,145 @@ class ModuleDict(Module):
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        if key not in self._modules:
-            raise KeyError(key)
-        return self._modules[key]
-
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
 
-    def __delitem__(self, key: str) -> None:
-        if key not in self._modules:
-            raise KeyError(key)
-        delattr(self, key)
+
+def _as_parameter(value, owner: str) -> Parameter:
+    """``value`` as a Parameter: a Parameter as it is, any other float Tensor wrapped (its
+    data shared, as PyTorch's ``Parameter(tensor)``); anything else a TypeError."""
+    if isinstance(value, Parameter):
+        return value
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{owner}: expected a Parameter or a float Tensor, got {type(value).__name__}")
+    if not np.issubdtype(value.dtype, np.floating):
+        raise TypeError(f"{owner}: a parameter must have a floating-point dtype, got {value.dtype}")
+    parameter = Parameter(value.data)
+    parameter.data = value.data  # the same array, not Parameter()'s copy
+    return parameter
+
+
+def _parameter_lines(items: Iterable[tuple[str, Parameter]]) -> str:
+    """PyTorch's listing of a parameter container: ``  (name): Parameter containing: [...]``."""
+    return "\n".join(f"  ({name}): Parameter containing: [{parameter.dtype} of size "
+                     f"{'x'.join(map(str, parameter.shape))}]" for name, parameter in items)
+
+
+class ParameterList(Module):
+    """A list of parameters, registered under the names "0", "1", ..., as
+    ``torch.nn.ParameterList``: a float Tensor given to it becomes a Parameter sharing its
+    data. (PyTorch also keeps any other object, as a plain attribute; this one refuses it.)
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> scales = nn.ParameterList([tg.ones(3), nn.Parameter(tg.zeros(2, 3))])
+    >>> [name for name, _ in scales.named_parameters()], scales[0].requires_grad
+    (['0', '1'], True)
+    """
+
+    def __init__(self, values: Iterable[Tensor] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def append(self, value: Tensor) -> ParameterList:
+        self.register_parameter(str(len(self)), _as_parameter(value, "ParameterList.append"))
+        return self
+
+    def extend(self, values: Iterable[Tensor]) -> ParameterList:
+        if isinstance(values, Tensor) or not isinstance(values, Iterable):
+            raise TypeError(f"ParameterList.extend: expected an iterable of parameters, got "
+                            f"{type(values).__name__}")
+        for value in values:
+            self.append(value)
+        return self
+
+    def __iadd__(self, values: Iterable[Tensor]) -> ParameterList:
+        return self.extend(values)
+
+    def _position(self, index: Any) -> int:
+        count = len(self)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"ParameterList: index must be an int or a slice, got {type(index).__name__}")
+        if not -count <= index < count:
+            raise IndexError(f"ParameterList: index {index} is out of range for {count} parameters")
+        return int(index) % count
+
+    def __getitem__(self, index: int | slice):
+        """The parameter at ``index``; a slice is a new ParameterList of the same parameters,
+        numbered afresh, as PyTorch's."""
+        if isinstance(index, slice):
+            return ParameterList(list(self._parameters.values())[index])
+        return self._parameters[str(self._position(index))]
+
+    def __setitem__(self, index: int, value: Tensor) -> None:
+        self.register_parameter(str(self._position(index)), _as_parameter(value, "ParameterList"))
 
     def __len__(self) -> int:
-        return len(self._modules)
+        return len(self._parameters)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._modules
+    def extra_repr(self) -> str:
+        return _parameter_lines(self._parameters.items())
 
-    def keys(self):
-        return self._modules.keys()
 
-    def values(self):
-        return self._modules.values()
+class ParameterDict(_Mapping):
+    """Parameters held by name, in insertion order, as ``torch.nn.ParameterDict``: a float
+    Tensor stored in it becomes a Parameter sharing its data; the state_dict keys are the
+    names.
 
-    def items(self):
-        return self._modules.items()
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> gains = nn.ParameterDict({"chars": tg.ones(65), "words": tg.ones(1000)})
+    >>> list(gains), gains["chars"].shape, "words" in gains
+    (['chars', 'words'], (65,), True)
+    """
 
-    def pop(self, key: str) -> Module:
-        module = self[key]
-        del self[key]
-        return module
+    _members = "_parameters"
+    _kind = "parameter"
 
-    def clear(self) -> None:
-        for key in list(self._modules):
-            delattr(self, key)
+    def __init__(self, parameters: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
 
-    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
-        """Add or replace entries from a mapping or from (name, module) pairs, in their order."""
-        if isinstance(modules, (str, Module)) or not isinstance(modules, (Mapping, Iterable)):
-            raise TypeError(f"ModuleDict.update: expected a mapping or (name, module) pairs, got "
-                            f"{type(modules).__name__}")
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
-        for position, pair in enumerate(pairs):
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise TypeError(f"ModuleDict.update: item {position} is not a (name, module) pair")
-            self[pair[0]] = pair[1]
+    def __setitem__(self, key: str, value: Tensor) -> None:
+        self.register_parameter(key, _as_parameter(value, "ParameterDict"))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._parameters[key] if key in self._parameters else default
+
+    def setdefault(self, key: str, default: Tensor | None = None) -> Parameter:
+        """The parameter at ``key``; if there is none, ``default`` stored there first."""
+        if key not in self._parameters:
+            self[key] = default
+        return self._parameters[key]
+
+    def popitem(self) -> tuple[str, Parameter]:
+        """Remove and return the entry inserted last."""
+        if not self._parameters:
+            raise KeyError("ParameterDict.popitem: the dict is empty")
+        key = next(reversed(self._parameters))
+        return key, self.pop(key)
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same Parameter objects (a shallow copy)."""
+        return ParameterDict(self._parameters.items())
+
+    def fromkeys(self, keys: Iterable[str], default: Tensor | None = None) -> ParameterDict:
+        """A new ParameterDict with ``default`` under every key in ``keys``, as PyTorch's."""
+        return ParameterDict((key, default) for key in keys)
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
+
+    def extra_repr(self) -> str:
+        return _parameter_lines(self._parameters.items())

@@ -586,3 +586,171 @@ def test_every_loss_refuses_mismatched_shapes_bad_reductions_and_non_tensors_by_
 def test_bad_arguments_are_refused_naming_the_op_and_shapes(call, error, message):
     with pytest.raises(error, match=f"^{message}"):
         call()
+
+
+# -- kl_div and KLDivLoss ------------------------------------------------------------------
+KL_DIV_REDUCTIONS = ["mean", "batchmean", "sum", "none"]
+
+
+def kl_div_formula(input: np.ndarray, target: np.ndarray, reduction: str, log_target: bool) -> np.ndarray:
+    """torch's documented pointwise loss, reduced; t·log t is 0 at t = 0 (xlogy)."""
+    if log_target:
+        losses = np.exp(target) * (target - input)
+    else:
+        safe = np.where(target == 0, 1.0, target)
+        losses = target * np.log(safe) - target * input
+    if reduction == "batchmean":
+        return losses.sum() / (input.shape[0] if input.ndim else 1)
+    return reduced(losses, reduction)
+
+
+def kl_div_reductions_for(shape: tuple[int, ...]) -> list[str]:
+    """Every reduction but a mean over no elements, or "batchmean" over no samples (refused)."""
+    return [reduction for reduction in KL_DIV_REDUCTIONS
+            if not (reduction == "mean" and np.prod(shape) == 0)
+            and not (reduction == "batchmean" and shape and shape[0] == 0)]
+
+
+@st.composite
+def kl_div_cases(draw, smooth: bool = True):
+    """(input, target, log_target) of one shape (0-d, size-1 and empty axes): log-probabilities in
+    [-5, 0]; targets, probabilities in [0.05, 2] (some exactly 0 unless ``smooth``: a step from
+    0 would leave the domain) or, with log_target, log-probabilities in [-5, 1]."""
+    shape = draw(shapes(), label="shape")
+    log_target = draw(st.booleans(), label="log_target")
+    if log_target:
+        targets = uniform(-5.0, 1.0)
+    else:
+        targets = uniform(0.05, 2.0) if smooth else uniform(0.05, 2.0) | st.just(0.0)
+    return draw(arrays(shape, uniform(-5.0, 0.0)), label="input"), draw(arrays(shape, targets)), log_target
+
+
+def kl_div_of(reduction: str, log_target: bool):
+    return lambda input, target: functional.kl_div(input, target, reduction=reduction, log_target=log_target)
+
+
+@given(case=kl_div_cases(), data=st.data())
+def test_kl_div_gradients_in_input_and_target_match_central_differences(case, data):
+    input, target, log_target = case
+    for reduction in kl_div_reductions_for(input.shape):
+        [out] = check_vjp(kl_div_of(reduction, log_target), [input, target], data)
+        expected = kl_div_formula(input, target, reduction, log_target)
+        assert out.shape == np.shape(expected) and out.dtype == np.float64
+        np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-13, err_msg=reduction)
+
+
+@given(case=kl_div_cases(smooth=False), data=st.data())
+def test_kl_div_at_zero_targets_is_zero_with_the_input_gradient_of_central_differences(case, data):
+    """t = 0 gives loss 0 (not nan); the input's gradient, −t, is 0 there; the target's is −x,
+    the derivative of −t·x, with t·log t taken as its limit 0 (torch's is nan, see below)."""
+    input, target, log_target = case
+    for reduction in kl_div_reductions_for(input.shape):
+        loss = kl_div_of(reduction, log_target)
+        [out] = check_vjp(lambda x, loss=loss: loss(x, Tensor(target)), [input], data)
+        np.testing.assert_allclose(out.data, kl_div_formula(input, target, reduction, log_target), rtol=1e-12,
+                                   atol=1e-13, err_msg=reduction)
+    if not log_target:
+        operand = Tensor(target, requires_grad=True)
+        functional.kl_div(Tensor(input), operand, reduction="sum").backward()
+        zero = target == 0
+        np.testing.assert_array_equal(operand.grad[zero], -input[zero])
+
+
+@pytest.mark.parametrize("reduction", KL_DIV_REDUCTIONS)
+def test_kl_div_of_a_0d_input_is_its_one_element_and_batchmean_is_the_sum(reduction):
+    """torch divides by input.shape[0] only for an input with axes: a 0-d one is one sample."""
+    loss = functional.kl_div(Tensor(np.log(0.25)), Tensor(0.5), reduction=reduction)
+    assert loss.shape == () and loss.item() == pytest.approx(0.5 * (np.log(0.5) - np.log(0.25)), rel=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")  # torch's: not the divergence
+@pytest.mark.parametrize("log_target", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_kl_div_matches_torch_values_and_gradients_for_every_reduction(log_target, dtype):
+    """Softmax rows, targets with exact zeros (their target gradient, nan in torch, is −x here:
+    compared where t > 0), log-targets down to −30, and a 0-d input."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(int(log_target))
+    logits = rng.standard_normal((4, 5)) * 3
+    input = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    target = rng.dirichlet(np.ones(5), 4)
+    target[0, :2] = 0.0
+    target[1, 0] = 0.0
+    if log_target:
+        target = np.log(np.where(target == 0, np.exp(-30.0), target))
+    eps = np.finfo(dtype).eps
+    for x, t in ((input, target), (input[0, 0], target[0, 2])):
+        x, t = np.asarray(x, dtype=dtype), np.asarray(t, dtype=dtype)
+        for reduction in KL_DIV_REDUCTIONS:
+            ours = [Tensor(x, requires_grad=True), Tensor(t, requires_grad=True)]
+            theirs = [torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)]
+            out = functional.kl_div(*ours, reduction=reduction, log_target=log_target)
+            expected = torch.nn.functional.kl_div(*theirs, reduction=reduction, log_target=log_target)
+            upstream = rng.uniform(-2, 2, out.shape).astype(dtype)
+            out.backward(upstream)
+            expected.backward(torch.tensor(upstream))
+            assert out.dtype == dtype and out.shape == tuple(expected.shape)
+            np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=8 * eps, atol=8 * eps,
+                                       err_msg=reduction)
+            np.testing.assert_allclose(ours[0].grad, theirs[0].grad.numpy(), rtol=8 * eps, atol=8 * eps)
+            positive = np.ones(t.shape, dtype=bool) if log_target else t > 0
+            torch_target_grad = theirs[1].grad.numpy()
+            assert log_target or np.isnan(torch_target_grad[~positive]).all()
+            np.testing.assert_allclose(ours[1].grad[positive], torch_target_grad[positive], rtol=16 * eps,
+                                       atol=16 * eps, err_msg=reduction)
+
+
+def test_kl_div_module_is_the_function_with_its_settings_and_names_them():
+    input = Tensor(np.log([[0.2, 0.8], [0.5, 0.5]]), requires_grad=True)
+    target = np.array([[0.0, 1.0], [0.3, 0.7]])
+    for reduction in KL_DIV_REDUCTIONS:
+        for log_target in (False, True):
+            criterion = nn.KLDivLoss(reduction=reduction, log_target=log_target)
+            assert repr(criterion) == f"KLDivLoss(reduction={reduction!r}, log_target={log_target})"
+            assert dict(criterion.state_dict()) == {} and list(criterion.parameters()) == []
+            np.testing.assert_array_equal(criterion(input, target).data,
+                                          kl_div_of(reduction, log_target)(input, target).data)
+    assert repr(nn.KLDivLoss()) == "KLDivLoss(reduction='mean', log_target=False)"
+
+
+def test_kl_div_signatures_keep_torchs_names_and_defaults():
+    """torch's, without the deprecated ``size_average`` and ``reduce``; what followed them is
+    keyword-only, as in the other losses."""
+    torch = pytest.importorskip("torch")
+    for ours, theirs in ((nn.KLDivLoss, torch.nn.KLDivLoss), (functional.kl_div, torch.nn.functional.kl_div)):
+        mine, reference = inspect.signature(ours).parameters, inspect.signature(theirs).parameters
+        assert list(mine) == [p for p in reference if p not in ("size_average", "reduce")]
+        assert all(mine[p].default == reference[p].default for p in mine if p not in ("input", "target"))
+        keyword_only = [name for name, p in mine.items() if p.kind == p.KEYWORD_ONLY]
+        assert keyword_only == ["reduction", "log_target"]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: functional.kl_div(ZEROS_3, np.zeros(3), reduction="avg"), ValueError,
+     r"kl_div: reduction must be one of \('mean', 'batchmean', 'sum', 'none'\), got 'avg'$"),
+    (lambda: functional.kl_div(ZEROS_23, np.zeros(3)), ValueError,
+     r"kl_div: target size \(3,\) must be the same as input size \(2, 3\)$"),
+    (lambda: functional.kl_div(np.zeros(3), np.zeros(3)), TypeError,
+     r"kl_div: input must be a Tensor, got ndarray$"),
+    (lambda: functional.kl_div(Tensor(np.zeros(3, dtype=np.int64)), np.zeros(3)), TypeError,
+     r"kl_div: input must be a floating-point Tensor, got dtype int64 \(shape \(3,\)\)$"),
+    (lambda: functional.kl_div(ZEROS_3, np.zeros(3, dtype=np.int64)), TypeError,
+     r"kl_div: target must be floating-point probabilities, got dtype int64 \(input of shape \(3,\)"),
+    (lambda: functional.kl_div(ZEROS_3, np.array([0.5, -0.25, np.nan])), ValueError,
+     r"kl_div: target must be probabilities >= 0 \(or log_target=True\), got \[-0.25, nan\] "
+     r"\(target of shape \(3,\)\)$"),
+    (lambda: functional.kl_div(ZEROS_3, np.zeros(3), log_target="False"), TypeError,
+     r"kl_div: log_target must be a bool, got 'False'$"),
+    (lambda: functional.kl_div(Tensor(np.zeros((0, 2))), np.zeros((0, 2)), reduction="batchmean"), ValueError,
+     r"kl_div: the batchmean over no samples \(input of shape \(0, 2\)\) is undefined$"),
+    (lambda: functional.kl_div(Tensor(np.zeros((0, 2))), np.zeros((0, 2))), ValueError,
+     r"kl_div: the mean of an empty input \(0, 2\) is undefined$"),
+    (lambda: functional.kl_div(ZEROS_3, np.zeros(3), "sum"), TypeError, r".*takes 2 positional arguments"),
+    (lambda: nn.KLDivLoss(reduction="elementwise_mean"), ValueError,
+     r"KLDivLoss: reduction must be one of \('mean', 'batchmean', 'sum', 'none'\)"),
+    (lambda: nn.KLDivLoss(log_target=1), TypeError, r"KLDivLoss: log_target must be a bool, got 1$"),
+    (lambda: nn.KLDivLoss("sum"), TypeError, r".*takes 1 positional argument but 2 were given"),
+])
+def test_kl_div_refuses_bad_input_naming_the_op(call, error, message):
+    with pytest.raises(error, match=f"^{message}"):
+        call()

@@ -19,15 +19,18 @@ from . import rng as _rng
 from .tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
+# kl_div's: "batchmean" is the sum per sample, the divergence as the math defines it
+KL_DIV_REDUCTIONS = ("mean", "batchmean", "sum", "none")
 
 # torch.nn.functional's activations, the ops themselves: F.relu(x), F.tanh(x), F.sigmoid(x).
 relu, tanh, sigmoid = ops.relu, ops.tanh, ops.sigmoid
 
 
-def check_reduction(op: str, reduction: str) -> str:
-    """``reduction`` if it is "mean", "sum" or "none", else a ValueError naming ``op``."""
-    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+def check_reduction(op: str, reduction: str, reductions: tuple[str, ...] = _REDUCTIONS) -> str:
+    """``reduction`` if it is one of ``reductions`` ("mean", "sum" or "none" by default), else a
+    ValueError naming ``op``."""
+    if not isinstance(reduction, str) or reduction not in reductions:
+        raise ValueError(f"{op}: reduction must be one of {reductions}, got {reduction!r}")
     return reduction
 
 
@@ -44,6 +47,8 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
         return losses
     if reduction == "sum":
         return losses.sum()
+    if reduction == "batchmean":  # the sum over axis 0's samples; a 0-d loss is one sample, as in torch
+        return losses.sum() / losses.shape[0] if losses.ndim else losses.sum()
     return losses.mean()
 
 
@@ -359,25 +364,26 @@ def _real_target(op: str, target, input: Tensor, name: str) -> Tensor | np.ndarr
     return array
 
 
-def _elementwise_operands(op: str, input: Tensor, target, reduction: str,
-                          binary: bool = False) -> tuple[Tensor, Tensor]:
-    """The checks of an elementwise loss (the BCE losses, l1, smooth_l1, huber), at the public
-    call: ``input`` a floating-point Tensor, ``target`` real numbers of the same shape (a
-    floating-point dtype for the ``binary`` losses, as torch asks), a "mean" over at least
-    one element.
+def _elementwise_operands(op: str, input: Tensor, target, reduction: str, float_target: bool = False,
+                          reductions: tuple[str, ...] = _REDUCTIONS) -> tuple[Tensor, Tensor]:
+    """The checks of an elementwise loss (the BCE losses, l1, smooth_l1, huber, kl_div), at the
+    public call: ``reduction`` one of ``reductions``, ``input`` a floating-point Tensor,
+    ``target`` real numbers of the same shape (a floating-point dtype with ``float_target``:
+    the BCE losses' and kl_div's probabilities, as torch asks), a "mean" over at least one
+    element.
 
     Returns ``(input, target)``: a floating-point Tensor target as it is (it promotes as in
     arithmetic, float32 with float64 giving float64, and gets its gradient), any other target
     as a constant Tensor in the input's dtype.
     """
-    check_reduction(op, reduction)
+    check_reduction(op, reduction, reductions)
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: input must be a floating-point Tensor, got dtype {input.dtype} "
                         f"(shape {input.shape})")
     target = _real_target(op, target, input, "input")
-    if binary and target.dtype.kind != "f":
+    if float_target and target.dtype.kind != "f":
         raise TypeError(f"{op}: target must be floating-point probabilities, got dtype {target.dtype} "
                         f"(input of shape {input.shape} and dtype {input.dtype})")
     if target.shape != input.shape:
@@ -450,7 +456,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *, redu
     (10002.82, array([-0.5   ,  0.8808, -1.    ], dtype=float32))
     """
     op = "binary_cross_entropy_with_logits"
-    input, target = _elementwise_operands(op, input, target, reduction, binary=True)
+    input, target = _elementwise_operands(op, input, target, reduction, float_target=True)
     weight = check_elementwise_weight(op, weight, "weight", input.shape)
     pos_weight = check_elementwise_weight(op, pos_weight, "pos_weight", input.shape)
     log_loss = _softplus(-input)  # −log σ(x)
@@ -499,7 +505,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str =
     array([  0.6931,   2.3026, 100.    ], dtype=float32)
     """
     op = "binary_cross_entropy"
-    input, target = _elementwise_operands(op, input, target, reduction, binary=True)
+    input, target = _elementwise_operands(op, input, target, reduction, float_target=True)
     _check_probabilities(op, "input", input)
     _check_probabilities(op, "target", target)
     weight = check_elementwise_weight(op, weight, "weight", input.shape)
@@ -591,6 +597,53 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     return _reduce(_huber((input - target).abs(), delta), reduction)
 
 
+def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """PyTorch's ``F.kl_div``: the Kullback–Leibler divergence of log-probabilities ``input`` x
+    from probabilities ``target`` t of the same shape, pointwise::
+
+        loss = t · (log t − x),   0 where t = 0 (torch's xlogy(t, t) − t·x)
+        loss = e^t · (t − x),     with ``log_target``: t log-probabilities too
+
+    reduced by "mean" (over the elements: the divergence over the classes divided by their
+    number too; torch warns of it and will make "mean" "batchmean"), "batchmean" (the sum
+    divided by ``input.shape[0]``, the divergence per sample; a 0-d input is one sample, so
+    its sum, as in torch), "sum" or "none".
+
+    Both operands get gradients, as in torch: −t (−e^t) for x, and log t − x + 1
+    (e^t · (t − x + 1)) for t. At t = 0 torch's gradient for t is nan (xlogy's 0/0); here it
+    is −x, the t·log t term taken as its limit 0 there. Probabilities must be >= 0 (torch
+    gives nan for t < 0, refused here, as is nan). As in ``l1_loss``, the shapes must be
+    equal (torch broadcasts others, silently, against its documentation's "same shape"),
+    ``reduction`` and ``log_target`` are keyword-only (torch's third and fourth arguments are
+    the deprecated ``size_average`` and ``reduce``), and a mean over no elements (or
+    "batchmean" over no samples) is a ValueError where torch returns nan.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> log_q = tg.Tensor(np.log([[0.5, 0.5], [0.9, 0.1]]))
+    >>> kl_div(log_q, [[1.0, 0.0], [0.5, 0.5]], reduction="none").data.round(4)
+    array([[ 0.6931,  0.    ],
+           [-0.2939,  0.8047]])
+    >>> round(kl_div(log_q, [[1.0, 0.0], [0.5, 0.5]], reduction="batchmean").item(), 4)
+    0.602
+    """
+    op = "kl_div"
+    input, target = _elementwise_operands(op, input, target, reduction, float_target=True,
+                                          reductions=KL_DIV_REDUCTIONS)
+    if not isinstance(log_target, (bool, np.bool_)):  # log_target="False" is truthy
+        raise TypeError(f"{op}: log_target must be a bool, got {log_target!r}")
+    if reduction == "batchmean" and input.ndim and input.shape[0] == 0:
+        raise ValueError(f"{op}: the batchmean over no samples (input of shape {input.shape}) is "
+                         f"undefined")
+    if log_target:
+        return _reduce(target.exp() * (target - input), reduction)
+    negative = np.logical_not(target.data >= 0)  # nan too
+    if negative.any():
+        raise ValueError(f"{op}: target must be probabilities >= 0 (or log_target=True), got "
+                         f"{target.data[negative][:5].tolist()} (target of shape {target.shape})")
+    zero = np.asarray(target.data == 0)  # an array for a 0-d target too, not a NumPy bool
+    return _reduce(target * (target.masked_fill(zero, 1.0).log() - input), reduction)
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, *,
             rng: np.random.Generator | None = None) -> Tensor:
     """PyTorch's ``F.dropout``: while ``training``, each element is zeroed with probability
@@ -629,12 +682,12 @@ def check_probability(op: str, p, name: str = "p") -> float:
     return float(p)
 
 
-def _float_input(op: str, input) -> Tensor:
-    """``input`` if it is a Tensor of floats, else a TypeError naming ``op``."""
+def _float_input(op: str, input, name: str = "input") -> Tensor:
+    """``input`` (called ``name``) if it is a Tensor of floats, else a TypeError naming ``op``."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input must have a floating-point dtype, got {input.dtype} "
+        raise TypeError(f"{op}: {name} must have a floating-point dtype, got {input.dtype} "
                         f"(shape {input.shape})")
     return input
 
@@ -767,8 +820,10 @@ def check_normalized_shape(op: str, value) -> tuple[int, ...]:
     return sizes
 
 
-def check_eps(op: str, eps) -> float:
-    """A normalization's ``eps``: a finite number >= 0."""
+def check_eps(op: str, eps, allow_none: bool = False) -> float | None:
+    """A normalization's ``eps``: a finite number >= 0 (as a float), or None if ``allow_none``."""
+    if eps is None and allow_none:
+        return None
     _check_number(op, eps, "eps")
     if not (math.isfinite(eps) and eps >= 0):
         raise ValueError(f"{op}: eps must be a finite number >= 0, got {eps}")
@@ -786,11 +841,20 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     array([[-1.225,  0.   ,  1.225]], dtype=float32)
     """
     op = "layer_norm"
+    x, shape = _normalization_operands(op, input, normalized_shape, weight=weight, bias=bias)
+    return layer_norm_prechecked(x, len(shape), weight, bias, check_eps(op, eps))
+
+
+def _normalization_operands(op: str, input: Tensor, normalized_shape,
+                            **parameters: Tensor | None) -> tuple[Tensor, tuple[int, ...]]:
+    """The checks of ``layer_norm`` and ``rms_norm``: ``input`` a float Tensor whose last axes
+    are ``normalized_shape``, each of the named ``parameters`` None or a Tensor of that shape
+    and the input's dtype. Returns the input and ``normalized_shape`` as a tuple."""
     x = _float_input(op, input)
     shape = check_normalized_shape(op, normalized_shape)
     if x.shape[max(x.ndim - len(shape), 0):] != shape:
         raise ValueError(f"{op}: input of shape {x.shape} does not end in normalized_shape {shape}")
-    for name, parameter in (("weight", weight), ("bias", bias)):
+    for name, parameter in parameters.items():
         if parameter is None:
             continue
         if not isinstance(parameter, Tensor):
@@ -798,7 +862,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         if parameter.shape != shape or parameter.dtype != x.dtype:
             raise ValueError(f"{op}: {name} must have shape {shape} and the input's dtype {x.dtype}, "
                              f"got shape {parameter.shape} and dtype {parameter.dtype}")
-    return layer_norm_prechecked(x, len(shape), weight, bias, check_eps(op, eps))
+    return x, shape
 
 
 def layer_norm_prechecked(x: Tensor, axes: int, weight: Tensor | None, bias: Tensor | None,
@@ -818,3 +882,119 @@ def layer_norm_prechecked(x: Tensor, axes: int, weight: Tensor | None, bias: Ten
     if bias is not None:
         out = out + bias
     return out
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """PyTorch's ``F.rms_norm``: root-mean-square normalization over the last
+    ``len(normalized_shape)`` axes, which must be ``normalized_shape``; ``weight`` (that
+    shape, the input's dtype) scales the result when given. ``eps`` None is the machine
+    epsilon of the dtype computed in. See ``rms_norm_prechecked``.
+
+    >>> import tinygrad_rnn as tg
+    >>> rms_norm(tg.Tensor([[3.0, -4.0]], dtype="float64"), 2).data.round(6)   # RMS = √12.5
+    array([[ 0.848528, -1.131371]])
+    """
+    op = "rms_norm"
+    x, shape = _normalization_operands(op, input, normalized_shape, weight=weight)
+    return rms_norm_prechecked(x, len(shape), weight, check_eps(op, eps, allow_none=True))
+
+
+def rms_norm_prechecked(x: Tensor, axes: int, weight: Tensor | None, eps: float | None) -> Tensor:
+    """``rms_norm`` over the last ``axes`` axes of ``x``, its arguments already checked (by
+    ``rms_norm`` or the ``RMSNorm`` module). With the mean over those axes::
+
+        y = x / √(mean(x²) + eps) · weight
+
+    As torch's, float16 is computed in float32, the product with the weight too, and rounded
+    once; and ``eps`` None is the machine epsilon of the dtype computed in: float32's (1.2e-7)
+    for a float16 input, where torch's documentation says ``torch.finfo(input.dtype).eps``
+    (9.8e-4).
+    """
+    computed = x.astype(np.float32) if x.dtype == np.float16 else x
+    if eps is None:
+        eps = float(np.finfo(computed.dtype).eps)
+    over = tuple(range(-axes, 0))
+    out = computed * ((computed * computed).mean(axis=over, keepdims=True) + eps) ** -0.5
+    if weight is not None:
+        out = out * weight
+    return out.astype(x.dtype) if out.dtype != x.dtype else out
+
+
+# -- normalization and similarity along one axis -----------------------------------------------
+def check_dim(op: str, dim, shape: tuple[int, ...] | None = None) -> int | None:
+    """``dim`` as an int, or a TypeError naming ``op``. Given a tensor's ``shape``, ``dim`` must
+    lie in PyTorch's range [−ndim, ndim) (a 0-d tensor counts as one axis, −1 or 0), else a
+    ValueError; returned as an axis in [0, ndim), or None for a 0-d tensor (its whole)."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if shape is None:
+        return int(dim)
+    extent = len(shape) or 1
+    if not -extent <= dim < extent:
+        raise ValueError(f"{op}: dim {dim} is out of range [{-extent}, {extent - 1}] for shape {shape}")
+    return int(dim) % extent if shape else None
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """PyTorch's ``F.normalize``: ``input`` divided by its p-norm along ``dim``, kept from
+    falling below ``eps``::
+
+        y = x / max(‖x‖_p, eps),   ‖x‖_p = (Σ |x|^p)^(1/p) along dim
+
+    ``p`` > 0, inf included (max |x|); torch also takes p <= 0, which is no norm, refused
+    here. Where ‖x‖_p < eps the denominator is the constant eps (gradient 1/eps); the
+    gradient of the norm is ``Tensor.norm``'s, 0 for a zero vector. A 0-d input (dim 0 or
+    −1) is its own vector: sign(x) for |x| >= eps. Torch's ``out`` is not offered.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[3.0, -4.0], [0.0, 0.0]])
+    >>> normalize(x).tolist(), normalize(x, p=1, dim=0).tolist()
+    ([[0.6000000238418579, -0.800000011920929], [0.0, 0.0]], [[1.0, -1.0], [0.0, 0.0]])
+    """
+    op = "normalize"
+    x = _float_input(op, input)
+    order = check_positive(op, p, "p")
+    axis = check_dim(op, dim, x.shape)
+    eps = check_eps(op, eps)
+    if math.isinf(order) and axis is not None and x.shape[axis] == 0:
+        raise ValueError(f"{op}: the inf norm along dim {dim} is undefined: that axis of the input "
+                         f"(shape {x.shape}) is empty, as in torch")
+    return x / x.norm(order, axis=axis, keepdims=True).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """PyTorch 2.13's ``F.cosine_similarity``: the cosine of the angle between ``x1`` and ``x2``
+    along ``dim`` of their broadcast shape, which the result drops. Each is divided by its own
+    2-norm first, kept from falling below ``eps``::
+
+        y = Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps))   along dim
+
+    (not x1·x2 / max(‖x1‖·‖x2‖, eps), torch's formula before 2.0). Both operands get
+    gradients, the derivatives of this value everywhere. Where a norm is below eps they differ
+    from torch's: torch clamps the norms in place without recording it, so its gradient there
+    treats the constant eps as if it were ‖x‖ (for x1 = (3, 4, 0)·1e-9 against (1, 2, 2)
+    torch's gradient for x1 is (1.1, 3.7, 6.7)·1e7 where the derivative of the value,
+    x̂2 / eps, is (3.3, 6.7, 6.7)·1e7). As in torch, each operand is divided by its norm in
+    its own dtype, and the product promotes (float32 with float64 gives float64).
+
+    >>> import tinygrad_rnn as tg
+    >>> x1 = tg.Tensor([[1.0, 0.0], [1.0, 1.0]], dtype="float64")
+    >>> cosine_similarity(x1, tg.Tensor([[1.0, 1.0]], dtype="float64")).data.round(6)
+    array([0.707107, 1.      ])
+    """
+    op = "cosine_similarity"
+    x1, x2 = _float_input(op, x1, "x1"), _float_input(op, x2, "x2")
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"{op}: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not broadcast "
+                         f"together") from None
+    axis = check_dim(op, dim, shape)
+    eps = check_eps(op, eps)
+
+    def unit(x: Tensor) -> Tensor:
+        x = x.expand(*shape) if x.shape != shape else x
+        return x / x.norm(2, axis=axis, keepdims=True).clamp(min=eps)
+
+    return (unit(x1) * unit(x2)).sum(axis=axis)

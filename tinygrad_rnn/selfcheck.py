@@ -135,6 +135,13 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "layer_norm (weight, bias)": lambda r: (
             lambda x, w, b: F.layer_norm(x, (2, 3), w, b, eps=1e-3),
             [_t(r, 4, 2, 3), _t(r, 2, 3), _t(r, 2, 3)], ["input (4,2,3)", "weight (2,3)", "bias (2,3)"]),
+        "rms_norm (weight)": lambda r: (
+            lambda x, w: F.rms_norm(x, (2, 3), w, eps=1e-3),
+            [_t(r, 4, 2, 3), _t(r, 2, 3)], ["input (4,2,3)", "weight (2,3)"]),
+        "normalize (p = 2, 3), cosine_similarity (broadcast)": lambda r: (
+            lambda a, b: F.normalize(a, dim=0) * F.normalize(a, p=3.0, dim=1)
+            + F.cosine_similarity(a, b, dim=1).unsqueeze(1),
+            [_away_from_zero(r, 3, 4), _away_from_zero(r, 4)], ["x1 (3,4)", "x2 (4,)"]),
         "softmax": unary(lambda x: x.softmax(axis=0)),
         "log_softmax": unary(lambda x: x.log_softmax(axis=-1)),
         "cross_entropy": lambda r: (lambda x: F.cross_entropy(x, np.array([[0, 3], [2, 2]])),
@@ -162,6 +169,10 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
             lambda x: F.nll_loss(x.log_softmax(-1), np.array([0, 3, -100, 1]),
                                  weight=np.array([1.0, 2.0, 0.5, 1.5])),
             [_t(r, 4, 4, low=-3, high=3)], ["input (4,4)"]),
+        "kl_div (batchmean; log_target)": lambda r: (
+            lambda x, t: F.kl_div(x.log_softmax(-1), t, reduction="batchmean")
+            + F.kl_div(x, t.log(), reduction="sum", log_target=True),
+            [_t(r, 3, 4, low=-3, high=3), _t(r, 3, 4, low=0.1, high=0.9)], ["input (3,4)", "target (3,4)"]),
         # A fresh generator per call: every evaluation uses the same mask.
         "dropout (fixed mask)": unary(lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(3))),
     }
@@ -204,6 +215,7 @@ def _module_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
         "GRU (2 layers, batch_first)": module_problem(
             nn.GRU(3, 4, num_layers=2, batch_first=True, rng=rng), sequence, lambda m, x: m(x)[0]),
         "LayerNorm": module_problem(nn.LayerNorm((2, 3)), lambda r: _t(r, 4, 2, 3), lambda m, x: m(x)),
+        "RMSNorm": module_problem(nn.RMSNorm((2, 3)), lambda r: _t(r, 4, 2, 3), lambda m, x: m(x)),
         "Sequential (Linear, LayerNorm, Tanh)": module_problem(
             nn.Sequential(nn.Linear(3, 4, rng=rng), nn.LayerNorm(4), nn.Tanh(), nn.Linear(4, 2, rng=rng)),
             lambda r: _t(r, 5, 3), lambda m, x: m(x)),

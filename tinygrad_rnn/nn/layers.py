@@ -1,5 +1,6 @@
-"""``Linear``, ``Embedding``, ``Dropout``, ``LayerNorm``, the activation modules and
-``Softmax``/``LogSoftmax``, with PyTorch's shapes, names and default initialisation."""
+"""``Linear``, ``Embedding``, ``Dropout``, ``LayerNorm``, ``RMSNorm``, ``CosineSimilarity``, the
+activation modules and ``Softmax``/``LogSoftmax``, with PyTorch's shapes, names and default
+initialisation."""
 
 from __future__ import annotations
 
@@ -240,16 +241,86 @@ class LayerNorm(Module):
             self.bias = None
 
     def forward(self, input: Tensor) -> Tensor:
-        shape = self.normalized_shape
-        expected = f"(..., {', '.join(map(str, shape))}) (normalized_shape {shape} in the last axes)"
-        x = check_float_input("LayerNorm", input, shape,
-                              None if self.weight is None else self.weight.dtype, expected)
-        return functional.layer_norm_prechecked(x, len(shape), self.weight, self.bias, self.eps)
+        x = _normalized_input(self, input)
+        return functional.layer_norm_prechecked(x, len(self.normalized_shape), self.weight, self.bias,
+                                                self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
                 + ("" if self.weight is None else _dtype_note(self.weight.dtype)))
+
+
+def _normalized_input(norm: LayerNorm | RMSNorm, input) -> Tensor:
+    """A normalization module's input: floats ending in its ``normalized_shape``, in its
+    weight's dtype (any floating dtype when it has no weight)."""
+    shape = norm.normalized_shape
+    expected = f"(..., {', '.join(map(str, shape))}) (normalized_shape {shape} in the last axes)"
+    return check_float_input(type(norm).__name__, input, shape,
+                             None if norm.weight is None else norm.weight.dtype, expected)
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalization over the last ``len(normalized_shape)`` axes, as
+    PyTorch's (``functional.rms_norm``). With the mean over those axes::
+
+        y = x / √(mean(x²) + eps) · weight
+
+    ``eps`` None (the default) is the machine epsilon of the dtype computed in (float32's
+    for float16, which is computed in float32, as in torch). ``weight`` (ones) has shape
+    ``normalized_shape``; there is none when ``elementwise_affine`` is false, and then any
+    floating dtype is accepted.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> norm = nn.RMSNorm(2)
+    >>> norm(tg.Tensor([[3.0, -4.0]])).data.round(3)
+    array([[ 0.849, -1.131]], dtype=float32)
+    >>> norm, nn.RMSNorm((2, 3), eps=1e-6, elementwise_affine=False)
+    (RMSNorm((2,), eps=None, elementwise_affine=True), RMSNorm((2, 3), eps=1e-06, elementwise_affine=False))
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float | None = None,
+                 elementwise_affine: bool = True, dtype=None) -> None:
+        super().__init__()
+        self.normalized_shape = functional.check_normalized_shape("RMSNorm", normalized_shape)
+        self.eps = functional.check_eps("RMSNorm", eps, allow_none=True)
+        self.elementwise_affine = flag(elementwise_affine, "elementwise_affine", "RMSNorm")
+        dtype = float_dtype(dtype, "RMSNorm")
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+        else:
+            self.weight = None
+
+    def forward(self, input: Tensor) -> Tensor:
+        x = _normalized_input(self, input)
+        return functional.rms_norm_prechecked(x, len(self.normalized_shape), self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+                + ("" if self.weight is None else _dtype_note(self.weight.dtype)))
+
+
+class CosineSimilarity(Module):
+    """The cosine similarity of two inputs along ``dim`` of their broadcast shape
+    (``functional.cosine_similarity``), each divided by max(‖x‖, eps) first.
+
+    As torch's, the repr shows no settings.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> similarity = nn.CosineSimilarity(dim=-1)
+    >>> similarity(tg.Tensor([[1.0, 0.0], [2.0, 2.0]]), tg.Tensor([1.0, 1.0])).data.round(4), similarity
+    (array([0.7071, 1.    ], dtype=float32), CosineSimilarity())
+    """
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim = functional.check_dim("CosineSimilarity", dim)
+        self.eps = functional.check_eps("CosineSimilarity", eps)
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return functional.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
 # -- activations: no parameters, an op or a functional each -------------------------------

@@ -1,5 +1,6 @@
 """PyTorch's loss modules over ``functional``'s losses: ``CrossEntropyLoss``, ``NLLLoss``,
-``MSELoss``, ``BCEWithLogitsLoss``, ``BCELoss``, ``L1Loss``, ``SmoothL1Loss`` and ``HuberLoss``.
+``MSELoss``, ``BCEWithLogitsLoss``, ``BCELoss``, ``L1Loss``, ``SmoothL1Loss``, ``HuberLoss`` and
+``KLDivLoss``.
 
 They hold settings, not parameters: the arguments are checked once, when the module is
 made, and each call hands them to the functional loss, which checks the inputs.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from .. import functional
 from ..tensor import Tensor
-from .module import Module
+from .module import Module, flag
 
 
 def _register_weight(module: Module, name: str, weight, checked) -> None:
@@ -284,3 +285,33 @@ class HuberLoss(Module):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, delta={self.delta}"
+
+
+class KLDivLoss(Module):
+    """``functional.kl_div`` as a module: log-probabilities and (log_target: log-)probabilities
+    of one shape, reduced by "mean", "batchmean", "sum" or "none". ``reduction`` and
+    ``log_target`` are keyword-only: torch's first positional arguments are ``size_average``
+    and ``reduce``. Unlike torch's, whose repr is ``KLDivLoss()``, the repr names the settings,
+    as the other losses' here do.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> criterion = nn.KLDivLoss(reduction="batchmean", log_target=True)
+    >>> criterion
+    KLDivLoss(reduction='batchmean', log_target=True)
+    >>> log_p = tg.Tensor(np.log([[0.5, 0.5]]))
+    >>> criterion(log_p, log_p).item()     # no divergence from itself
+    0.0
+    """
+
+    def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.reduction = functional.check_reduction(owner, reduction, functional.KL_DIV_REDUCTIONS)
+        self.log_target = flag(log_target, "log_target", owner)
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return functional.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"

@@ -49,6 +49,58 @@ def gelu_formula(x, approximate="none"):
     return x * cdf
 
 
+# the formulas of test_activations_extra's functions (the tables below check their dtypes too)
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def logsigmoid_formula(x):
+    return -softplus_formula(-x, threshold=np.inf)  # torch's switch to x is no part of the math
+
+
+def softsign_formula(x):
+    return x / (1 + np.abs(x))
+
+
+def tanhshrink_formula(x):
+    return x - np.tanh(x)
+
+
+def hardtanh_formula(x, min_val=-1.0, max_val=1.0):
+    return np.clip(x, min_val, max_val)
+
+
+def relu6_formula(x):
+    return np.clip(x, 0.0, 6.0)
+
+
+def hardsigmoid_formula(x):
+    return np.clip(x + 3, 0.0, 6.0) / 6
+
+
+def hardswish_formula(x):
+    return x * hardsigmoid_formula(x)
+
+
+def softshrink_formula(x, lambd=0.5):
+    return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0.0))
+
+
+def hardshrink_formula(x, lambd=0.5):
+    return np.where(np.abs(x) > lambd, x, 0.0)
+
+
+def mish_formula(x):
+    return x * np.tanh(softplus_formula(x, threshold=np.inf))
+
+
+def celu_formula(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha))
+
+
+def selu_formula(x):
+    return SELU_SCALE * elu_formula(x, SELU_ALPHA)
+
+
 slopes = uniform(-2.0, 2.0)
 alphas = uniform(-2.0, 2.0)
 betas = uniform(0.25, 4.0)
@@ -126,10 +178,13 @@ def test_activation_modules_values_and_gradcheck(name, x):
 
 
 # -- dtypes, extremes ------------------------------------------------------------------------------
-FUNCTIONS = {"leaky_relu": F.leaky_relu, "elu": F.elu, "softplus": F.softplus, "silu": F.silu,
-             "gelu": F.gelu}
 FORMULAS = {"leaky_relu": leaky_relu_formula, "elu": elu_formula, "softplus": softplus_formula,
-            "silu": silu_formula, "gelu": gelu_formula}
+            "silu": silu_formula, "gelu": gelu_formula, "logsigmoid": logsigmoid_formula,
+            "hardtanh": hardtanh_formula, "relu6": relu6_formula, "softsign": softsign_formula,
+            "tanhshrink": tanhshrink_formula, "softshrink": softshrink_formula,
+            "hardshrink": hardshrink_formula, "mish": mish_formula, "celu": celu_formula,
+            "selu": selu_formula, "hardsigmoid": hardsigmoid_formula, "hardswish": hardswish_formula}
+FUNCTIONS = {name: getattr(F, name) for name in FORMULAS}
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -145,9 +200,12 @@ def test_the_input_dtype_is_kept_and_huge_inputs_do_not_overflow(name, dtype):
         out.sum().backward()
     assert out.dtype == dtype and x.grad.dtype == dtype
     assert np.isfinite(x.grad).all()
-    with np.errstate(over="ignore"):  # silu's formula: e^big overflows to inf, x / inf = -0
-        expected = FORMULAS[name](x.data.astype(np.float64))
-    np.testing.assert_allclose(out.data, expected.astype(dtype), rtol=2 * np.finfo(dtype).eps)
+    # silu's formula: e^big overflows to inf, x / inf = -0; selu's scale · big is inf, as ours
+    with np.errstate(over="ignore"):
+        expected = FORMULAS[name](x.data.astype(np.float64)).astype(dtype)
+    # tanhshrink's x − tanh(x) cancels: at x = 0.5 it keeps 1/12 of tanh's precision
+    ulps = 16 if name == "tanhshrink" else 2
+    np.testing.assert_allclose(out.data, expected, rtol=ulps * np.finfo(dtype).eps)
 
 
 @pytest.mark.parametrize("beta", [0.3, 4.0])
@@ -335,7 +393,9 @@ def test_softplus_takes_an_infinite_threshold_as_never_switching():
     assert F.softplus(x, threshold=-float("inf")).tolist() == [30.0, 100.0]
 
 
-@pytest.mark.parametrize("name", ["LeakyReLU", "ELU", "Softplus", "SiLU", "GELU"])
+@pytest.mark.parametrize("name", ["LeakyReLU", "ELU", "Softplus", "SiLU", "GELU", "LogSigmoid", "Hardtanh",
+                                  "ReLU6", "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Mish",
+                                  "CELU", "SELU", "Hardsigmoid", "Hardswish", "GLU", "PReLU", "Flatten"])
 @pytest.mark.parametrize("value", [np.zeros(3), 1.0, [1.0]])
 def test_modules_want_tensors(name, value):
     with pytest.raises(TypeError, match=rf"^{name}: expected a Tensor, got {type(value).__name__}$"):

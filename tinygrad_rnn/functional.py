@@ -727,11 +727,20 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     [-0.6321205588285577, 2.0]
     """
     op = "elu"
-    x = _float_input(op, input)
-    alpha = check_real(op, alpha, "alpha")
-    # e^x only where x <= 0: the branch where() leaves out must not overflow (its gradient,
-    # 0 · inf, would be nan)
-    return ops.where(x > 0, x, ops.expm1(ops.clamp(x, max=0.0)) * alpha)
+    return _exponential_linear(_float_input(op, input), check_real(op, alpha, "alpha"))
+
+
+def _exponential_linear(x: Tensor, alpha: float, scale: float = 1.0, input_scale: float = 1.0) -> Tensor:
+    """torch's elu kernel, which its elu, celu and selu share: scale · x where x > 0, else
+    (alpha · scale) · (e^(input_scale · x) − 1); at 0 the gradient is the second branch's."""
+    # e^(input_scale · x) only where x <= 0: the branch where() leaves out must not overflow
+    # (its gradient, 0 · inf, would be nan). scale · x, or e^(input_scale · x) for an alpha < 0
+    # (celu), may overflow where the value does (to ±inf, as in torch).
+    negative = ops.clamp(x, max=0.0)
+    with np.errstate(over="ignore"):
+        return ops.where(x > 0, x if scale == 1 else x * scale,
+                         ops.expm1(negative if input_scale == 1 else negative * input_scale)
+                         * (alpha * scale))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -804,6 +813,258 @@ def check_gelu_approximate(op: str, approximate) -> str:
     if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
         raise ValueError(f"{op}: approximate must be 'none' or 'tanh', got {approximate!r}")
     return approximate
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """PyTorch's ``F.logsigmoid``: log σ(x) = −softplus(−x), without overflow and exact for
+    x ≫ 0 (−e^−x, not log of a rounded 1); the gradient is σ(−x), 1/2 at 0.
+
+    >>> import tinygrad_rnn as tg
+    >>> logsigmoid(tg.Tensor([-800.0, 0.0, 40.0], dtype="float64")).tolist()
+    [-800.0, -0.6931471805599453, -4.248354255291589e-18]
+    """
+    return -_softplus(-_float_input("logsigmoid", input))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """PyTorch's ``F.softsign``: x / (1 + |x|); the gradient is 1 / (1 + |x|)².
+
+    >>> import tinygrad_rnn as tg
+    >>> softsign(tg.Tensor([-3.0, 0.0, 1.0])).tolist()
+    [-0.75, 0.0, 0.5]
+    """
+    x = _float_input("softsign", input)
+    return x / (x.abs() + 1.0)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """PyTorch's ``F.tanhshrink``: x − tanh(x); the gradient is tanh²(x).
+
+    >>> import tinygrad_rnn as tg
+    >>> round(tanhshrink(tg.Tensor([1.0], dtype="float64")).item(), 6)
+    0.238406
+    """
+    x = _float_input("tanhshrink", input)
+    return x - x.tanh()
+
+
+# mish(x) = x · tanh(softplus(x)) is x itself above 20 (tanh(softplus(x)) rounds to 1 in
+# float64) and 0 below −1000 (x · e^x underflows): the product is formed only in between, so
+# neither it nor its gradient with respect to tanh, grad · x, can overflow.
+_MISH_IDENTITY_ABOVE, _MISH_ZERO_BELOW = 20.0, -1000.0
+
+
+def mish(input: Tensor) -> Tensor:
+    """PyTorch's ``F.mish``: x · tanh(softplus(x)), with the stable softplus (exact for x ≪ 0,
+    where mish ≈ x · e^x), finite with finite gradients for every finite x.
+
+    >>> import tinygrad_rnn as tg
+    >>> mish(tg.Tensor([-50.0, 0.0, 1.0, 1e300], dtype="float64")).tolist()
+    [-9.643749239819589e-21, 0.0, 0.8650983882673103, 1e+300]
+    """
+    x = _float_input("mish", input)
+    z = ops.clamp(x, _MISH_ZERO_BELOW, _MISH_IDENTITY_ABOVE)
+    return ops.where(x > _MISH_IDENTITY_ABOVE, x, z * _softplus(z).tanh())
+
+
+def _clamped_outside(value: Tensor, outside, low: float, high: float) -> Tensor:
+    """``value``, but where the bool ``outside`` holds the constant clamp(value, low, high): the
+    hard activations' gradient passes only through their middle piece, which ``outside``
+    bounds as torch's backward does at each kink (``clamp``'s own passes at its bounds)."""
+    return ops.where(outside, ops.clamp(value.detach(), low, high), value)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """PyTorch's ``F.hardtanh``: x clamped to [min_val, max_val]; the gradient is 1 strictly
+    between them and 0 elsewhere, the bounds included (torch's choice; ``clamp``'s is 1 there).
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([-2.0, -1.0, 0.5, 3.0], requires_grad=True)
+    >>> y = hardtanh(x)
+    >>> y.sum().backward()
+    >>> y.tolist(), x.grad.tolist()
+    ([-1.0, -1.0, 0.5, 1.0], [0.0, 0.0, 1.0, 0.0])
+    """
+    op = "hardtanh"
+    x = _float_input(op, input)
+    return _hardtanh(x, *check_hardtanh_range(op, min_val, max_val))
+
+
+def _hardtanh(x: Tensor, low: float, high: float) -> Tensor:
+    return _clamped_outside(x, (x <= low) | (x >= high), low, high)
+
+
+def check_hardtanh_range(op: str, min_val, max_val) -> tuple[float, float]:
+    """hardtanh's ``min_val`` <= ``max_val`` (numbers, ±inf allowed, not nan) as floats."""
+    low = check_real(op, min_val, "min_val", allow_infinity=True)
+    high = check_real(op, max_val, "max_val", allow_infinity=True)
+    if low > high:
+        raise ValueError(f"{op}: min_val cannot be greater than max_val, got min_val={low} and "
+                         f"max_val={high}")
+    return low, high
+
+
+def relu6(input: Tensor) -> Tensor:
+    """PyTorch's ``F.relu6``: min(max(x, 0), 6), ``hardtanh(x, 0, 6)``: gradient 0 at 0 and 6.
+
+    >>> import tinygrad_rnn as tg
+    >>> relu6(tg.Tensor([-1.0, 3.0, 8.0])).tolist()
+    [0.0, 3.0, 6.0]
+    """
+    return _hardtanh(_float_input("relu6", input), 0.0, 6.0)
+
+
+def _hard_gate(x: Tensor) -> Tensor:
+    """hardsigmoid(x) = min(max(x + 3, 0), 6) / 6, its gradient passing on (−3, 3) alone."""
+    return _clamped_outside(x + 3.0, (x <= -3) | (x >= 3), 0.0, 6.0) / 6.0
+
+
+def hardsigmoid(input: Tensor) -> Tensor:
+    """PyTorch's ``F.hardsigmoid``: min(max(x + 3, 0), 6) / 6; the gradient is 1/6 on (−3, 3),
+    0 elsewhere (at ±3 too, as torch's). In float64 torch's is float32's 1/6; ours is 1/6.
+
+    >>> import tinygrad_rnn as tg
+    >>> hardsigmoid(tg.Tensor([-4.0, 0.0, 1.5, 3.0])).tolist()
+    [0.0, 0.5, 0.75, 1.0]
+    """
+    return _hard_gate(_float_input("hardsigmoid", input))
+
+
+def hardswish(input: Tensor) -> Tensor:
+    """PyTorch's ``F.hardswish``: x · hardsigmoid(x); the gradient is x/3 + 1/2 on (−3, 3), 0
+    below and 1 above, at −3 and 3 too (torch's choices). Torch computes x · (x + 3) / 6,
+    which overflows to inf near the largest x; here the product is formed on x clamped to
+    [−3, 3] (where x <= −3 it is 0, its gradient too), and above 3 the result is x itself.
+
+    >>> import tinygrad_rnn as tg
+    >>> hardswish(tg.Tensor([-4.0, -1.5, 0.0, 3.0])).tolist()
+    [-0.0, -0.375, 0.0, 3.0]
+    """
+    x = _float_input("hardswish", input)
+    z = ops.clamp(x, -3.0, 3.0)
+    return ops.where(x >= 3, x, z * _hard_gate(z))
+
+
+def _shrink(op: str, input, lambd: float, soft: bool) -> Tensor:
+    """x minus its part in [−λ, λ]: that part is x inside, and outside ±λ (``soft``: clamp, so
+    x ∓ λ is left) or 0 (hard: x is left). The gradient is 0 on [−λ, λ], ±λ included, 1 outside
+    and at nan (torch's)."""
+    x = _float_input(op, input)
+    lambd = check_lambd(op, lambd)
+    inner = ops.clamp(x, -lambd, lambd) if soft else ops.where((x >= -lambd) & (x <= lambd), x, 0.0)
+    return x - inner
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """PyTorch's ``F.softshrink``: x − λ above λ, x + λ below −λ, 0 in between (``lambd`` >= 0).
+
+    >>> import tinygrad_rnn as tg
+    >>> softshrink(tg.Tensor([-2.0, 0.25, 1.5]), 1.0).tolist()
+    [-1.0, 0.0, 0.5]
+    """
+    return _shrink("softshrink", input, lambd, soft=True)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """PyTorch's ``F.hardshrink``: x where |x| > λ, else 0 (``lambd`` >= 0; torch also takes a
+    negative one, refused here: it would keep every x).
+
+    >>> import tinygrad_rnn as tg
+    >>> hardshrink(tg.Tensor([-2.0, 0.25, 1.5]), 1.0).tolist()
+    [-2.0, 0.0, 1.5]
+    """
+    return _shrink("hardshrink", input, lambd, soft=False)
+
+
+def check_lambd(op: str, lambd) -> float:
+    """The shrink functions' ``lambd``: a finite number >= 0, as a float."""
+    return check_positive(op, check_real(op, lambd, "lambd"), "lambd", allow_zero=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """PyTorch's ``F.celu``: x where x > 0, else α(e^(x/α) − 1), for any finite α but 0 (as
+    torch, e^(x/α) is taken as x · (1/α)); the gradient is 1, or e^(x/α) for x <= 0 (1 at 0).
+
+    >>> import tinygrad_rnn as tg
+    >>> celu(tg.Tensor([-1.0, 2.0], dtype="float64"), alpha=2.0).tolist()
+    [-0.7869386805747332, 2.0]
+    """
+    op = "celu"
+    x = _float_input(op, input)
+    alpha = check_celu_alpha(op, alpha)
+    return _exponential_linear(x, alpha, input_scale=1 / alpha)
+
+
+def check_celu_alpha(op: str, alpha) -> float:
+    """celu's ``alpha``: a finite number other than 0, as a float."""
+    alpha = check_real(op, alpha, "alpha")
+    if alpha == 0:
+        raise ValueError(f"{op}: alpha cannot be 0 (celu's exponent is x / alpha)")
+    return alpha
+
+
+# selu's constants, as torch's (Klambauer et al., 2017)
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor) -> Tensor:
+    """PyTorch's ``F.selu``: scale · elu(x, alpha) with ``SELU_ALPHA`` and ``SELU_SCALE``; the
+    gradient at 0 is the negative side's, scale · alpha (torch's). Near the largest x the value
+    overflows to inf, as torch's does.
+
+    >>> import tinygrad_rnn as tg
+    >>> selu(tg.Tensor([-1.0, 0.0, 1.0], dtype="float64")).tolist()
+    [-1.1113307378125625, 0.0, 1.0507009873554805]
+    """
+    return _exponential_linear(_float_input("selu", input), SELU_ALPHA, SELU_SCALE)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """PyTorch's ``F.glu``, the gated linear unit: a · σ(b), where a and b are the first and
+    second halves of ``input`` along ``dim``, which must have an even size.
+
+    >>> import tinygrad_rnn as tg
+    >>> glu(tg.Tensor([[1.0, 2.0, 0.0, 100.0]])).tolist()
+    [[0.5, 2.0]]
+    """
+    op = "glu"
+    x = _float_input(op, input)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: a 0-d input has no axis to halve (got dim={dim})")
+    axis = check_dim(op, dim, x.shape)
+    if x.shape[axis] % 2:
+        raise ValueError(f"{op}: the halved axis must have an even size, but dim {dim} of the input "
+                         f"of shape {x.shape} has size {x.shape[axis]}")
+    first, second = x.split(2, axis)
+    return first * second.sigmoid()
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """PyTorch's ``F.prelu``: x where x > 0, else weight · x, with ``weight`` one slope (0-d or
+    (1,)) or one per channel, (C,) for C = the size of axis 1 (an input of fewer than 2 axes
+    has one channel, as in torch). Both get gradients; at 0, x's is the slope, as torch's.
+
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.Tensor([[-1.0, -1.0], [2.0, -4.0]])
+    >>> prelu(x, tg.Tensor([0.5, 0.25])).tolist()
+    [[-0.5, -0.25], [2.0, -1.0]]
+    """
+    op = "prelu"
+    x = _float_input(op, input)
+    weight = _float_input(op, weight, "weight")
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.ndim > 1 or weight.size not in (1, channels):
+        allowed = "1 element" if channels == 1 else f"1 or {channels} elements"
+        raise ValueError(f"{op}: weight must be 0-d or 1-D with {allowed} (one slope, or one per "
+                         f"channel: axis 1 of the input of shape {x.shape}; fewer than 2 axes are "
+                         f"one channel), got shape {weight.shape}")
+    if weight.dtype != x.dtype:
+        raise ValueError(f"{op}: weight of dtype {weight.dtype} does not match the input's dtype "
+                         f"{x.dtype} (shape {x.shape})")
+    slope = weight.reshape(()) if weight.size == 1 else weight.reshape(channels, *(1,) * (x.ndim - 2))
+    with np.errstate(over="ignore"):  # slope · x for a huge x > 0 is not taken
+        return ops.where(x > 0, x, x * slope)
 
 
 # -- layer normalization ---------------------------------------------------------------------
@@ -998,3 +1259,4 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         return x / x.norm(2, axis=axis, keepdims=True).clamp(min=eps)
 
     return (unit(x1) * unit(x2)).sum(axis=axis)
+

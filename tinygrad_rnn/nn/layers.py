@@ -1,6 +1,6 @@
 """``Linear``, ``Embedding``, ``Dropout``, ``LayerNorm``, ``RMSNorm``, ``CosineSimilarity``, the
-activation modules and ``Softmax``/``LogSoftmax``, with PyTorch's shapes, names and default
-initialisation."""
+activation modules (``PReLU`` with learned slopes), ``Softmax``/``LogSoftmax`` and
+``Flatten``/``Unflatten``, with PyTorch's shapes, names and default initialisation."""
 
 from __future__ import annotations
 
@@ -503,6 +503,235 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
+class LogSigmoid(Module):
+    """log σ(x) = −softplus(−x) (``functional.logsigmoid``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.LogSigmoid()(tg.Tensor([0.0, -100.0])).data.round(4)
+    array([  -0.6931, -100.    ], dtype=float32)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.logsigmoid(_tensor_input("LogSigmoid", input))
+
+
+class Hardtanh(Module):
+    """x clamped to [min_val, max_val] (``functional.hardtanh``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Hardtanh(-2, 2)(tg.Tensor([-3.0, 1.0])).tolist(), nn.Hardtanh()
+    ([-2.0, 1.0], Hardtanh(min_val=-1.0, max_val=1.0))
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        self.min_val, self.max_val = functional.check_hardtanh_range("Hardtanh", min_val, max_val)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.hardtanh(_tensor_input("Hardtanh", input), self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Module):
+    """min(max(x, 0), 6) (``functional.relu6``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.ReLU6()(tg.Tensor([-1.0, 7.0])).tolist()
+    [0.0, 6.0]
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.relu6(_tensor_input("ReLU6", input))
+
+
+class Softsign(Module):
+    """x / (1 + |x|) (``functional.softsign``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Softsign()(tg.Tensor([1.0, -3.0])).tolist()
+    [0.5, -0.75]
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.softsign(_tensor_input("Softsign", input))
+
+
+class Tanhshrink(Module):
+    """x − tanh(x) (``functional.tanhshrink``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Tanhshrink()(tg.Tensor([0.0, 1.0])).data.round(4)
+    array([0.    , 0.2384], dtype=float32)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.tanhshrink(_tensor_input("Tanhshrink", input))
+
+
+class Softshrink(Module):
+    """x ∓ λ outside [−λ, λ], 0 inside (``functional.softshrink``); as torch's, the repr shows λ.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Softshrink()(tg.Tensor([-2.0, 0.25])).tolist(), nn.Softshrink(1)
+    ([-1.5, 0.0], Softshrink(1.0))
+    """
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = functional.check_lambd("Softshrink", lambd)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.softshrink(_tensor_input("Softshrink", input), self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Hardshrink(Module):
+    """x outside [−λ, λ], 0 inside (``functional.hardshrink``); as torch's, the repr shows λ.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Hardshrink()(tg.Tensor([-2.0, 0.25])).tolist(), nn.Hardshrink()
+    ([-2.0, 0.0], Hardshrink(0.5))
+    """
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = functional.check_lambd("Hardshrink", lambd)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.hardshrink(_tensor_input("Hardshrink", input), self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Mish(Module):
+    """x · tanh(softplus(x)) (``functional.mish``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Mish()(tg.Tensor([0.0, 1.0])).data.round(4)
+    array([0.    , 0.8651], dtype=float32)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.mish(_tensor_input("Mish", input))
+
+
+class CELU(Module):
+    """x where x > 0, else α(e^(x/α) − 1) (``functional.celu``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.CELU()(tg.Tensor([0.0, 2.0])).tolist(), nn.CELU(alpha=2)
+    ([0.0, 2.0], CELU(alpha=2.0))
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = functional.check_celu_alpha("CELU", alpha)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.celu(_tensor_input("CELU", input), self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    """scale · elu(x, alpha) with torch's constants (``functional.selu``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.SELU()(tg.Tensor([0.0, 1.0])).data.round(4)
+    array([0.    , 1.0507], dtype=float32)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.selu(_tensor_input("SELU", input))
+
+
+class Hardsigmoid(Module):
+    """min(max(x + 3, 0), 6) / 6 (``functional.hardsigmoid``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Hardsigmoid()(tg.Tensor([0.0, 4.0])).tolist()
+    [0.5, 1.0]
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.hardsigmoid(_tensor_input("Hardsigmoid", input))
+
+
+class Hardswish(Module):
+    """x · hardsigmoid(x) (``functional.hardswish``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Hardswish()(tg.Tensor([-4.0, 4.0])).tolist()
+    [-0.0, 4.0]
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.hardswish(_tensor_input("Hardswish", input))
+
+
+class GLU(Module):
+    """The gated linear unit along ``dim``: a · σ(b) for the halves a, b (``functional.glu``).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.GLU()(tg.zeros(2, 6)).shape, nn.GLU(dim=0)
+    ((2, 3), GLU(dim=0))
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = functional.check_dim("GLU", dim)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.glu(_tensor_input("GLU", input), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x where x > 0, else weight · x (``functional.prelu``), with a learned ``weight`` of
+    ``num_parameters`` slopes, each starting at ``init``: one shared slope, or one per channel
+    (axis 1 of the input, as in torch; an input of fewer than 2 axes has one channel).
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> prelu = nn.PReLU(3)
+    >>> prelu(tg.Tensor([[-4.0, 2.0, -8.0]])).tolist(), prelu, prelu.weight.shape
+    ([[-1.0, 2.0, -2.0]], PReLU(num_parameters=3), (3,))
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None) -> None:
+        super().__init__()
+        self.num_parameters = positive_int(num_parameters, "num_parameters", "PReLU")
+        self.init = functional.check_real("PReLU", init, "init")
+        self.weight = Parameter(np.full(self.num_parameters, self.init, dtype=float_dtype(dtype, "PReLU")))
+
+    def forward(self, input: Tensor) -> Tensor:
+        return functional.prelu(_tensor_input("PReLU", input), self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}" + _dtype_note(self.weight.dtype)
+
+
 class Identity(Module):
     """Returns its input: a placeholder where a model expects a layer.
 
@@ -521,6 +750,87 @@ class Identity(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return _tensor_input("Identity", input)
+
+
+# -- shapes: views of the input, whose gradient is reshaped back ----------------------------
+def _int_option(owner: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
+class Flatten(Module):
+    """Merges the axes ``start_dim`` through ``end_dim`` (both included) into one, as torch's
+    (``Tensor.flatten``, whose errors name the axes and the shape): by default all but the
+    batch axis. Any dtype is taken; the result is a view of the input where NumPy can make one.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Flatten()(tg.zeros(2, 3, 4)).shape, nn.Flatten(0, 1)(tg.zeros(2, 3, 4)).shape, nn.Flatten()
+    ((2, 12), (6, 4), Flatten(start_dim=1, end_dim=-1))
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = _int_option("Flatten", "start_dim", start_dim)
+        self.end_dim = _int_option("Flatten", "end_dim", end_dim)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _tensor_input("Flatten", input).flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits axis ``dim`` into the axes ``unflattened_size`` (a tuple or a list of sizes >= 0,
+    whose product is that axis's size; one of them may be −1, inferred), as torch's: the
+    inverse of ``Flatten``. The result is a view of the input where NumPy can make one.
+
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> nn.Unflatten(1, (2, -1))(tg.zeros(5, 6)).shape, nn.Unflatten(-1, [3, 2])
+    ((5, 2, 3), Unflatten(dim=-1, unflattened_size=[3, 2]))
+    """
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]) -> None:
+        super().__init__()
+        owner = "Unflatten"
+        self.dim = functional.check_dim(owner, dim)
+        sequence = isinstance(unflattened_size, (tuple, list))
+        if not sequence or any(isinstance(size, bool) or not isinstance(size, (int, np.integer))
+                               for size in unflattened_size):
+            found = repr(unflattened_size) if sequence else type(unflattened_size).__name__
+            raise TypeError(f"{owner}: unflattened_size must be a tuple or a list of ints, got {found}")
+        sizes = [int(size) for size in unflattened_size]
+        if not sizes or min(sizes) < -1 or sizes.count(-1) > 1:
+            raise ValueError(f"{owner}: unflattened_size must hold at least one size, each >= 0 "
+                             f"but for at most one -1 (inferred), got {unflattened_size!r}")
+        # the type given, as torch keeps it (and its repr shows it)
+        self.unflattened_size = sizes if isinstance(unflattened_size, list) else tuple(sizes)
+
+    def forward(self, input: Tensor) -> Tensor:
+        owner = "Unflatten"
+        x = _tensor_input(owner, input)
+        if x.ndim == 0:
+            raise ValueError(f"{owner}: a 0-d input has no axis to unflatten (dim={self.dim})")
+        axis = functional.check_dim(owner, self.dim, x.shape)
+        length, sizes = x.shape[axis], tuple(self.unflattened_size)
+        known = math.prod(size for size in sizes if size != -1)
+        where = f"the size {length} of dim {self.dim} (input of shape {x.shape})"
+        if -1 in sizes:
+            if not known or length % known:
+                reason = "the other sizes multiply to 0" if not known else f"it is not a multiple of {known}"
+                raise ValueError(f"{owner}: the -1 in unflattened_size {self.unflattened_size} cannot "
+                                 f"be inferred from {where}: {reason}")
+            sizes = tuple(length // known if size == -1 else size for size in sizes)
+        elif known != length:
+            raise ValueError(f"{owner}: unflattened_size {self.unflattened_size} does not multiply up "
+                             f"to {where}")
+        return x.reshape(*x.shape[:axis], *sizes, *x.shape[axis + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 def _dtype_note(dtype: np.dtype) -> str:

@@ -26,6 +26,14 @@ KL_DIV_REDUCTIONS = ("mean", "batchmean", "sum", "none")
 relu, tanh, sigmoid = ops.relu, ops.tanh, ops.sigmoid
 
 
+def flag(value, name: str, owner: str) -> bool:
+    """``value`` as a bool, or a TypeError naming the argument: ``bias="False"`` is truthy,
+    and was taken for True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
 def check_reduction(op: str, reduction: str, reductions: tuple[str, ...] = _REDUCTIONS) -> str:
     """``reduction`` if it is one of ``reductions`` ("mean", "sum" or "none" by default), else a
     ValueError naming ``op``."""
@@ -629,8 +637,7 @@ def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool =
     op = "kl_div"
     input, target = _elementwise_operands(op, input, target, reduction, float_target=True,
                                           reductions=KL_DIV_REDUCTIONS)
-    if not isinstance(log_target, (bool, np.bool_)):  # log_target="False" is truthy
-        raise TypeError(f"{op}: log_target must be a bool, got {log_target!r}")
+    flag(log_target, "log_target", op)
     if reduction == "batchmean" and input.ndim and input.shape[0] == 0:
         raise ValueError(f"{op}: the batchmean over no samples (input of shape {input.shape}) is "
                          f"undefined")
@@ -1260,3 +1267,202 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
     return (unit(x1) * unit(x2)).sum(axis=axis)
 
+
+# -- ctc_loss ----------------------------------------------------------------------------------
+def check_blank(op: str, blank, classes: int | None = None) -> int:
+    """``blank`` as an int >= 0, below ``classes`` if given, or a TypeError/ValueError naming ``op``."""
+    if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)):
+        raise TypeError(f"{op}: blank must be an int, got {blank!r} ({type(blank).__name__})")
+    if blank < 0 or (classes is not None and blank >= classes):
+        bound = "" if classes is None else f" below C = {classes}"
+        raise ValueError(f"{op}: blank must be a class index >= 0{bound}, got {blank}")
+    return int(blank)
+
+
+def _ctc_lengths(op: str, name: str, lengths, count: int, shape: tuple[int, ...],
+                 most: int | None = None) -> np.ndarray:
+    """``input_lengths`` or ``target_lengths`` (``name``) as an (N,) intp array: integers >= 0
+    (at most ``most`` if given), one per sample; a 0-d value for unbatched log_probs too."""
+    try:
+        data = lengths.data if isinstance(lengths, Tensor) else np.asarray(lengths)
+    except ValueError:  # a ragged list
+        raise ValueError(f"{op}: {name} must be one integer per sample, got a ragged "
+                         f"{type(lengths).__name__}") from None
+    if data.dtype.kind not in "iu":  # a float length would be truncated, a bool taken for 0/1
+        raise TypeError(f"{op}: {name} must be integers, got dtype {data.dtype} (shape {data.shape})")
+    allowed = [(count,)] if len(shape) == 3 else [(), (1,)]
+    if data.shape not in allowed:
+        raise ValueError(f"{op}: {name} must hold {count} length(s), one per sample of log_probs of "
+                         f"shape {shape}, got shape {data.shape}")
+    if data.min() < 0:
+        raise ValueError(f"{op}: {name} must be >= 0, got {data.min()} (shape {data.shape})")
+    if most is not None and data.max() > most:
+        raise ValueError(f"{op}: {name} must be at most T = {most} (log_probs of shape {shape}), "
+                         f"got {data.max()}")
+    return data.reshape(count).astype(np.intp)
+
+
+def _ctc_labels(op: str, targets, target_lengths: np.ndarray, shape: tuple[int, ...],
+                blank: int) -> np.ndarray:
+    """The targets as a padded (N, max(target_lengths)) intp array, ``blank`` past each sample's
+    length, from padded (N, S) or concatenated (sum(target_lengths),) ``targets``. The labels
+    used must lie in [0, C) and differ from ``blank``; padding is ignored, as in torch."""
+    try:
+        data = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    except ValueError:
+        raise ValueError(f"{op}: targets must be an array of class indices, got a ragged "
+                         f"{type(targets).__name__}") from None
+    if data.dtype.kind not in "iu" and data.size == 0:
+        data = data.astype(np.intp)  # no labels: ``[]`` is as good as integers
+    elif data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: targets must be integer class indices, got dtype {data.dtype} "
+                        f"(shape {data.shape})")
+    count, longest = target_lengths.shape[0], int(target_lengths.max())
+    used = np.arange(longest) < target_lengths[:, None]  # (N, longest), row-major as concatenated
+    if data.ndim == 1:
+        if data.shape[0] != target_lengths.sum():
+            raise ValueError(f"{op}: concatenated targets must hold sum(target_lengths) = "
+                             f"{target_lengths.sum()} labels, got shape {data.shape}")
+        values = data
+    elif data.ndim == 2:
+        if data.shape[0] != count or data.shape[1] < longest:
+            raise ValueError(f"{op}: padded targets must have shape (N, S) with N = {count} and S >= "
+                             f"max(target_lengths) = {longest}, got shape {data.shape}")
+        values = data[:, :longest][used]
+    else:
+        raise ValueError(f"{op}: targets must be padded (N, S) or concatenated "
+                         f"(sum(target_lengths),), got shape {data.shape}")
+    classes = shape[-1]
+    bad = values[(values < 0) | (values >= classes) | (values == blank)]
+    if bad.size:
+        raise ValueError(f"{op}: targets must be class indices in [0, {classes}) other than "
+                         f"blank = {blank}, got {bad[:5].tolist()} (log_probs of shape {shape})")
+    labels = np.full((count, longest), blank, dtype=np.intp)
+    labels[used] = values
+    return labels
+
+
+def _logsumexp_last(scores: Tensor) -> Tensor:
+    """logsumexp over the last axis, −inf with gradient 0 where every score is −inf.
+
+    ``ops.logsumexp`` gives −inf there too, but its gradient, softmax = 0/0, is nan; and
+    0 · nan stays nan even where no path leads on. Such slices are set to 0 for the
+    logsumexp (any finite value would do) and its result back to −inf, by masked_fill,
+    which passes no gradient through the filled entries.
+    """
+    dead = np.all(scores.data == -np.inf, axis=-1)
+    if not dead.any():
+        return scores.logsumexp(axis=-1)
+    return scores.masked_fill(dead[..., None], 0.0).logsumexp(axis=-1).masked_fill(dead, -np.inf)
+
+
+def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """PyTorch's ``F.ctc_loss``: the Connectionist Temporal Classification loss, −log of the
+    total score of every alignment of each target to its input.
+
+    * ``log_probs`` (T, N, C), or (T, C) for one sample: per-step class scores, usually
+      ``log_softmax`` outputs. They are not renormalized: any real scores (−inf too) define
+      a loss, as in torch.
+    * ``targets``: class indices, padded (N, S) with S >= max(target_lengths) (what lies past
+      a sample's length is ignored) or concatenated (sum(target_lengths),). Every label used
+      lies in [0, C) and is not ``blank`` (torch does not check; it computes nonsense).
+    * ``input_lengths`` T_n <= T and ``target_lengths`` S_n: one integer per sample, as a
+      sequence, an array or a Tensor; () or (1,) for (T, C) log_probs.
+
+    With l' the target with blanks around and between its labels (l'_s = blank for even
+    s, l'_{2k+1} = target_k; length 2S_n + 1) and y_t(c) = log_probs[t, n, c], the
+    log-likelihood comes from the alpha recursion over the states s of l'::
+
+        α_{−1}(0) = 0,   α_{−1}(s) = −inf for s > 0              (the empty prefix)
+        α_t(s) = logsumexp(α_{t−1}(s), α_{t−1}(s−1), α_{t−1}(s−2)) + y_t(l'_s)
+                 with the α_{t−1}(s−2) term only where l'_s ≠ blank and l'_s ≠ l'_{s−2}
+        loss_n = −logsumexp(α_{T_n−1}(2S_n), α_{T_n−1}(2S_n − 1))
+
+    (the second final state only for S_n >= 1; T_n = 0 gives 0 for an empty target, else
+    inf). A sample is impossible, its loss inf, when T_n < S_n + (the number of equal
+    neighbours in its target, each needing a blank between) or the scores rule every
+    alignment out (−inf); ``zero_infinity`` makes those losses 0. ``reduction``: "mean"
+    divides each loss by max(S_n, 1) and averages over the batch, "sum" adds the losses,
+    "none" returns them, (N,) (0-d for (T, C) input).
+
+    The recursion loops over time in Python and runs over the batch and the states in NumPy,
+    built from ops (gather, getitem, masked_fill, where, logsumexp), so the gradient is
+    autograd's, the derivative of the loss: for loss_n, d/dy_t(c) = −γ_t(c), the share of
+    the total alignment score that passes through class c at step t (0 for t >= T_n), and 0
+    for an impossible sample. Torch's differs in two ways. Its gradient for log_probs is
+    exp(y_t(c)) − γ_t(c), the gradient for the logits x when log_probs = log_softmax(x): the
+    two agree once backward has passed through a log_softmax, but torch's is not the
+    derivative of its own loss in log_probs. And without ``zero_infinity`` an impossible
+    sample's gradient is nan in torch.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> log_probs = tg.Tensor(np.log(np.full((2, 1, 2), 0.5)), requires_grad=True)  # T=2, N=1, C=2
+    >>> loss = ctc_loss(log_probs, np.array([[1]]), [2], [1])   # "1": paths 11, 1-, -1 of 1/4 each
+    >>> round(loss.item(), 6), round(float(-np.log(0.75)), 6)
+    (0.287682, 0.287682)
+    >>> loss.backward()
+    >>> log_probs.grad[:, 0].round(4).tolist()      # -1/3 for blank at each step, -2/3 for class 1
+    [[-0.3333, -0.6667], [-0.3333, -0.6667]]
+    >>> ctc_loss(log_probs, np.array([[1, 1]]), [2], [2], reduction="none").tolist()  # needs 1-1
+    [inf]
+    """
+    op = "ctc_loss"
+    check_reduction(op, reduction)
+    zero_infinity = flag(zero_infinity, "zero_infinity", op)
+    if not isinstance(log_probs, Tensor):
+        raise TypeError(f"{op}: log_probs must be a Tensor, got {type(log_probs).__name__}")
+    if log_probs.dtype.kind != "f":
+        raise TypeError(f"{op}: log_probs must be a floating-point Tensor, got dtype {log_probs.dtype} "
+                        f"(shape {log_probs.shape})")
+    shape = log_probs.shape
+    if log_probs.ndim not in (2, 3):
+        raise ValueError(f"{op}: log_probs must be (T, N, C) or, unbatched, (T, C), got shape {shape}")
+    if 0 in shape:
+        raise ValueError(f"{op}: log_probs must not be empty, got shape {shape}")
+    lp = log_probs if log_probs.ndim == 3 else log_probs.unsqueeze(1)
+    steps, count, classes = lp.shape
+    blank = check_blank(op, blank, classes)
+    input_lengths = _ctc_lengths(op, "input_lengths", input_lengths, count, shape, steps)
+    target_lengths = _ctc_lengths(op, "target_lengths", target_lengths, count, shape)
+    labels = _ctc_labels(op, targets, target_lengths, shape, blank)
+
+    states = 2 * labels.shape[1] + 1  # for the longest target; shorter ones never read theirs
+    extended = np.full((count, states), blank, dtype=np.intp)
+    extended[:, 1::2] = labels
+    s = np.arange(states)
+    # The three predecessors of each state, clipped into range; the masked ones are −inf.
+    predecessors = np.stack([s, np.maximum(s - 1, 0), np.maximum(s - 2, 0)], axis=-1)  # (L, 3)
+    skip = np.zeros((count, states), dtype=bool)
+    skip[:, 2:] = (extended[:, 2:] != blank) & (extended[:, 2:] != extended[:, :-2])
+    barred = np.stack([np.zeros_like(skip), np.broadcast_to(s < 1, skip.shape), ~skip], axis=-1)
+
+    longest_input = int(input_lengths.max())
+    # y_t(l'_s) for every step, sample and state: one gather, one scatter-add in backward
+    emissions = lp[:longest_input].gather(
+        2, np.broadcast_to(extended, (longest_input, count, states)))
+    start = np.full((count, states), -np.inf, dtype=lp.dtype)
+    start[:, 0] = 0.0
+    alpha = Tensor(start)
+    for t in range(longest_input):
+        candidates = alpha[:, predecessors].masked_fill(barred, -np.inf)  # (N, L, 3)
+        new = _logsumexp_last(candidates) + emissions[t]
+        running = t < input_lengths
+        # a sample past its input length keeps its last alpha (where: no gradient to new)
+        alpha = new if running.all() else ops.where(running[:, None], new, alpha)
+
+    finals = np.stack([2 * target_lengths, np.maximum(2 * target_lengths - 1, 0)], axis=-1)
+    # an empty target ends in state 0 alone: its "second" final state is barred
+    no_second = np.stack([np.zeros(count, dtype=bool), target_lengths == 0], axis=-1)
+    ends = alpha.gather(1, finals).masked_fill(no_second, -np.inf)
+    losses = -_logsumexp_last(ends)
+    if longest_input == 0:  # no step ran: keep the loss in log_probs' graph, with gradient 0
+        losses = losses + lp[:0].sum()
+    if zero_infinity:
+        losses = losses.masked_fill(np.isinf(losses.data), 0.0)
+    if log_probs.ndim == 2:
+        losses = losses[0]
+    if reduction == "mean":
+        divisor = np.maximum(target_lengths, 1).astype(lp.dtype)
+        return (losses / (divisor if log_probs.ndim == 3 else divisor[0])).mean()
+    return _reduce(losses, reduction)

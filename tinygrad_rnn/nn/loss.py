@@ -1,6 +1,6 @@
 """PyTorch's loss modules over ``functional``'s losses: ``CrossEntropyLoss``, ``NLLLoss``,
-``MSELoss``, ``BCEWithLogitsLoss``, ``BCELoss``, ``L1Loss``, ``SmoothL1Loss``, ``HuberLoss`` and
-``KLDivLoss``.
+``MSELoss``, ``BCEWithLogitsLoss``, ``BCELoss``, ``L1Loss``, ``SmoothL1Loss``, ``HuberLoss``,
+``KLDivLoss`` and ``CTCLoss``.
 
 They hold settings, not parameters: the arguments are checked once, when the module is
 made, and each call hands them to the functional loss, which checks the inputs.
@@ -315,3 +315,37 @@ class KLDivLoss(Module):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, log_target={self.log_target}"
+
+
+class CTCLoss(Module):
+    """``functional.ctc_loss`` as a module: (T, N, C) (or (T, C)) log-probabilities, padded
+    (N, S) or concatenated targets, and the input and target lengths of each sample.
+
+    PyTorch's names, order and defaults, ``(blank, reduction, zero_infinity)``, all
+    positional as there (torch's signature has no deprecated arguments). ``blank`` is
+    checked against the classes at the call, the other settings here. Unlike torch's, whose
+    repr is ``CTCLoss()``, the repr names the settings, as the other losses' here do.
+
+    >>> import numpy as np, tinygrad_rnn as tg
+    >>> from tinygrad_rnn.nn.loss import CTCLoss
+    >>> criterion = CTCLoss(blank=2, zero_infinity=True)
+    >>> criterion
+    CTCLoss(blank=2, reduction='mean', zero_infinity=True)
+    >>> log_probs = tg.Tensor(np.log(np.full((3, 2, 3), 1 / 3)))
+    >>> criterion(log_probs, np.array([0, 1, 1]), [3, 2], [1, 2]).item()  # (−log(6/27) + 0) / 2
+    0.7520386983881371
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.blank = functional.check_blank(owner, blank)
+        self.reduction = functional.check_reduction(owner, reduction)
+        self.zero_infinity = flag(zero_infinity, "zero_infinity", owner)
+
+    def forward(self, log_probs: Tensor, targets, input_lengths, target_lengths) -> Tensor:
+        return functional.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                                   self.reduction, self.zero_infinity)
+
+    def extra_repr(self) -> str:
+        return f"blank={self.blank}, reduction={self.reduction!r}, zero_infinity={self.zero_infinity}"

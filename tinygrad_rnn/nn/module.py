@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..functional import flag  # noqa: F401  (the modules import it from here)
 from ..tensor import Tensor, to_arguments
 
 
@@ -79,14 +80,6 @@ def positive_int(value, name: str, owner: str) -> int:
         raise ValueError(f"{owner}: {name} = {value} is larger than an array axis can be "
                          f"({np.iinfo(np.intp).max})")
     return int(value)
-
-
-def flag(value, name: str, owner: str) -> bool:
-    """``value`` as a bool, or a TypeError naming the argument: ``bias="False"`` is truthy,
-    and was taken for True."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 def _check_buffer(value, name: str, owner: str) -> None:

@@ -132,6 +132,17 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
             lambda x: F.leaky_relu(x, 0.2) * F.elu(x, 0.7) + F.softplus(x * 3.0, beta=0.5, threshold=0.25)
             + F.silu(x), _away_from_zero),
         "gelu (exact and approximate)": unary(lambda x: F.gelu(x) * F.gelu(x, approximate="tanh")),
+        "logsigmoid, softsign, tanhshrink, mish, celu, selu": unary(
+            lambda x: F.logsigmoid(x) * F.softsign(x) + F.tanhshrink(x) * F.mish(x)
+            + F.celu(x, 0.5) * F.selu(x), _away_from_zero),
+        # 4x spans every kink (±1, 0, ±3, 6, ±λ); a random draw lands within eps of one with
+        # probability ~1e-6 per element, and the seed is fixed.
+        "hardtanh, relu6, hardsigmoid, hardswish, softshrink, hardshrink": unary(
+            lambda x: F.hardtanh(x * 4.0) * F.relu6(x * 8.0) + F.hardsigmoid(x * 4.0)
+            * F.hardswish(x * 4.0) + F.softshrink(x, 0.3) * F.hardshrink(x * 4.0, 0.7)),
+        "glu, prelu (weight)": lambda r: (
+            lambda x, w: F.glu(x, dim=1) * F.prelu(x[:, :2], w),
+            [_away_from_zero(r, 3, 4), _t(r, 2, low=0.1, high=0.5)], ["input (3,4)", "weight (2,)"]),
         "layer_norm (weight, bias)": lambda r: (
             lambda x, w, b: F.layer_norm(x, (2, 3), w, b, eps=1e-3),
             [_t(r, 4, 2, 3), _t(r, 2, 3), _t(r, 2, 3)], ["input (4,2,3)", "weight (2,3)", "bias (2,3)"]),
@@ -173,6 +184,9 @@ def _op_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
             lambda x, t: F.kl_div(x.log_softmax(-1), t, reduction="batchmean")
             + F.kl_div(x, t.log(), reduction="sum", log_target=True),
             [_t(r, 3, 4, low=-3, high=3), _t(r, 3, 4, low=0.1, high=0.9)], ["input (3,4)", "target (3,4)"]),
+        "ctc_loss (repeats, lengths)": lambda r: (
+            lambda x: F.ctc_loss(x.log_softmax(-1), np.array([[1, 1], [2, 0]]), [5, 4], [2, 1]),
+            [_t(r, 5, 2, 3, low=-2, high=2)], ["logits (5,2,3)"]),
         # A fresh generator per call: every evaluation uses the same mask.
         "dropout (fixed mask)": unary(lambda x: F.dropout(x, 0.4, rng=np.random.default_rng(3))),
     }
@@ -216,6 +230,9 @@ def _module_checks() -> dict[str, Callable[[np.random.Generator], Problem]]:
             nn.GRU(3, 4, num_layers=2, batch_first=True, rng=rng), sequence, lambda m, x: m(x)[0]),
         "LayerNorm": module_problem(nn.LayerNorm((2, 3)), lambda r: _t(r, 4, 2, 3), lambda m, x: m(x)),
         "RMSNorm": module_problem(nn.RMSNorm((2, 3)), lambda r: _t(r, 4, 2, 3), lambda m, x: m(x)),
+        "PReLU (per channel), Flatten, Unflatten": module_problem(
+            nn.Sequential(nn.PReLU(3), nn.Flatten(), nn.Unflatten(1, (2, 3))),
+            lambda r: _away_from_zero(r, 4, 3, 2), lambda m, x: m(x)),
         "Sequential (Linear, LayerNorm, Tanh)": module_problem(
             nn.Sequential(nn.Linear(3, 4, rng=rng), nn.LayerNorm(4), nn.Tanh(), nn.Linear(4, 2, rng=rng)),
             lambda r: _t(r, 5, 3), lambda m, x: m(x)),

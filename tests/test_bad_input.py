@@ -483,3 +483,95 @@ def test_schedulers_refuse_something_that_is_not_an_optimizer(optimizer, name):
 def test_tokenizer_encode_unknown_must_be_a_string(unknown):
     """Regression: an array as ``unknown`` raised NumPy's "truth value ... is ambiguous"."""
     assert_refused(lambda: CharTokenizer.fit("abba").encode("ab", unknown=unknown), "encode: unknown")
+
+
+# -- a hyperparameter the input's dtype cannot hold --------------------------------------------
+# NumPy would round it to ±inf with an overflow warning and compute on (celu's exponent at 0
+# became 0 · inf = nan, a huge eps made rms_norm's value 0); torch refuses it, and so does this.
+@pytest.mark.filterwarnings("error")
+@given(dtype=st.sampled_from([np.float16, np.float32]),
+       call=st.sampled_from(["hardtanh", "softshrink", "hardshrink", "celu", "celu reciprocal",
+                             "normalize", "cosine_similarity", "rms_norm", "RMSNorm", "Hardtanh"]))
+@example(dtype=np.float64, call="celu reciprocal")
+def test_hyperparameters_beyond_the_input_dtype_are_refused(dtype, call):
+    x = tg.Tensor(np.array([[-2.0, 0.0, 0.5]], dtype=dtype))
+    huge = 1e300 if dtype == np.float64 else 1e39  # finite in float64, not in float32 or float16
+    tiny = 5e-324 if dtype == np.float64 else 1e-300  # its reciprocal overflows the dtype
+    calls = {
+        "hardtanh": lambda: F.hardtanh(x, -1.0, huge),
+        "softshrink": lambda: F.softshrink(x, huge),
+        "hardshrink": lambda: F.hardshrink(x, huge),
+        "celu": lambda: F.celu(x, huge),
+        "celu reciprocal": lambda: F.celu(x, tiny),
+        "normalize": lambda: F.normalize(x, eps=huge),
+        "cosine_similarity": lambda: F.cosine_similarity(x, x.astype(np.float64), eps=huge),
+        "rms_norm": lambda: F.rms_norm(x, 3, eps=huge),
+        "RMSNorm": lambda: nn.RMSNorm(3, eps=1e39, elementwise_affine=False)(x),
+        "Hardtanh": lambda: nn.Hardtanh(-huge, 1.0)(x),
+    }
+    assert_refused(calls[call], "does not fit the input's dtype")
+
+
+@pytest.mark.filterwarnings("error")
+def test_hyperparameters_the_dtype_holds_still_work():
+    x = tg.Tensor(np.array([-2.0, 0.0, 0.5], dtype=np.float32))
+    assert F.hardtanh(x, -math.inf, math.inf).tolist() == x.tolist()
+    assert F.celu(x, 1e-38).tolist()[1:] == [0.0, 0.5]  # 1 / alpha = 1e38 fits float32
+    assert F.softshrink(x, 3e38).tolist() == [0.0, 0.0, 0.0]
+    # float16 is computed in float32, so an eps beyond float16's range is fine there
+    assert F.rms_norm(tg.Tensor(np.array([1.0], np.float16)), 1, eps=1e5).item() == pytest.approx(
+        1 / math.sqrt(1 + 1e5), rel=1e-3)
+
+
+@pytest.mark.parametrize("call", [lambda: F.softshrink(tg.ones(2), 10**400),
+                                  lambda: F.celu(tg.ones(2), -10**400),
+                                  lambda: F.normalize(tg.ones(2, 2), p=10**400),
+                                  lambda: F.rms_norm(tg.ones(2), 2, eps=10**400)])
+def test_an_int_too_large_for_a_float_is_a_value_error(call):
+    assert_refused(call, "softshrink", "celu", "normalize", "rms_norm", kinds=ValueError)
+
+
+@pytest.mark.parametrize("targets", [np.array([[1, 2], [3, 3]]), np.array([1, 2, 3, 3])])
+def test_ctc_loss_refuses_a_huge_target_length_without_allocating_for_it(targets):
+    # the (N, max(target_lengths)) mask was made before the shape check: a MemoryError
+    log_probs = tg.Tensor(np.log(np.full((5, 2, 4), 0.25, np.float32)))
+    assert_refused(lambda: F.ctc_loss(log_probs, targets, [5, 4], [2**40, 2]), "ctc_loss",
+                   kinds=ValueError)
+
+
+def _nadam_state(mu_product):
+    param = tg.Tensor(np.ones(3), requires_grad=True)
+    opt = optim.NAdam([param])
+    param.grad = np.ones(3)
+    opt.step()
+    saved = opt.state_dict()
+    saved["state"]["0"]["mu_product"] = mu_product
+    return param, opt, saved
+
+
+@pytest.mark.parametrize("mu_product", [2.0, -0.5, 1.5, math.nan, math.inf])
+def test_nadam_refuses_a_mu_product_outside_0_1(mu_product):
+    param, opt, saved = _nadam_state(mu_product)
+    before = param.data.copy()
+    assert_refused(lambda: opt.load_state_dict(saved), "NAdam.load_state_dict", "mu_product",
+                   kinds=ValueError)
+    np.testing.assert_array_equal(param.data, before)
+
+
+def test_nadam_refused_mu_product_would_divide_by_zero():
+    # mu_product * mu_2 = 1 makes the first term's 1 - mu_product zero
+    mu_2 = 0.9 * (1.0 - 0.5 * 0.96 ** (2 * 4e-3))
+    param, opt, saved = _nadam_state(1.0 / mu_2)
+    assert_refused(lambda: opt.load_state_dict(saved), "mu_product", kinds=ValueError)
+    param, opt, saved = _nadam_state(0.25)  # in range: loads and steps
+    opt.load_state_dict(saved)
+    param.grad = np.ones(3)
+    opt.step()
+    assert np.isfinite(param.data).all()
+
+
+def test_parameter_list_assignment_by_slice_names_what_it_takes():
+    params = nn.ParameterList([tg.ones(2)])
+    error = assert_refused(lambda: params.__setitem__(slice(0, 1), tg.ones(2)), "ParameterList",
+                           kinds=TypeError)
+    assert "must be an int, got slice" in str(error)

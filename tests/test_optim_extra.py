@@ -405,10 +405,10 @@ def _nadam_state_dict():
 
 
 @pytest.mark.parametrize(("mu_product", "message"), [
-    ("0.5", r"must be a finite real number, got '0\.5'"),
-    (np.full(2, 0.5), r"must be a finite real number, got array"),
-    (float("nan"), r"must be a finite real number, got nan"),
-    (True, r"must be a finite real number, got True"),
+    ("0.5", r"must be a real number in \[0, 1\] \(a product of momentum coefficients\), got '0\.5'"),
+    (np.full(2, 0.5), r"must be a real number in \[0, 1\] \(a product of momentum coefficients\), got array"),
+    (float("nan"), r"must be a real number in \[0, 1\] \(a product of momentum coefficients\), got nan"),
+    (True, r"must be a real number in \[0, 1\] \(a product of momentum coefficients\), got True"),
 ])
 def test_load_refuses_a_mu_product_that_is_not_a_number(mu_product, message):
     saved = _nadam_state_dict()

@@ -525,6 +525,23 @@ def _check_number(op: str, value, name: str) -> None:
     """A TypeError naming ``op`` and ``name`` unless ``value`` is a real number (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    if isinstance(value, int) and not -_LARGEST_FLOAT <= value <= _LARGEST_FLOAT:  # float() would overflow
+        raise ValueError(f"{op}: {name} must be a number a float can hold, got an int of "
+                         f"{len(str(abs(value)))} digits")
+
+
+_LARGEST_FLOAT = float(np.finfo(np.float64).max)
+
+
+def check_fits_dtype(op: str, value: float, name: str, dtype: np.dtype, allow_infinity: bool = True) -> float:
+    """``value`` if the floating ``dtype`` holds it (or it is infinite and ``allow_infinity``),
+    else a ValueError naming ``op``: NumPy would round it to ±inf (with an overflow warning) and
+    compute with that, where torch refuses it."""
+    largest = float(np.finfo(dtype).max)
+    if abs(value) > largest and (math.isfinite(value) or not allow_infinity):
+        raise ValueError(f"{op}: {name} = {value:g} does not fit the input's dtype {np.dtype(dtype)}, "
+                         f"whose largest value is {largest:g}")
+    return value
 
 
 def check_positive(op: str, value, name: str, allow_zero: bool = False) -> float:
@@ -894,7 +911,9 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
     """
     op = "hardtanh"
     x = _float_input(op, input)
-    return _hardtanh(x, *check_hardtanh_range(op, min_val, max_val))
+    low, high = check_hardtanh_range(op, min_val, max_val)
+    return _hardtanh(x, check_fits_dtype(op, low, "min_val", x.dtype),
+                     check_fits_dtype(op, high, "max_val", x.dtype))
 
 
 def _hardtanh(x: Tensor, low: float, high: float) -> Tensor:
@@ -957,7 +976,7 @@ def _shrink(op: str, input, lambd: float, soft: bool) -> Tensor:
     x ∓ λ is left) or 0 (hard: x is left). The gradient is 0 on [−λ, λ], ±λ included, 1 outside
     and at nan (torch's)."""
     x = _float_input(op, input)
-    lambd = check_lambd(op, lambd)
+    lambd = check_fits_dtype(op, check_lambd(op, lambd), "lambd", x.dtype)
     inner = ops.clamp(x, -lambd, lambd) if soft else ops.where((x >= -lambd) & (x <= lambd), x, 0.0)
     return x - inner
 
@@ -998,7 +1017,8 @@ def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """
     op = "celu"
     x = _float_input(op, input)
-    alpha = check_celu_alpha(op, alpha)
+    alpha = check_fits_dtype(op, check_celu_alpha(op, alpha), "alpha", x.dtype)
+    check_fits_dtype(op, 1 / alpha, "1 / alpha", x.dtype, allow_infinity=False)  # the exponent's scale
     return _exponential_linear(x, alpha, input_scale=1 / alpha)
 
 
@@ -1165,12 +1185,14 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     """
     op = "rms_norm"
     x, shape = _normalization_operands(op, input, normalized_shape, weight=weight)
-    return rms_norm_prechecked(x, len(shape), weight, check_eps(op, eps, allow_none=True))
+    return rms_norm_prechecked(x, len(shape), weight, check_eps(op, eps, allow_none=True), op)
 
 
-def rms_norm_prechecked(x: Tensor, axes: int, weight: Tensor | None, eps: float | None) -> Tensor:
+def rms_norm_prechecked(x: Tensor, axes: int, weight: Tensor | None, eps: float | None,
+                        op: str = "rms_norm") -> Tensor:
     """``rms_norm`` over the last ``axes`` axes of ``x``, its arguments already checked (by
-    ``rms_norm`` or the ``RMSNorm`` module). With the mean over those axes::
+    ``rms_norm`` or the ``RMSNorm`` module, ``op``) but for ``eps`` fitting the dtype computed
+    in, which only the input tells. With the mean over those axes::
 
         y = x / √(mean(x²) + eps) · weight
 
@@ -1182,6 +1204,7 @@ def rms_norm_prechecked(x: Tensor, axes: int, weight: Tensor | None, eps: float 
     computed = x.astype(np.float32) if x.dtype == np.float16 else x
     if eps is None:
         eps = float(np.finfo(computed.dtype).eps)
+    check_fits_dtype(op, eps, "eps", computed.dtype)
     over = tuple(range(-axes, 0))
     out = computed * ((computed * computed).mean(axis=over, keepdims=True) + eps) ** -0.5
     if weight is not None:
@@ -1224,7 +1247,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     x = _float_input(op, input)
     order = check_positive(op, p, "p")
     axis = check_dim(op, dim, x.shape)
-    eps = check_eps(op, eps)
+    eps = check_fits_dtype(op, check_eps(op, eps), "eps", x.dtype)
     if math.isinf(order) and axis is not None and x.shape[axis] == 0:
         raise ValueError(f"{op}: the inf norm along dim {dim} is undefined: that axis of the input "
                          f"(shape {x.shape}) is empty, as in torch")
@@ -1260,6 +1283,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
                          f"together") from None
     axis = check_dim(op, dim, shape)
     eps = check_eps(op, eps)
+    for x in (x1, x2):  # each is divided by its norm in its own dtype
+        check_fits_dtype(op, eps, "eps", x.dtype)
 
     def unit(x: Tensor) -> Tensor:
         x = x.expand(*shape) if x.shape != shape else x
@@ -1318,20 +1343,21 @@ def _ctc_labels(op: str, targets, target_lengths: np.ndarray, shape: tuple[int, 
         raise TypeError(f"{op}: targets must be integer class indices, got dtype {data.dtype} "
                         f"(shape {data.shape})")
     count, longest = target_lengths.shape[0], int(target_lengths.max())
-    used = np.arange(longest) < target_lengths[:, None]  # (N, longest), row-major as concatenated
+    # the shapes are checked before ``used`` is made: a huge target length must be refused, not
+    # allocated
     if data.ndim == 1:
         if data.shape[0] != target_lengths.sum():
             raise ValueError(f"{op}: concatenated targets must hold sum(target_lengths) = "
                              f"{target_lengths.sum()} labels, got shape {data.shape}")
-        values = data
     elif data.ndim == 2:
         if data.shape[0] != count or data.shape[1] < longest:
             raise ValueError(f"{op}: padded targets must have shape (N, S) with N = {count} and S >= "
                              f"max(target_lengths) = {longest}, got shape {data.shape}")
-        values = data[:, :longest][used]
     else:
         raise ValueError(f"{op}: targets must be padded (N, S) or concatenated "
                          f"(sum(target_lengths),), got shape {data.shape}")
+    used = np.arange(longest) < target_lengths[:, None]  # (N, longest), row-major as concatenated
+    values = data if data.ndim == 1 else data[:, :longest][used]
     classes = shape[-1]
     bad = values[(values < 0) | (values >= classes) | (values == blank)]
     if bad.size:

@@ -55,7 +55,7 @@ class Optimizer:
     ``_checked(hyperparameters)`` (validate and normalize them), ``_update(data, grad,
     state, hyperparameters)`` (the update of one parameter, in place) and
     ``_state_names`` (the arrays its per-parameter state may hold); ``_scalar_state_names``
-    names the Python floats it keeps per parameter beside ``"step"`` (NAdam's
+    names the Python floats in [0, 1] it keeps per parameter beside ``"step"`` (NAdam's
     ``mu_product``).
 
     ``params`` is an iterable of Tensors (one parameter group), or, as in PyTorch, of
@@ -349,10 +349,12 @@ class Optimizer:
             if name == "step":
                 continue
             if name in self._scalar_state_names:
+                # a product of coefficients in [0, 1): outside [0, 1], 1 - mu_product * mu can be
+                # 0 (a ZeroDivisionError) or of the wrong sign (a silently wrong step)
                 if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
-                        or not math.isfinite(value)):
-                    raise ValueError(f"{where}: state['{index}'][{name!r}] must be a finite real "
-                                     f"number, got {value!r}")
+                        or not 0.0 <= value <= 1.0):
+                    raise ValueError(f"{where}: state['{index}'][{name!r}] must be a real number in "
+                                     f"[0, 1] (a product of momentum coefficients), got {value!r}")
                 checked[name] = float(value)
                 continue
             if name not in self._state_names:

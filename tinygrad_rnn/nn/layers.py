@@ -294,7 +294,8 @@ class RMSNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         x = _normalized_input(self, input)
-        return functional.rms_norm_prechecked(x, len(self.normalized_shape), self.weight, self.eps)
+        return functional.rms_norm_prechecked(x, len(self.normalized_shape), self.weight, self.eps,
+                                              "RMSNorm")
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

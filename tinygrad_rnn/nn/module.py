@@ -795,10 +795,10 @@ class ParameterList(Module):
     def __iadd__(self, values: Iterable[Tensor]) -> ParameterList:
         return self.extend(values)
 
-    def _position(self, index: Any) -> int:
+    def _position(self, index: Any, allowed: str = "an int or a slice") -> int:
         count = len(self)
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"ParameterList: index must be an int or a slice, got {type(index).__name__}")
+            raise TypeError(f"ParameterList: index must be {allowed}, got {type(index).__name__}")
         if not -count <= index < count:
             raise IndexError(f"ParameterList: index {index} is out of range for {count} parameters")
         return int(index) % count
@@ -811,7 +811,7 @@ class ParameterList(Module):
         return self._parameters[str(self._position(index))]
 
     def __setitem__(self, index: int, value: Tensor) -> None:
-        self.register_parameter(str(self._position(index)), _as_parameter(value, "ParameterList"))
+        self.register_parameter(str(self._position(index, "an int")), _as_parameter(value, "ParameterList"))
 
     def __len__(self) -> int:
         return len(self._parameters)

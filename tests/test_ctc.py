@@ -1,13 +1,15 @@
-"""functional.ctc_loss and its module CTCLoss.
+"""functional.ctc_loss, its fused likelihood ops.ctc_log_likelihood, and its module CTCLoss.
 
 The loss is checked against a brute force that enumerates every alignment (every path of
-length T over C classes) and keeps those that collapse to the target; its gradient against
-central differences (float64, unnormalized scores, impossible samples under
-zero_infinity); against torch where it is installed (values and gradients in float32 and
-float64, padded and concatenated targets, every reduction, different input lengths,
-impossible samples, unbatched input; and torch's gradient for log_probs, which is not the
-derivative of its loss there, see ``ctc_loss``'s docstring); the module against the
-function; and the errors, which name the op.
+length T over C classes) and keeps those that collapse to the target; the fused op's value
+and gradient against the same recursion unrolled from ops (``ctc_log_likelihood_unrolled``,
+autograd's gradient; −inf scores, impossible samples, random upstream gradients); the
+loss's gradient against central differences (float64, unnormalized scores, impossible
+samples under zero_infinity); against torch where it is installed (values and gradients in
+float32 and float64, padded and concatenated targets, every reduction, different input
+lengths, impossible samples, unbatched input; and torch's gradient for log_probs, which is
+not the derivative of its loss there, see ``ctc_loss``'s docstring); the module against
+the function; and the errors, which name the op.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from helpers import REDUCTIONS, arrays, check_vjp, uniform
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_rnn import Tensor, functional
+from tinygrad_rnn import Tensor, functional, ops
 from tinygrad_rnn.nn import CTCLoss
 
 
@@ -65,6 +67,62 @@ def reduced(losses: np.ndarray, target_lengths, reduction: str) -> np.ndarray:
     if reduction == "sum":
         return losses.sum()
     return (losses / np.maximum(target_lengths, 1)).mean()
+
+
+# -- the recursion unrolled from ops: the fused op's reference ----------------------------
+def _logsumexp_last(scores: Tensor) -> Tensor:
+    """logsumexp over the last axis, −inf with gradient 0 where every score is −inf.
+
+    ``ops.logsumexp`` gives −inf there too, but its gradient, softmax = 0/0, is nan; and
+    0 · nan stays nan even where no path leads on. Such slices are set to 0 for the
+    logsumexp (any finite value would do) and its result back to −inf, by masked_fill,
+    which passes no gradient through the filled entries.
+    """
+    dead = np.all(scores.data == -np.inf, axis=-1)
+    if not dead.any():
+        return scores.logsumexp(axis=-1)
+    return scores.masked_fill(dead[..., None], 0.0).logsumexp(axis=-1).masked_fill(dead, -np.inf)
+
+
+def ctc_log_likelihood_unrolled(lp: Tensor, labels: np.ndarray, input_lengths: np.ndarray,
+                                target_lengths: np.ndarray, blank: int) -> Tensor:
+    """``ops.ctc_log_likelihood`` from ops (gather, getitem, masked_fill, where, logsumexp),
+    several nodes per step, so its gradient is autograd's: the alpha recursion of
+    ``ctc_loss``'s docstring, looped over time, over the batch and the states in NumPy, in
+    ``lp``'s dtype. (This was ``ctc_loss``'s own computation before the fused op.)"""
+    count = lp.shape[1]
+    states = 2 * labels.shape[1] + 1  # for the longest target; shorter ones never read theirs
+    extended = np.full((count, states), blank, dtype=np.intp)
+    extended[:, 1::2] = labels
+    s = np.arange(states)
+    # The three predecessors of each state, clipped into range; the masked ones are −inf.
+    predecessors = np.stack([s, np.maximum(s - 1, 0), np.maximum(s - 2, 0)], axis=-1)  # (L, 3)
+    skip = np.zeros((count, states), dtype=bool)
+    skip[:, 2:] = (extended[:, 2:] != blank) & (extended[:, 2:] != extended[:, :-2])
+    barred = np.stack([np.zeros_like(skip), np.broadcast_to(s < 1, skip.shape), ~skip], axis=-1)
+
+    longest_input = int(input_lengths.max())
+    # y_t(l'_s) for every step, sample and state: one gather, one scatter-add in backward
+    emissions = lp[:longest_input].gather(
+        2, np.broadcast_to(extended, (longest_input, count, states)))
+    start = np.full((count, states), -np.inf, dtype=lp.dtype)
+    start[:, 0] = 0.0
+    alpha = Tensor(start)
+    for t in range(longest_input):
+        candidates = alpha[:, predecessors].masked_fill(barred, -np.inf)  # (N, L, 3)
+        new = _logsumexp_last(candidates) + emissions[t]
+        running = t < input_lengths
+        # a sample past its input length keeps its last alpha (where: no gradient to new)
+        alpha = new if running.all() else ops.where(running[:, None], new, alpha)
+
+    finals = np.stack([2 * target_lengths, np.maximum(2 * target_lengths - 1, 0)], axis=-1)
+    # an empty target ends in state 0 alone: its "second" final state is barred
+    no_second = np.stack([np.zeros(count, dtype=bool), target_lengths == 0], axis=-1)
+    ends = alpha.gather(1, finals).masked_fill(no_second, -np.inf)
+    likelihood = _logsumexp_last(ends)
+    if longest_input == 0:  # no step ran: keep the result in lp's graph, with gradient 0
+        likelihood = likelihood + lp[:0].sum()
+    return likelihood
 
 
 # -- strategies ----------------------------------------------------------------------------
@@ -416,6 +474,130 @@ def test_padding_past_the_target_lengths_is_not_checked():
                                  reduction="none")
     concatenated = functional.ctc_loss(LOG_PROBS, np.array([1, 2]), [4, 3], [1, 1], reduction="none")
     np.testing.assert_array_equal(padded.data, concatenated.data)
+
+
+# -- 1b. the fused op: the recursion unrolled from ops -------------------------------------
+MINUS_INFINITY_TOO = uniform(-3.0, 3.0) | st.just(-np.inf)  # −inf scores rule alignments out
+UPSTREAM = uniform(-2.0, 2.0) | st.sampled_from([0.0, -1.0])  # zeros and negatives too
+
+
+def padded_labels(targets: list[list[int]], blank: int) -> np.ndarray:
+    width = max(map(len, targets))
+    rows = [t + [blank] * (width - len(t)) for t in targets]
+    return np.array(rows, dtype=np.intp).reshape(len(targets), width)
+
+
+def likelihood_and_gradient(likelihood, log_probs: np.ndarray, upstream: np.ndarray, *args):
+    x = Tensor(log_probs, requires_grad=True)
+    out = likelihood(x, *args)
+    out.backward(upstream)
+    return out, x.grad
+
+
+@given(case=ctc_cases(max_steps=6, max_classes=5, max_batch=4, scores=MINUS_INFINITY_TOO), data=st.data())
+def test_the_fused_likelihood_is_the_recursion_unrolled_from_ops(case, data):
+    """Value and gradient, for a random upstream gradient: blanks, repeats, input lengths 0 to
+    T, impossible samples (−inf, gradient 0) and −inf scores (gradient 0 there, no nan)."""
+    log_probs, targets, input_lengths, blank = case
+    labels = padded_labels(targets, blank)
+    lengths = np.array(input_lengths), np.array([len(t) for t in targets])
+    upstream = data.draw(arrays((len(targets),), UPSTREAM), label="upstream")
+    x = Tensor(log_probs, requires_grad=True)
+    node = ops.ctc_log_likelihood(x, labels, *lengths, blank)
+    assert node._op == "ctc_log_likelihood" and node._parents == (x,)  # one node, on log_probs itself
+    out, grad = likelihood_and_gradient(ops.ctc_log_likelihood, log_probs, upstream, labels, *lengths, blank)
+    expected, expected_grad = likelihood_and_gradient(ctc_log_likelihood_unrolled, log_probs, upstream,
+                                                      labels, *lengths, blank)
+    assert out.shape == expected.shape and out.dtype == np.float64 and grad.dtype == np.float64
+    np.testing.assert_array_equal(np.isneginf(out.data), np.isneginf(expected.data))
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
+    assert np.isfinite(grad).all()
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+    impossible = np.isneginf(out.data)
+    assert (grad[:, impossible] == 0).all() and (grad[log_probs == -np.inf] == 0).all()
+    past = np.arange(log_probs.shape[0])[:, None] >= lengths[0][None, :]
+    assert (grad[past] == 0).all()
+
+
+@given(case=ctc_cases(max_steps=6, max_classes=5, max_batch=4, scores=MINUS_INFINITY_TOO), data=st.data())
+def test_the_loss_through_the_fused_op_is_the_unrolled_one(case, data):
+    """ctc_loss(reduction="none"), either zero_infinity, any target format, a random upstream
+    gradient: the loss and its gradient are those of −(the unrolled likelihood)."""
+    log_probs, targets, input_lengths, blank = case
+    target_lengths = [len(t) for t in targets]
+    encoded = data.draw(target_formats(targets, log_probs.shape[2], blank), label="targets")
+    zero_infinity = data.draw(st.booleans(), label="zero_infinity")
+    upstream = data.draw(arrays((len(targets),), UPSTREAM), label="upstream")
+    def loss(x):
+        return functional.ctc_loss(x, encoded, input_lengths, target_lengths, blank, "none", zero_infinity)
+
+    out, grad = likelihood_and_gradient(loss, log_probs, upstream)
+
+    def unrolled(x):
+        losses = -ctc_log_likelihood_unrolled(x, padded_labels(targets, blank), np.array(input_lengths),
+                                              np.array(target_lengths), blank)
+        return losses.masked_fill(np.isinf(losses.data), 0.0) if zero_infinity else losses
+
+    expected, expected_grad = likelihood_and_gradient(unrolled, log_probs, upstream)
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float16, 2e-2), (np.float32, 1e-5)])
+def test_the_fused_op_keeps_the_dtype_and_computes_in_float64(dtype, tolerance):
+    """float16 and float32 log_probs give a likelihood and a gradient of their dtype, close to
+    the float64 unrolled recursion (the fused op is exact to float64 before rounding)."""
+    rng = np.random.default_rng(4)
+    scores = np.log(rng.dirichlet(np.ones(5), size=(9, 3))).astype(dtype)
+    labels, lengths = np.array([[1, 2, 2], [3, 3, 0], [4, 0, 0]]), (np.array([9, 7, 2]), np.array([3, 2, 1]))
+    upstream = np.array([1.0, -0.5, 2.0])
+    out, grad = likelihood_and_gradient(ops.ctc_log_likelihood, scores, upstream.astype(dtype), labels,
+                                        *lengths, 0)
+    expected, expected_grad = likelihood_and_gradient(ctc_log_likelihood_unrolled, scores.astype(np.float64),
+                                                      upstream, labels, *lengths, 0)
+    assert out.dtype == dtype and grad.dtype == dtype
+    np.testing.assert_allclose(out.data, expected.data.astype(dtype), rtol=tolerance)
+    np.testing.assert_allclose(grad, expected_grad, rtol=tolerance, atol=tolerance)
+
+
+def test_the_fused_op_can_run_backward_twice_and_does_not_touch_its_input():
+    rng = np.random.default_rng(5)
+    scores = rng.normal(size=(6, 2, 4))
+    kept = scores.copy()
+    x = Tensor(scores, requires_grad=True)
+    out = ops.ctc_log_likelihood(x, np.array([[1, 1], [2, 3]]), [6, 5], [2, 2], 0)
+    out.backward(np.array([1.0, 2.0]), retain_graph=True)
+    first = x.grad.copy()
+    out.backward(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-14)
+    np.testing.assert_array_equal(scores, kept)
+
+
+@pytest.mark.parametrize("change, error, message", [
+    ({"log_probs": Tensor(np.zeros((4, 3)))}, TypeError,
+     r"ctc_log_likelihood: log_probs must be a floating-point Tensor \(T, N, C\), got dtype float64 and "
+     r"shape \(4, 3\)$"),
+    ({"log_probs": np.zeros((4, 2, 3))}, TypeError,
+     r"ctc_log_likelihood: expected a Tensor as the first argument, got ndarray of shape \(4, 2, 3\)"),
+    ({"log_probs": Tensor(np.zeros((4, 0, 3)))}, ValueError,
+     r"ctc_log_likelihood: log_probs must not be empty, got shape \(4, 0, 3\)$"),
+    ({"labels": np.array([1, 2])}, ValueError,
+     r"ctc_log_likelihood: labels must be integers \(N, S\) with N = 2, got dtype int64 and shape \(2,\)$"),
+    ({"labels": np.array([[1, 3], [2, 0]])}, ValueError,
+     r"ctc_log_likelihood: labels must be class indices in \[0, 3\), got 0 to 3$"),
+    ({"input_lengths": [5, 3]}, ValueError,
+     r"ctc_log_likelihood: input_lengths must lie in \[0, 4\], got 3 to 5$"),
+    ({"target_lengths": [1]}, ValueError,
+     r"ctc_log_likelihood: target_lengths must be 2 integer\(s\), one per sample, got dtype int64 and shape "
+     r"\(1,\)$"),
+    ({"target_lengths": [3, 1]}, ValueError, r"ctc_log_likelihood: target_lengths must lie in \[0, 2\]"),
+    ({"blank": 3}, ValueError, r"ctc_log_likelihood: blank must be a class index in \[0, 3\), got 3$"),
+])
+def test_the_fused_op_refuses_bad_operands_naming_itself(change, error, message):
+    arguments = {"log_probs": LOG_PROBS, "labels": TARGETS, "input_lengths": [4, 3], "target_lengths": [2, 1],
+                 "blank": 0, **change}
+    with pytest.raises(error, match=f"^{message}"):
+        ops.ctc_log_likelihood(*arguments.values())  # positional, as the Tensor-first ops take log_probs
 
 
 # -- 5. the module -------------------------------------------------------------------------

@@ -1368,20 +1368,6 @@ def _ctc_labels(op: str, targets, target_lengths: np.ndarray, shape: tuple[int, 
     return labels
 
 
-def _logsumexp_last(scores: Tensor) -> Tensor:
-    """logsumexp over the last axis, −inf with gradient 0 where every score is −inf.
-
-    ``ops.logsumexp`` gives −inf there too, but its gradient, softmax = 0/0, is nan; and
-    0 · nan stays nan even where no path leads on. Such slices are set to 0 for the
-    logsumexp (any finite value would do) and its result back to −inf, by masked_fill,
-    which passes no gradient through the filled entries.
-    """
-    dead = np.all(scores.data == -np.inf, axis=-1)
-    if not dead.any():
-        return scores.logsumexp(axis=-1)
-    return scores.masked_fill(dead[..., None], 0.0).logsumexp(axis=-1).masked_fill(dead, -np.inf)
-
-
 def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
     """PyTorch's ``F.ctc_loss``: the Connectionist Temporal Classification loss, −log of the
@@ -1412,15 +1398,16 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
     divides each loss by max(S_n, 1) and averages over the batch, "sum" adds the losses,
     "none" returns them, (N,) (0-d for (T, C) input).
 
-    The recursion loops over time in Python and runs over the batch and the states in NumPy,
-    built from ops (gather, getitem, masked_fill, where, logsumexp), so the gradient is
-    autograd's, the derivative of the loss: for loss_n, d/dy_t(c) = −γ_t(c), the share of
-    the total alignment score that passes through class c at step t (0 for t >= T_n), and 0
-    for an impossible sample. Torch's differs in two ways. Its gradient for log_probs is
-    exp(y_t(c)) − γ_t(c), the gradient for the logits x when log_probs = log_softmax(x): the
-    two agree once backward has passed through a log_softmax, but torch's is not the
-    derivative of its own loss in log_probs. And without ``zero_infinity`` an impossible
-    sample's gradient is nan in torch.
+    The likelihood is one fused node, ``ops.ctc_log_likelihood``: the alpha recursion in
+    NumPy (float64, looped over time, over the batch and the states at once) forward, the
+    beta recursion backward, and the gradient in closed form, the derivative of the loss:
+    for loss_n, d/dy_t(c) = −γ_t(c), the share of the total alignment score that passes
+    through class c at step t (0 for t >= T_n), and 0 for an impossible sample (tests check
+    it against the recursion unrolled from ops and against central differences). Torch's
+    differs in two ways. Its gradient for log_probs is exp(y_t(c)) − γ_t(c), the gradient
+    for the logits x when log_probs = log_softmax(x): the two agree once backward has passed
+    through a log_softmax, but torch's is not the derivative of its own loss in log_probs.
+    And without ``zero_infinity`` an impossible sample's gradient is nan in torch.
 
     >>> import numpy as np, tinygrad_rnn as tg
     >>> log_probs = tg.Tensor(np.log(np.full((2, 1, 2), 0.5)), requires_grad=True)  # T=2, N=1, C=2
@@ -1453,37 +1440,7 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
     target_lengths = _ctc_lengths(op, "target_lengths", target_lengths, count, shape)
     labels = _ctc_labels(op, targets, target_lengths, shape, blank)
 
-    states = 2 * labels.shape[1] + 1  # for the longest target; shorter ones never read theirs
-    extended = np.full((count, states), blank, dtype=np.intp)
-    extended[:, 1::2] = labels
-    s = np.arange(states)
-    # The three predecessors of each state, clipped into range; the masked ones are −inf.
-    predecessors = np.stack([s, np.maximum(s - 1, 0), np.maximum(s - 2, 0)], axis=-1)  # (L, 3)
-    skip = np.zeros((count, states), dtype=bool)
-    skip[:, 2:] = (extended[:, 2:] != blank) & (extended[:, 2:] != extended[:, :-2])
-    barred = np.stack([np.zeros_like(skip), np.broadcast_to(s < 1, skip.shape), ~skip], axis=-1)
-
-    longest_input = int(input_lengths.max())
-    # y_t(l'_s) for every step, sample and state: one gather, one scatter-add in backward
-    emissions = lp[:longest_input].gather(
-        2, np.broadcast_to(extended, (longest_input, count, states)))
-    start = np.full((count, states), -np.inf, dtype=lp.dtype)
-    start[:, 0] = 0.0
-    alpha = Tensor(start)
-    for t in range(longest_input):
-        candidates = alpha[:, predecessors].masked_fill(barred, -np.inf)  # (N, L, 3)
-        new = _logsumexp_last(candidates) + emissions[t]
-        running = t < input_lengths
-        # a sample past its input length keeps its last alpha (where: no gradient to new)
-        alpha = new if running.all() else ops.where(running[:, None], new, alpha)
-
-    finals = np.stack([2 * target_lengths, np.maximum(2 * target_lengths - 1, 0)], axis=-1)
-    # an empty target ends in state 0 alone: its "second" final state is barred
-    no_second = np.stack([np.zeros(count, dtype=bool), target_lengths == 0], axis=-1)
-    ends = alpha.gather(1, finals).masked_fill(no_second, -np.inf)
-    losses = -_logsumexp_last(ends)
-    if longest_input == 0:  # no step ran: keep the loss in log_probs' graph, with gradient 0
-        losses = losses + lp[:0].sum()
+    losses = -ops.ctc_log_likelihood(lp, labels, input_lengths, target_lengths, blank)
     if zero_infinity:
         losses = losses.masked_fill(np.isinf(losses.data), 0.0)
     if log_probs.ndim == 2:

@@ -2570,6 +2570,165 @@ def cross_entropy_prechecked(logits: Tensor, targets: np.ndarray, reduction: str
     return result(out, (logits,), backward, "cross_entropy")
 
 
+# -- CTC ---------------------------------------------------------------------------------
+def _ctc_lengths_checked(op: str, name: str, lengths, count: int, most: int) -> np.ndarray:
+    """``lengths`` (called ``name``) as an (N,) intp array of integers in [0, most]."""
+    data = np.asarray(lengths)
+    if data.dtype.kind not in "iu" or data.shape != (count,):
+        raise ValueError(f"{op}: {name} must be {count} integer(s), one per sample, got dtype "
+                         f"{data.dtype} and shape {data.shape}")
+    if data.min() < 0 or data.max() > most:
+        raise ValueError(f"{op}: {name} must lie in [0, {most}], got {data.min()} to {data.max()}")
+    return data.astype(np.intp, copy=False)
+
+
+# exp is several times slower on NumPy's special-value paths (−inf, results that underflow)
+# than on normal numbers: below −700, e^x (< 1e-304) cannot change a sum of at least 1.
+_EXP_FLOOR = -700.0
+_LOWEST = -np.finfo(np.float64).max
+
+
+def _logsumexp3(a: np.ndarray, b: np.ndarray, c: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """log(e^a + e^b + e^c) elementwise, float64, into ``out``: m + log Σ e^max(x − m, −700)
+    with m the largest of the three. The sum is then at least 1 (log never sees 0) and the
+    floor changes no bit of it; where all three are −inf, x − m is taken against the lowest
+    float instead (−inf, floored) and the result, the sum's log plus m = −inf, is −inf,
+    exactly and silently. No +inf or nan is expected."""
+    top = np.maximum(a, b)
+    np.maximum(top, c, out=top)
+    shift = np.maximum(top, _LOWEST)  # m itself wherever it is finite
+    total = np.subtract(a, shift)
+    np.maximum(total, _EXP_FLOOR, out=total)
+    np.exp(total, out=total)
+    scratch = np.empty_like(total)
+    for x in (b, c):
+        np.subtract(x, shift, out=scratch)
+        np.maximum(scratch, _EXP_FLOOR, out=scratch)
+        total += np.exp(scratch, out=scratch)
+    np.log(total, out=out)
+    out += top
+    return out
+
+
+@_tensor_first
+def ctc_log_likelihood(log_probs: Tensor, labels, input_lengths, target_lengths, blank: int) -> Tensor:
+    """log p_n, the log of the total score of every CTC alignment of each target to its
+    input, in one node: the likelihood that ``functional.ctc_loss`` negates.
+
+    ``log_probs`` (T, N, C) holds y_t(c) (any reals or −inf; the scores are not
+    renormalized); ``labels`` (N, S) the targets, padded with any class in [0, C) past each
+    sample's ``target_lengths`` S_n; ``input_lengths`` T_n <= T. With l' the target with
+    ``blank`` around and between its labels (l'_s = blank for even s, l'_{2k+1} = label k;
+    states s = 0 .. 2S_n) and the skip s−2 → s allowed where l'_s ≠ blank and
+    l'_s ≠ l'_{s−2}, the alpha recursion runs forward (α_t includes y_t(l'_s))::
+
+        α_{−1}(0) = 0,   α_{−1}(s) = −inf for s > 0
+        α_t(s) = logsumexp(α_{t−1}(s), α_{t−1}(s−1), [skip] α_{t−1}(s−2)) + y_t(l'_s)
+        log p_n = logsumexp(α_{T_n−1}(2S_n), [S_n >= 1] α_{T_n−1}(2S_n − 1))
+
+    and, in backward, the beta recursion runs from each sample's last step (β_t includes
+    y_t(l'_s) too, F_n = the final states {2S_n, 2S_n − 1 if S_n >= 1})::
+
+        β_{T_n−1}(s) = y_{T_n−1}(l'_s) for s in F_n, −inf otherwise
+        β_t(s) = logsumexp(β_{t+1}(s), β_{t+1}(s+1), [skip at s+2] β_{t+1}(s+2)) + y_t(l'_s)
+
+    exp(α_t(s) + β_t(s)) is the total score of the alignments in state s at step t, with
+    y_t(l'_s) counted twice, so the gradient is, for t < T_n (0 for t >= T_n)::
+
+        d log p_n / d y_t(c) = γ_t(c) = Σ_{s: l'_s = c} exp(α_t(s) + β_t(s) − y_t(c) − log p_n)
+
+    the share of the total score that emits c at step t. It is formed as
+    exp(α̂_t(s) + β_t(s) − log p_n), with α̂_t = α_t − y_t(l'_s) the logsumexp before the
+    emission (kept by the forward), so a y_t(c) = −inf gives 0 rather than −inf − (−inf);
+    the states sharing a class are summed by one ``np.bincount``. A sample whose every
+    alignment is ruled out (too short an input, −inf scores) gets log p_n = −inf and
+    gradient 0; T_n = 0 gives log p_n = 0 for an empty target, else −inf.
+
+    Both recursions loop over time in Python and run over the batch and the states in
+    NumPy, in float64 (the output is rounded to log_probs' dtype, the gradient too), with
+    no nodes inside: tests check the value and gradient against the recursion unrolled
+    from ops. ``labels`` and the lengths are checked for shape and range only: the
+    public loss, ``functional.ctc_loss``, checks everything else (labels that are
+    ``blank``, the target formats) and calls this.
+    """
+    op = "ctc_log_likelihood"
+    if log_probs.dtype.kind != "f" or log_probs.ndim != 3:
+        raise TypeError(f"{op}: log_probs must be a floating-point Tensor (T, N, C), got dtype "
+                        f"{log_probs.dtype} and shape {log_probs.shape}")
+    y = log_probs.data
+    if y.size == 0:
+        raise ValueError(f"{op}: log_probs must not be empty, got shape {y.shape}")
+    steps, count, classes = y.shape
+    labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if labels.dtype.kind not in "iu" or labels.ndim != 2 or labels.shape[0] != count:
+        raise ValueError(f"{op}: labels must be integers (N, S) with N = {count}, got dtype "
+                         f"{labels.dtype} and shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"{op}: labels must be class indices in [0, {classes}), got "
+                         f"{labels.min()} to {labels.max()}")
+    if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)) or not 0 <= blank < classes:
+        raise ValueError(f"{op}: blank must be a class index in [0, {classes}), got {blank!r}")
+    input_lengths = _ctc_lengths_checked(op, "input_lengths", input_lengths, count, steps)
+    target_lengths = _ctc_lengths_checked(op, "target_lengths", target_lengths, count, labels.shape[1])
+
+    states = 2 * labels.shape[1] + 1  # for the longest target; the states past 2S_n feed no others
+    extended = np.full((count, states), blank, dtype=np.intp)
+    extended[:, 1::2] = labels
+    skip = np.full((count, states), -np.inf)  # 0 where s−2 → s is allowed, else −inf (added)
+    skip[:, 2:][(extended[:, 2:] != blank) & (extended[:, 2:] != extended[:, :-2])] = 0.0
+    rows = np.arange(count)
+    final = np.full((count, states), -np.inf)  # 0 on each sample's final states F_n
+    final[rows, 2 * target_lengths] = 0.0
+    ending = target_lengths > 0
+    final[rows[ending], 2 * target_lengths[ending] - 1] = 0.0
+
+    longest = int(input_lengths.max())
+    flat = (rows[:, None] * classes + extended).ravel()  # (n, l'_s) in a step's N · C scores
+    emissions = np.take(y[:longest].reshape(longest, count * classes).astype(np.float64), flat,
+                        axis=1).reshape(longest, count, states)  # y_t(l'_s): (T', N, L)
+    before = np.empty((longest, count, states))  # α̂_t, the logsumexp before each emission
+    alpha = np.full((count, states + 2), -np.inf)  # α_{t−1}, behind two −inf columns (s−1, s−2)
+    alpha[:, 2] = 0.0
+    start = alpha[:, 2:].copy()
+    for t in range(longest):
+        _logsumexp3(alpha[:, 2:], alpha[:, 1:-1], alpha[:, :-2] + skip, out=before[t])
+        np.add(before[t], emissions[t], out=alpha[:, 2:])
+    last = np.maximum(input_lengths - 1, 0)  # each sample's last step (none for T_n = 0)
+    ends = before[last, rows] + emissions[last, rows] if longest else start  # α_{T_n−1}
+    ends[input_lengths == 0] = start[input_lengths == 0]
+    likelihood = np.logaddexp.reduce(ends + final, axis=1)  # all −inf gives −inf, silently
+
+    def backward(grad):
+        possible = np.isfinite(likelihood)
+        scale = np.where(possible, grad, 0.0)  # an impossible sample passes no gradient
+        dy = np.zeros(y.shape, dtype=y.dtype)
+        if not longest or not scale.any():
+            return (dy,)
+        upward = np.full((count, states), -np.inf)  # the skip s → s + 2, seen from s
+        upward[:, :-2] = skip[:, 2:]
+        beta = np.full((count, states + 2), -np.inf)  # β_{t+1}, before two −inf columns (s+1, s+2)
+        occupation = np.empty_like(before)  # α̂_t + β_t (before stays: backward may run again)
+        finishing = {int(t): np.flatnonzero(input_lengths == t + 1)  # the samples whose last step is t
+                     for t in np.unique(last[input_lengths > 0])}
+        step = np.empty((count, states))
+        for t in range(longest - 1, -1, -1):
+            _logsumexp3(beta[:, :-2], beta[:, 1:-1], beta[:, 2:] + upward, out=step)
+            if t in finishing:  # β_{t+1} is −inf for these samples: they start afresh
+                rows_now = finishing[t]
+                step[rows_now] = final[rows_now]
+            np.add(step, emissions[t], out=beta[:, :-2])
+            np.add(before[t], beta[:, :-2], out=occupation[t])
+        occupation -= np.where(possible, likelihood, 0.0)[:, None]
+        np.exp(occupation, out=occupation)
+        occupation *= scale[:, None]
+        index = np.add.outer(np.arange(longest) * (count * classes), flat)  # (t, n, l'_s), flat
+        dy[:longest] = np.bincount(index.ravel(), occupation.ravel(),
+                                   longest * count * classes).reshape(longest, count, classes)
+        return (dy,)
+
+    return result(likelihood.astype(y.dtype), (log_probs,), backward, op)
+
+
 # -- attach to Tensor --------------------------------------------------------------------
 # Each method is the op itself (``_method``), without the module-level function's check
 # that its first argument is a Tensor: the receiver always is.

@@ -810,3 +810,23 @@ def test_clone_is_a_copy_in_the_graph(shape, data):
     assert not np.shares_memory(copy.data, source.data) and copy.requires_grad and not copy.is_leaf
     with tg.no_grad():
         assert not source.clone().requires_grad
+
+
+# A NumPy ufunc on 0-d arrays returns a NumPy scalar; every op's result must still hold an array.
+ZERO_D_RESULTS = {
+    "mul": lambda x: x * 2.0, "add": lambda x: x + x, "rsub": lambda x: 1.0 - x, "div": lambda x: x / 2.0,
+    "neg": lambda x: -x, "pow": lambda x: x**2, "abs": abs, "tanh": lambda x: x.tanh(),
+    "exp": lambda x: x.exp(), "log": lambda x: x.log(), "sqrt": lambda x: x.sqrt(),
+    "relu": lambda x: x.relu(), "clamp": lambda x: x.clamp(0.0, 1.0), "erf": lambda x: x.erf(),
+    "sum": lambda x: x.sum(), "dot": lambda x: tg.ones(3, dtype=x.dtype) @ tg.ones(3, dtype=x.dtype),
+    "gelu": lambda x: tg.nn.functional.gelu(x),
+}
+
+
+@pytest.mark.parametrize("name", ZERO_D_RESULTS)
+def test_a_0_d_result_holds_a_0_d_array_not_a_numpy_scalar(name):
+    x = tg.Tensor(np.array(0.5), requires_grad=True)
+    y = ZERO_D_RESULTS[name](x)
+    assert type(y.data) is np.ndarray and y.data.shape == () and y.data.dtype == np.float64
+    y.data[...] = 3.0  # writable in place, which a NumPy scalar is not
+    assert y.item() == 3.0

@@ -798,9 +798,12 @@ def _view_gradient(view_tensor: Tensor, grad) -> Scatter:
 
 
 def result(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward, op: str) -> Tensor:
-    """Wrap an op's output, recording the graph if grad mode is on and a parent needs it."""
+    """Wrap an op's output, recording the graph if grad mode is on and a parent needs it.
+
+    A NumPy ufunc on 0-d arrays returns a NumPy scalar, not an array: it is made a 0-d
+    array here, so every tensor's ``.data`` is an ndarray (writable, viewable, in-place-able)."""
     out = _new(Tensor)
-    out.data = data
+    out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
     out._grad = None
     out._owns_grad = False
     out._pending = None

@@ -445,3 +445,44 @@ def test_load_refuses_a_negative_exp_inf_and_names_the_entries_nadam_keeps():
     with pytest.raises(ValueError, match=r"unexpected entry 'exp_inf'; NAdam keeps "
                                          r"\['step', 'mu_product', 'exp_avg', 'exp_avg_sq'\]"):
         optim.NAdam(make_params([np.ones(2)])).load_state_dict(saved)
+
+
+EVERY_OPTIMIZER = [optim.SGD, optim.Adagrad, optim.Adam, optim.AdamW, optim.RMSprop, *OPTIMIZERS]
+
+
+def _stepped(cls) -> optim.Optimizer:
+    """An optimizer (SGD with momentum, so that it keeps an array) after one step."""
+    weight = tg.Tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    optimizer = cls([weight], lr=0.1, **({"momentum": 0.9} if cls is optim.SGD else {}))
+    weight.grad = np.ones(3, dtype=np.float32)
+    optimizer.step()
+    return optimizer
+
+
+@pytest.mark.parametrize("cls", EVERY_OPTIMIZER)
+def test_load_refuses_a_step_count_no_int64_holds(cls):
+    """Regression: 10**400 reached beta ** step and raised a bare OverflowError."""
+    optimizer = _stepped(cls)
+    saved = optimizer.state_dict()
+    (key,) = saved["state"]
+    for step, shown in ((10**400, "1329-bit int"), (2**63, "64-bit int")):
+        bad = {**saved, "state": {key: {**saved["state"][key], "step": step}}}
+        with pytest.raises(ValueError, match=rf"{cls.__name__}.load_state_dict: state\['0'\]\['step'\] "
+                                             rf"must be below 2\*\*63, got a {shown}"):
+            optimizer.load_state_dict(bad)
+    optimizer.load_state_dict({**saved, "state": {key: {**saved["state"][key], "step": 2**63 - 1}}})
+
+
+@pytest.mark.parametrize("cls", EVERY_OPTIMIZER)
+def test_load_refuses_state_arrays_holding_nan(cls):
+    """Regression: a nan in saved state was accepted, and every later step gave nan weights."""
+    optimizer = _stepped(cls)
+    saved = optimizer.state_dict()
+    (key,) = saved["state"]
+    for name, value in saved["state"][key].items():
+        if isinstance(value, np.ndarray):
+            poisoned = value.copy()
+            poisoned[1] = np.nan
+            bad = {**saved, "state": {key: {**saved["state"][key], name: poisoned}}}
+            with pytest.raises(ValueError, match=rf"state\['0'\]\['{name}'\] holds nan"):
+                optimizer.load_state_dict(bad)

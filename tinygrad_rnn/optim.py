@@ -344,6 +344,9 @@ class Optimizer:
         step = entry["step"]
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"{where}: state['{index}']['step'] must be an int >= 0, got {step!r}")
+        if step >= 2**63:  # an int64, as torch stores it; beta ** step would overflow a float
+            raise ValueError(f"{where}: state['{index}']['step'] must be below 2**63, got a "
+                             f"{int(step).bit_length()}-bit int")
         checked: dict[str, Any] = {"step": int(step)}
         for name, value in entry.items():
             if name == "step":
@@ -371,6 +374,9 @@ class Optimizer:
             if value.dtype.kind not in "biuf":
                 raise ValueError(f"{where}: state['{index}'][{name!r}] has dtype {value.dtype}; "
                                  "expected real numbers")
+            if value.dtype.kind == "f" and np.isnan(value).any():  # every later step would be nan
+                raise ValueError(f"{where}: state['{index}'][{name!r}] holds nan (the saved run had "
+                                 "diverged); start this optimizer afresh instead")
             if name in _NEVER_NEGATIVE and np.any(value < 0):
                 raise ValueError(f"{where}: state['{index}'][{name!r}] holds negative values; it is "
                                  "a running sum, average or maximum of squares or magnitudes")

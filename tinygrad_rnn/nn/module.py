@@ -544,6 +544,17 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
+def _position(owner: str, index: Any, count: int, members: str,
+              allowed: str = "an int or a slice") -> int:
+    """A list container's ``index`` as a position in [0, count) (count: the ``members`` it
+    holds), or a TypeError/IndexError naming ``owner``."""
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"{owner}: index must be {allowed}, got {type(index).__name__}")
+    if not -count <= index < count:
+        raise IndexError(f"{owner}: index {index} is out of range for {count} {members}")
+    return int(index) % count
+
+
 class ModuleList(Module):
     """A list of modules, registered under the names "0", "1", ...
 
@@ -573,16 +584,8 @@ class ModuleList(Module):
         """A slice: a ModuleList numbers its modules afresh, as PyTorch's."""
         return cls([module for _, module in items])
 
-    def _position(self, index: Any, count: int | None = None) -> int:
-        """``index`` as a position in [0, count) (count: the modules held), or a named error."""
-        count = len(self._modules) if count is None else count
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"{type(self).__name__}: index must be an int or a slice, got "
-                            f"{type(index).__name__}")
-        if not -count <= index < count:
-            raise IndexError(f"{type(self).__name__}: index {index} is out of range for "
-                             f"{count} modules")
-        return int(index) % count
+    def _position(self, index: Any) -> int:
+        return _position(type(self).__name__, index, len(self._modules), "modules")
 
     def __getitem__(self, index: int | slice):
         if isinstance(index, slice):
@@ -796,12 +799,7 @@ class ParameterList(Module):
         return self.extend(values)
 
     def _position(self, index: Any, allowed: str = "an int or a slice") -> int:
-        count = len(self)
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"ParameterList: index must be {allowed}, got {type(index).__name__}")
-        if not -count <= index < count:
-            raise IndexError(f"ParameterList: index {index} is out of range for {count} parameters")
-        return int(index) % count
+        return _position("ParameterList", index, len(self), "parameters", allowed)
 
     def __getitem__(self, index: int | slice):
         """The parameter at ``index``; a slice is a new ParameterList of the same parameters,
